@@ -1,0 +1,324 @@
+//! Client configuration: parsed from the JSON a till passes to `kpos_client_new`, or from the
+//! environment. Unknown keys are refused so a typo never silently falls back to a default.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::error::{Error, Result};
+use super::url;
+
+/// A secret string (password, Authorization header) that is zeroed in memory when dropped and
+/// never printed by `Debug`.
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // Volatile writes so the compiler cannot drop the wipe as a dead store.
+        let bytes = unsafe { self.0.as_mut_vec() };
+        for b in bytes.iter_mut() {
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug)]
+pub struct Config {
+    /// Base URL without trailing slash, e.g. `https://api.playground.klarna.com`.
+    pub api_url: String,
+    pub username: String,
+    pub password: Secret,
+    /// The POS identification; the library appends `klarna-pos/<version>`.
+    pub user_agent: Option<String>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub poll_interval: Duration,
+    pub max_retries: u32,
+    pub ca_file: Option<PathBuf>,
+    pub proxy: Option<String>,
+    pub allow_insecure_http: bool,
+}
+
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
+pub const DEFAULT_POLL_INTERVAL_MS: u64 = 1_000;
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+
+const KEYS: &[&str] = &[
+    "api_url",
+    "region",
+    "environment",
+    "username",
+    "password",
+    "user_agent",
+    "connect_timeout_ms",
+    "request_timeout_ms",
+    "poll_interval_ms",
+    "max_retries",
+    "ca_file",
+    "proxy",
+    "journal_dir",
+    "allow_insecure_http",
+];
+
+impl Config {
+    /// Parses the configuration JSON of `kpos_client_new`.
+    pub fn from_json(text: &str) -> Result<Config> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::invalid_argument(format!("config is not valid JSON: {}", e)))?;
+        let Value::Object(map) = value else {
+            return Err(Error::invalid_argument("config must be a JSON object"));
+        };
+        Config::from_map(&map)
+    }
+
+    /// Reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and optionally
+    /// `KLARNA_USER_AGENT`) from the environment.
+    pub fn from_env() -> Result<Config> {
+        let mut map = Map::new();
+        for (var, key) in [
+            ("KLARNA_API_URL", "api_url"),
+            ("KLARNA_USERNAME", "username"),
+            ("KLARNA_PASSWORD", "password"),
+            ("KLARNA_USER_AGENT", "user_agent"),
+        ] {
+            match std::env::var(var) {
+                Ok(v) => {
+                    map.insert(key.into(), Value::String(v));
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(Error::invalid_argument(format!("{} is not valid UTF-8", var)))
+                }
+                Err(std::env::VarError::NotPresent) => {}
+            }
+        }
+        for (var, key) in [("KLARNA_API_URL", "api_url"), ("KLARNA_USERNAME", "username")] {
+            if !map.contains_key(key) {
+                return Err(Error::bad_config(
+                    key,
+                    format!("environment variable {} is not set", var),
+                ));
+            }
+        }
+        Config::from_map(&map)
+    }
+
+    fn from_map(map: &Map<String, Value>) -> Result<Config> {
+        if let Some(k) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::bad_config(k.as_str(), "unknown configuration key"));
+        }
+        let api_url = match (opt_str(map, "api_url")?, opt_str(map, "region")?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::bad_config(
+                    "region",
+                    "give either api_url or region/environment, not both",
+                ))
+            }
+            (Some(u), None) => {
+                if map.contains_key("environment") {
+                    return Err(Error::bad_config(
+                        "environment",
+                        "environment goes with region, not with api_url",
+                    ));
+                }
+                u.trim_end_matches('/').to_string()
+            }
+            (None, region) => region_url(region, opt_str(map, "environment")?)?,
+        };
+        let allow_insecure_http = match map.get("allow_insecure_http") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(Error::bad_config("allow_insecure_http", "must be true or false")),
+        };
+        url::require_secure(&api_url, allow_insecure_http)
+            .map_err(|m| Error::bad_config("api_url", m))?;
+        if api_url.contains(['?', '#']) {
+            return Err(Error::bad_config("api_url", "must not contain a query or fragment"));
+        }
+
+        let username = opt_str(map, "username")?.unwrap_or_default().to_string();
+        if username.is_empty() {
+            return Err(Error::bad_config("username", "is required"));
+        }
+        let password = Secret::new(opt_str(map, "password")?.unwrap_or_default().to_string());
+        let user_agent = match opt_str(map, "user_agent")? {
+            Some(ua) if ua.chars().any(|c| c.is_control()) => {
+                return Err(Error::bad_config("user_agent", "must not contain control characters"))
+            }
+            Some(ua) => Some(ua.trim().to_string()).filter(|s| !s.is_empty()),
+            None => None,
+        };
+        let connect_timeout =
+            millis(map, "connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS, 1, 120_000)?;
+        let request_timeout =
+            millis(map, "request_timeout_ms", DEFAULT_REQUEST_TIMEOUT_MS, 1, 600_000)?;
+        let poll_interval = millis(map, "poll_interval_ms", DEFAULT_POLL_INTERVAL_MS, 100, 60_000)?;
+        let max_retries = int(map, "max_retries", DEFAULT_MAX_RETRIES as u64, 0, 10)? as u32;
+        let ca_file = opt_str(map, "ca_file")?.map(PathBuf::from);
+        let proxy = opt_str(map, "proxy")?.map(str::to_string);
+        if let Some(p) = &proxy {
+            url::parse(p).map_err(|m| Error::bad_config("proxy", m))?;
+        }
+        if map.contains_key("journal_dir") {
+            return Err(Error::bad_config(
+                "journal_dir",
+                "the crash-safe journal is not available in this version of the library",
+            ));
+        }
+        Ok(Config {
+            api_url,
+            username,
+            password,
+            user_agent,
+            connect_timeout,
+            request_timeout,
+            poll_interval,
+            max_retries,
+            ca_file,
+            proxy,
+            allow_insecure_http,
+        })
+    }
+}
+
+fn region_url(region: Option<&str>, environment: Option<&str>) -> Result<String> {
+    let Some(region) = region else {
+        return Err(Error::bad_config("api_url", "is required (or region + environment)"));
+    };
+    let host = match region.to_ascii_lowercase().as_str() {
+        "eu" => "api",
+        "na" => "api-na",
+        "oc" => "api-oc",
+        _ => return Err(Error::bad_config("region", "must be one of eu, na, oc")),
+    };
+    let env = match environment.map(str::to_ascii_lowercase).as_deref() {
+        Some("playground") => ".playground",
+        Some("production") => "",
+        _ => {
+            return Err(Error::bad_config(
+                "environment",
+                "must be playground or production when region is given",
+            ))
+        }
+    };
+    Ok(format!("https://{}{}.klarna.com", host, env))
+}
+
+fn opt_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(Error::bad_config(key, "must be a string")),
+    }
+}
+
+fn int(map: &Map<String, Value>, key: &str, default: u64, min: u64, max: u64) -> Result<u64> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) if (min..=max).contains(&v) => Ok(v),
+            _ => Err(Error::bad_config(
+                key,
+                format!("must be an integer from {} to {}", min, max),
+            )),
+        },
+        Some(_) => Err(Error::bad_config(key, "must be an integer")),
+    }
+}
+
+fn millis(map: &Map<String, Value>, key: &str, default: u64, min: u64, max: u64) -> Result<Duration> {
+    int(map, key, default, min, max).map(Duration::from_millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Code;
+
+    fn field_of(json: &str) -> Option<String> {
+        Config::from_json(json).err().and_then(|e| e.field)
+    }
+
+    #[test]
+    fn minimal_config_gets_finite_defaults() {
+        let c = Config::from_json(
+            r#"{"api_url":"https://api.playground.klarna.com/","username":"u","password":"p"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.api_url, "https://api.playground.klarna.com");
+        assert_eq!(c.connect_timeout, Duration::from_millis(5000));
+        assert_eq!(c.request_timeout, Duration::from_millis(30000));
+        assert_eq!(c.max_retries, 2);
+    }
+
+    #[test]
+    fn region_and_environment_give_klarna_hosts() {
+        let c = Config::from_json(
+            r#"{"region":"na","environment":"playground","username":"u","password":"p"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.api_url, "https://api-na.playground.klarna.com");
+        let c = Config::from_json(
+            r#"{"region":"oc","environment":"production","username":"u","password":"p"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.api_url, "https://api-oc.klarna.com");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        assert_eq!(
+            field_of(r#"{"api_url":"https://a.b","username":"u","pasword":"p"}"#).as_deref(),
+            Some("pasword")
+        );
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused_unless_allowed() {
+        let e = Config::from_json(r#"{"api_url":"http://api.example","username":"u"}"#).unwrap_err();
+        assert_eq!(e.code, Code::InvalidArgument);
+        assert_eq!(e.field.as_deref(), Some("api_url"));
+        assert!(Config::from_json(
+            r#"{"api_url":"http://api.example","username":"u","allow_insecure_http":true}"#
+        )
+        .is_ok());
+        assert!(Config::from_json(r#"{"api_url":"http://127.0.0.1:9","username":"u"}"#).is_ok());
+    }
+
+    #[test]
+    fn out_of_range_timeouts_are_refused() {
+        assert_eq!(
+            field_of(r#"{"api_url":"https://a.b","username":"u","request_timeout_ms":0}"#).as_deref(),
+            Some("request_timeout_ms")
+        );
+        assert_eq!(
+            field_of(r#"{"api_url":"https://a.b","username":"u","poll_interval_ms":"fast"}"#)
+                .as_deref(),
+            Some("poll_interval_ms")
+        );
+    }
+
+    #[test]
+    fn secret_debug_output_hides_the_password() {
+        let c = Config::from_json(r#"{"api_url":"https://a.b","username":"u","password":"hunter2"}"#)
+            .unwrap();
+        assert!(!format!("{:?}", c).contains("hunter2"));
+    }
+}

@@ -1,0 +1,507 @@
+//! The one HTTP path of the library: one ureq agent per client (a keep-alive pool shared by all
+//! threads), Basic auth, the User-Agent, one retry policy and one tolerant error parser.
+
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::config::{Config, Secret};
+use super::error::{Code, Error, Result};
+use super::log::{log, Level};
+
+/// Upper bound on a response body; Klarna's are small, anything larger is not Klarna.
+const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+/// First pause between retries; doubles each time.
+const BACKOFF_START: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(4);
+/// A `Retry-After` longer than this is not waited out: the caller gets `RateLimited`.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// Whether the transport may send a request again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Never repeat (a session create: Klarna does not document idempotency for it).
+    Never,
+    /// Safe to repeat: GET, DELETE, or a POST carrying an idempotency key.
+    Safe,
+}
+
+pub struct Request<'a> {
+    pub method: Method,
+    /// Absolute URL, called exactly as given (query included).
+    pub url: &'a str,
+    pub body: Option<&'a [u8]>,
+    pub retry: Retry,
+    pub idempotency_key: Option<&'a str>,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.header("klarna-correlation-id")
+    }
+
+    /// The body as JSON; anything else is a protocol error carrying the correlation id.
+    pub fn json(&self) -> Result<Value> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let mut err = Error::new(
+                Code::Protocol,
+                format!("the server answered HTTP {} with a body that is not JSON ({})", self.status, e),
+            );
+            err.http_status = Some(self.status);
+            err.correlation_id = self.correlation_id().map(str::to_string);
+            err
+        })
+    }
+}
+
+/// Cancellation signal shared by a session and whoever cancels it. Each cancel bumps an epoch;
+/// a waiter remembers the epoch it started in, so a cancel that happened before it started does
+/// not interrupt it.
+#[derive(Default)]
+pub struct Interrupt {
+    epoch: Mutex<u64>,
+    wake: Condvar,
+}
+
+impl Interrupt {
+    pub fn epoch(&self) -> u64 {
+        *self.epoch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn trigger(&self) {
+        *self.epoch.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.wake.notify_all();
+    }
+
+    /// Sleeps for `d` unless a cancel after `seen` comes first; returns whether one came.
+    pub fn sleep(&self, d: Duration, seen: u64) -> bool {
+        let deadline = Instant::now() + d;
+        let mut guard = self.epoch.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if *guard != seen {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            guard = self
+                .wake
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// Limits on one `send`: a deadline (for `kpos_session_wait`) and an interrupt (cancel).
+#[derive(Default, Clone, Copy)]
+pub struct Limits<'a> {
+    pub deadline: Option<Instant>,
+    /// The interrupt and the epoch the caller started in.
+    pub interrupt: Option<(&'a Interrupt, u64)>,
+}
+
+pub struct Transport {
+    agent: ureq::Agent,
+    authorization: Secret,
+    request_timeout: Duration,
+    max_retries: u32,
+}
+
+impl Transport {
+    pub fn new(config: &Config) -> Result<Transport> {
+        let user_agent = match &config.user_agent {
+            Some(pos) => format!("{} klarna-pos/{}", pos, env!("CARGO_PKG_VERSION")),
+            None => format!("klarna-pos/{}", env!("CARGO_PKG_VERSION")),
+        };
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &config.ca_file {
+            tls = tls.root_certs(roots_with_ca_file(path)?);
+        }
+        let proxy = match &config.proxy {
+            Some(p) => Some(
+                ureq::Proxy::new(p).map_err(|e| Error::bad_config("proxy", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let agent_config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(user_agent)
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_global(Some(config.request_timeout))
+            .tls_config(tls.build())
+            .proxy(proxy)
+            .build();
+        let credentials = format!("{}:{}", config.username, config.password.expose());
+        let authorization = Secret::new(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials.as_bytes())
+        ));
+        drop(Secret::new(credentials));
+        Ok(Transport {
+            agent: agent_config.into(),
+            authorization,
+            request_timeout: config.request_timeout,
+            max_retries: config.max_retries,
+        })
+    }
+
+    /// Sends `req`, retrying it when `req.retry` allows, and returns a 2xx response or the
+    /// mapped error.
+    pub fn send(&self, req: &Request<'_>, limits: Limits<'_>) -> Result<Response> {
+        let attempts = match req.retry {
+            Retry::Never => 1,
+            Retry::Safe => 1 + self.max_retries,
+        };
+        let mut backoff = BACKOFF_START;
+        let mut attempt = 1;
+        loop {
+            let started = Instant::now();
+            let result = self.send_once(req, limits);
+            let error = match result {
+                Ok(resp) if (200..300).contains(&resp.status) => {
+                    log!(
+                        Level::Debug,
+                        "{} {} -> {} in {} ms (correlation_id {})",
+                        req.method.as_str(),
+                        loggable_url(req.url),
+                        resp.status,
+                        started.elapsed().as_millis(),
+                        resp.correlation_id().unwrap_or("-")
+                    );
+                    return Ok(resp);
+                }
+                Ok(resp) => (error_from_response(&resp), retry_after(&resp)),
+                Err(e) => (e, None),
+            };
+            let (err, retry_after) = error;
+            log!(
+                Level::Info,
+                "{} {} failed (attempt {}/{}): {}",
+                req.method.as_str(),
+                loggable_url(req.url),
+                attempt,
+                attempts,
+                err
+            );
+            if attempt >= attempts || !is_transient(&err) {
+                return Err(err);
+            }
+            let pause = match retry_after {
+                Some(ra) if ra > RETRY_AFTER_MAX => return Err(err),
+                Some(ra) => ra.max(backoff),
+                None => backoff,
+            };
+            if let Some(deadline) = limits.deadline {
+                if Instant::now() + pause >= deadline {
+                    return Err(err);
+                }
+            }
+            let interrupted = match limits.interrupt {
+                Some((i, seen)) => i.sleep(pause, seen),
+                None => {
+                    std::thread::sleep(pause);
+                    false
+                }
+            };
+            if interrupted {
+                return Err(Error::new(Code::Cancelled, "interrupted by a cancellation"));
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+            attempt += 1;
+        }
+    }
+
+    fn send_once(&self, req: &Request<'_>, limits: Limits<'_>) -> Result<Response> {
+        let timeout = match limits.deadline {
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+                .min(self.request_timeout),
+            None => self.request_timeout,
+        };
+        let auth = self.authorization.expose();
+        let outcome = match req.method {
+            Method::Get | Method::Delete => {
+                let builder = if req.method == Method::Get {
+                    self.agent.get(req.url)
+                } else {
+                    self.agent.delete(req.url)
+                };
+                builder
+                    .header("Authorization", auth)
+                    .header("Accept", "application/json")
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .call()
+            }
+            Method::Post => {
+                let mut builder = self
+                    .agent
+                    .post(req.url)
+                    .header("Authorization", auth)
+                    .header("Accept", "application/json");
+                if let Some(key) = req.idempotency_key {
+                    builder = builder.header("Klarna-Idempotency-Key", key);
+                }
+                let builder = builder.config().timeout_global(Some(timeout)).build();
+                match req.body {
+                    Some(body) => builder.header("Content-Type", "application/json").send(body),
+                    None => builder.send_empty(),
+                }
+            }
+        };
+        let mut resp = outcome.map_err(transport_error)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(transport_error)?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Mozilla's roots plus the certificates of `ca_file` (for TLS-inspecting store proxies).
+fn roots_with_ca_file(path: &std::path::Path) -> Result<ureq::tls::RootCerts> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::bad_config("ca_file", format!("cannot read {}: {}", path.display(), e))
+    })?;
+    let mut certs: Vec<ureq::tls::Certificate<'static>> = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(Error::bad_config("ca_file", format!("unreadable PEM: {}", e))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::bad_config("ca_file", "contains no PEM certificate"));
+    }
+    certs.extend(
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()),
+    );
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+/// Failures worth repeating for a request that is safe to repeat.
+fn is_transient(e: &Error) -> bool {
+    match e.code {
+        Code::Network | Code::Timeout | Code::RateLimited => true,
+        Code::Unknown => e.http_status.is_some_and(|s| s >= 500),
+        _ => false,
+    }
+}
+
+fn retry_after(resp: &Response) -> Option<Duration> {
+    if resp.status != 429 && resp.status != 503 {
+        return None;
+    }
+    let secs: u64 = resp.header("retry-after")?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+/// Drops the query so tokens in URLs never reach logs.
+fn loggable_url(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// The one tolerant parser of Klarna error answers: Klarna JSON, other JSON shapes, HTML, or
+/// nothing at all.
+pub fn error_from_response(resp: &Response) -> Error {
+    let status = resp.status;
+    let json: Option<Value> = serde_json::from_slice(&resp.body).ok();
+    let field_str = |k: &str| -> Option<String> {
+        json.as_ref()
+            .and_then(|j| j.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let klarna_code = field_str("error_code").or_else(|| field_str("code"));
+    let messages: Vec<String> = json
+        .as_ref()
+        .and_then(|j| j.get("error_messages"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .or_else(|| field_str("message").map(|m| vec![m]))
+        .unwrap_or_default();
+    let correlation_id = field_str("correlation_id").or_else(|| resp.correlation_id().map(str::to_string));
+
+    let code = match status {
+        400 | 413 | 422 => Code::BadRequest,
+        401 => Code::PermissionDenied,
+        403 => match klarna_code.as_deref() {
+            Some(c) if c.ends_with("_NOT_ALLOWED") || c == "INVALID_OPERATION" => Code::Conflict,
+            _ => Code::PermissionDenied,
+        },
+        404 => Code::NotFound,
+        409 => Code::Conflict,
+        429 => Code::RateLimited,
+        500..=599 => Code::Unknown,
+        _ => Code::Protocol,
+    };
+    let mut message = format!("Klarna answered HTTP {}", status);
+    if let Some(c) = &klarna_code {
+        message.push(' ');
+        message.push_str(c);
+    }
+    if !messages.is_empty() {
+        message.push_str(": ");
+        message.push_str(&messages.join("; "));
+    } else if json.is_none() && !resp.body.is_empty() {
+        message.push_str(" (the body was not Klarna JSON)");
+    }
+    let field = messages
+        .iter()
+        .find_map(|m| m.strip_prefix("Bad value: "))
+        .map(|f| f.trim().to_string());
+    Error {
+        code,
+        message,
+        http_status: Some(status),
+        klarna_error_code: klarna_code,
+        error_messages: messages,
+        correlation_id,
+        field,
+    }
+}
+
+fn transport_error(e: ureq::Error) -> Error {
+    use ureq::Error as U;
+    let (code, what) = match &e {
+        U::Timeout(_) => (Code::Timeout, "no answer in time"),
+        U::HostNotFound => (Code::Network, "host not found"),
+        U::ConnectionFailed | U::ConnectProxyFailed(_) | U::InvalidProxyUrl => {
+            (Code::Network, "connection failed")
+        }
+        U::Io(io) => match io.kind() {
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                (Code::Timeout, "no answer in time")
+            }
+            _ if io_is_tls(io) => (Code::Tls, "TLS failure"),
+            _ => (Code::Network, "connection error"),
+        },
+        U::Tls(_) | U::Pem(_) | U::Rustls(_) | U::TlsRequired | U::RequireHttpsOnly(_) => {
+            (Code::Tls, "TLS failure")
+        }
+        _ => (Code::Protocol, "unexpected answer"),
+    };
+    Error::new(code, format!("{}: {}", what, e))
+}
+
+fn io_is_tls(io: &std::io::Error) -> bool {
+    io.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("Klarna-Correlation-Id".into(), "hdr-corr".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn klarna_bad_value_gives_bad_request_with_field_and_correlation_id() {
+        let e = error_from_response(&resp(
+            400,
+            r#"{"error_code":"BAD_VALUE","error_messages":["Bad value: order_lines[0].total_tax_amount"],"correlation_id":"c-1"}"#,
+        ));
+        assert_eq!(e.code, Code::BadRequest);
+        assert_eq!(e.field.as_deref(), Some("order_lines[0].total_tax_amount"));
+        assert_eq!(e.correlation_id.as_deref(), Some("c-1"));
+        assert_eq!(e.klarna_error_code.as_deref(), Some("BAD_VALUE"));
+    }
+
+    #[test]
+    fn html_401_gives_permission_denied_with_header_correlation_id() {
+        let e = error_from_response(&resp(401, "<html><body>401</body></html>"));
+        assert_eq!(e.code, Code::PermissionDenied);
+        assert_eq!(e.correlation_id.as_deref(), Some("hdr-corr"));
+        assert!(e.message.contains("not Klarna JSON"));
+    }
+
+    #[test]
+    fn not_allowed_403_is_a_conflict_but_plain_403_is_permission() {
+        assert_eq!(
+            error_from_response(&resp(403, r#"{"error_code":"REFUND_NOT_ALLOWED"}"#)).code,
+            Code::Conflict
+        );
+        assert_eq!(
+            error_from_response(&resp(403, r#"{"error_code":"INVALID_OPERATION"}"#)).code,
+            Code::Conflict
+        );
+        assert_eq!(error_from_response(&resp(403, "")).code, Code::PermissionDenied);
+    }
+
+    #[test]
+    fn server_errors_are_unknown_and_transient() {
+        let e = error_from_response(&resp(503, r#"{"error_code":"TEMPORARILY_UNAVAILABLE"}"#));
+        assert_eq!(e.code, Code::Unknown);
+        assert!(is_transient(&e));
+        assert!(!is_transient(&error_from_response(&resp(400, "{}"))));
+    }
+
+    #[test]
+    fn interrupt_wakes_a_sleeper() {
+        let i = std::sync::Arc::new(Interrupt::default());
+        let i2 = i.clone();
+        let seen = i.epoch();
+        let t = std::thread::spawn(move || i2.sleep(Duration::from_secs(60), seen));
+        i.trigger();
+        assert!(t.join().unwrap());
+    }
+}

@@ -1,0 +1,12 @@
+//! Safe Rust core of the library. Nothing here knows about C.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod log;
+pub mod order;
+pub mod session;
+pub mod status;
+pub mod url;
+
+pub use error::{Code, Error, Result};

@@ -1,0 +1,102 @@
+//! Distribution status of an in-store session, and how Klarna's spellings map onto it.
+
+/// Status of a session. Numbers are part of the ABI and never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Status {
+    /// Created locally, no status read yet.
+    Created = 0,
+    /// Klarna prepares the distribution (older documentation).
+    Waiting = 1,
+    /// The QR code / link is ready: show it.
+    Distributed = 2,
+    /// The customer opened it: show "payment in progress".
+    Accessed = 3,
+    /// The order is placed; `order_id` is known. Terminal.
+    Completed = 4,
+    /// Cancelled by the till or the customer. Terminal.
+    Canceled = 5,
+    /// Klarna could not complete it; see the failure code. Terminal.
+    Failed = 6,
+    /// The session ran out of time. Terminal.
+    Expired = 7,
+    /// A status this version does not know (Klarna added one). Not an error.
+    Unknown = 99,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Status::Created,
+        Status::Waiting,
+        Status::Distributed,
+        Status::Accessed,
+        Status::Completed,
+        Status::Canceled,
+        Status::Failed,
+        Status::Expired,
+        Status::Unknown,
+    ];
+
+    pub fn from_u32(n: u32) -> Option<Status> {
+        Status::ALL.iter().copied().find(|s| *s as u32 == n)
+    }
+
+    /// Reads Klarna's status string, tolerant of case and of both spellings of cancelled.
+    pub fn from_klarna(s: &str) -> Status {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "WAITING" => Status::Waiting,
+            "DISTRIBUTED" => Status::Distributed,
+            "ACCESSED" => Status::Accessed,
+            "COMPLETED" => Status::Completed,
+            "CANCELED" | "CANCELLED" => Status::Canceled,
+            "FAILED" => Status::Failed,
+            "EXPIRED" => Status::Expired,
+            _ => Status::Unknown,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Created => "CREATED",
+            Status::Waiting => "WAITING",
+            Status::Distributed => "DISTRIBUTED",
+            Status::Accessed => "ACCESSED",
+            Status::Completed => "COMPLETED",
+            Status::Canceled => "CANCELED",
+            Status::Failed => "FAILED",
+            Status::Expired => "EXPIRED",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Completed | Status::Canceled | Status::Failed | Status::Expired
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_spellings_of_cancelled_are_canceled() {
+        assert_eq!(Status::from_klarna("CANCELED"), Status::Canceled);
+        assert_eq!(Status::from_klarna("CANCELLED"), Status::Canceled);
+        assert_eq!(Status::from_klarna("cancelled"), Status::Canceled);
+    }
+
+    #[test]
+    fn a_new_klarna_status_is_unknown_not_an_error() {
+        assert_eq!(Status::from_klarna("PENDING_REVIEW"), Status::Unknown);
+        assert!(!Status::Unknown.is_terminal());
+    }
+
+    #[test]
+    fn exactly_four_statuses_are_terminal() {
+        let terminal: Vec<_> = Status::ALL.iter().filter(|s| s.is_terminal()).collect();
+        assert_eq!(terminal.len(), 4);
+    }
+}

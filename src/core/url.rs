@@ -1,0 +1,101 @@
+//! The few URL facts the library needs: scheme, host, and whether plain HTTP is acceptable.
+//!
+//! Plain `http://` is allowed only to loopback hosts (the simulator) unless the caller opted in
+//! with `allow_insecure_http`; everything else must be `https://`.
+
+/// Scheme and host of an absolute `http(s)://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    pub https: bool,
+    pub host: &'a str,
+}
+
+/// Splits an absolute http(s) URL; `Err` says why it is not one.
+pub fn parse(url: &str) -> Result<UrlParts<'_>, String> {
+    let (https, rest) = if let Some(r) = strip_prefix_ci(url, "https://") {
+        (true, r)
+    } else if let Some(r) = strip_prefix_ci(url, "http://") {
+        (false, r)
+    } else {
+        return Err("must be an absolute http:// or https:// URL".into());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("must not carry credentials in the URL".into());
+    }
+    let host = if let Some(inner) = authority.strip_prefix('[') {
+        // [v6]:port
+        inner.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    if url.chars().any(|c| c.is_control() || c == ' ') {
+        return Err("contains spaces or control characters".into());
+    }
+    Ok(UrlParts { https, host })
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    if s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) {
+        let (head, tail) = s.split_at(prefix.len());
+        if head.eq_ignore_ascii_case(prefix) {
+            return Some(tail);
+        }
+    }
+    None
+}
+
+/// Whether `host` names this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    false
+}
+
+/// Accepts `https://` anywhere, `http://` only to loopback or when `allow_insecure_http`.
+pub fn require_secure(url: &str, allow_insecure_http: bool) -> Result<(), String> {
+    let parts = parse(url)?;
+    if !parts.https && !allow_insecure_http && !is_loopback_host(parts.host) {
+        return Err(format!(
+            "plain http:// is only allowed to loopback addresses (got host {}); use https://",
+            parts.host
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_is_accepted_anywhere() {
+        assert!(require_secure("https://api.playground.klarna.com", false).is_ok());
+    }
+
+    #[test]
+    fn http_is_accepted_only_for_loopback() {
+        assert!(require_secure("http://127.0.0.1:8080/x", false).is_ok());
+        assert!(require_secure("http://localhost/x", false).is_ok());
+        assert!(require_secure("http://[::1]:9/x", false).is_ok());
+        assert!(require_secure("http://10.0.0.5/x", false).is_err());
+        assert!(require_secure("http://shop.example/x", false).is_err());
+        assert!(require_secure("http://shop.example/x", true).is_ok());
+    }
+
+    #[test]
+    fn malformed_urls_are_refused() {
+        assert!(parse("ftp://x").is_err());
+        assert!(parse("https://").is_err());
+        assert!(parse("https://user:pw@host/").is_err());
+        assert!(parse("https://ho st/").is_err());
+        assert!(parse("localhost:8080").is_err());
+    }
+}

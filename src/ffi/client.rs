@@ -1,0 +1,67 @@
+//! `kpos_client`: credentials, endpoint and the connection pool.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use super::handle::Registry;
+use super::{boundary, kpos_result, require_non_null, write_out};
+use crate::core::config::Config;
+use crate::core::session::Client;
+use crate::core::Error;
+
+/// A Klarna client: configuration, credentials and a keep-alive connection pool. Thread-safe:
+/// one client is meant to be shared by every till of a process.
+pub struct kpos_client {
+    _private: [u8; 0],
+}
+
+static CLIENTS: Registry<Client> = Registry::new("client");
+
+/// The live client behind a handle.
+pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Error> {
+    CLIENTS.get(client as usize)
+}
+
+/// Creates a client from a configuration JSON object (keys: `api_url` or `region` +
+/// `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
+/// `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
+/// `allow_insecure_http`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
+/// `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and `KLARNA_USER_AGENT`) from the environment.
+/// No network traffic happens here.
+///
+/// On success writes a new client to `*out`; release it with `kpos_client_free`.
+/// Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` (NULL `out`, invalid UTF-8 or JSON, unknown
+/// key, bad value: the last error names the key in `field`).
+///
+/// # Safety
+/// `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn kpos_client_new(
+    config_json: *const c_char,
+    out: *mut *mut kpos_client,
+) -> kpos_result {
+    boundary(|| {
+        require_non_null!(out, "out");
+        let config = if config_json.is_null() {
+            Config::from_env()?
+        } else {
+            Config::from_json(super::str_arg(config_json, "config_json")?)?
+        };
+        let client = Client::new(config)?;
+        let handle = CLIENTS.insert(client);
+        write_out(out, handle as *mut kpos_client);
+        Ok(())
+    })
+}
+
+/// Releases a client; its credentials are wiped from memory once the last session using it is
+/// freed too. NULL and an already freed client are no-ops. Sessions created from it stay usable.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `kpos_client_new`.
+#[no_mangle]
+pub unsafe extern "C" fn kpos_client_free(client: *mut kpos_client) {
+    super::boundary_value((), || {
+        CLIENTS.remove(client as usize);
+    })
+}

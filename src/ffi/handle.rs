@@ -1,0 +1,62 @@
+//! Live-handle registries. A handle given to C is the address of an `Arc` the registry owns; every
+//! call looks it up first, so a freed, foreign or never-created pointer is reported as
+//! `KPOS_E_INVALID_ARGUMENT` instead of being dereferenced, and a double free is a no-op. Calls
+//! hold their own `Arc` clone, so a concurrent free cannot pull an object from under a call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use crate::core::Error;
+
+pub struct Registry<T> {
+    kind: &'static str,
+    live: LazyLock<RwLock<HashMap<usize, Arc<T>>>>,
+}
+
+impl<T> Registry<T> {
+    pub const fn new(kind: &'static str) -> Registry<T> {
+        Registry {
+            kind,
+            live: LazyLock::new(|| RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// Takes ownership of `value` and returns its handle.
+    pub fn insert(&self, value: T) -> usize {
+        let arc = Arc::new(value);
+        let key = Arc::as_ptr(&arc) as usize;
+        self.live
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, arc);
+        key
+    }
+
+    pub fn get(&self, key: usize) -> Result<Arc<T>, Error> {
+        if key == 0 {
+            return Err(Error::invalid_argument(format!("{} must not be NULL", self.kind)));
+        }
+        self.live
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| {
+                Error::invalid_argument(format!(
+                    "{} is not a live handle (already freed, or not created by this library)",
+                    self.kind
+                ))
+            })
+    }
+
+    /// Removes the handle; the object is dropped once no call is using it. Returns whether the
+    /// handle was live.
+    pub fn remove(&self, key: usize) -> bool {
+        let removed = self
+            .live
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        removed.is_some()
+    }
+}

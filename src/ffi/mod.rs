@@ -1,0 +1,161 @@
+//! The C boundary. Every export runs inside [`boundary`] (or [`boundary_value`] for infallible
+//! getters), which catches panics and records the last error. Nothing here decides business
+//! logic: each export checks its arguments, calls the core, and converts the answer.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::core::{Code, Error};
+
+pub mod client;
+pub mod error;
+pub mod handle;
+pub mod log;
+pub mod session;
+#[cfg(feature = "test-panic")]
+pub mod testing;
+
+pub use error::kpos_result;
+
+/// Runs `f`, turning `Err` and panics into a result code and the thread's last error.
+pub(crate) fn boundary<F>(f: F) -> kpos_result
+where
+    F: FnOnce() -> Result<(), Error>,
+{
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => Code::Ok as kpos_result,
+        Ok(Err(e)) => {
+            let code = e.code as kpos_result;
+            error::set_last_error(e);
+            code
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            error::set_last_error(Error::new(
+                Code::Internal,
+                format!("internal error in klarna-pos (please report): {}", what),
+            ));
+            Code::Internal as kpos_result
+        }
+    }
+}
+
+/// For exports that cannot fail: a panic yields `neutral` instead of crossing into C.
+pub(crate) fn boundary_value<T, F>(neutral: T, f: F) -> T
+where
+    F: FnOnce() -> T,
+{
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(neutral)
+}
+
+/// Returns `Err(INVALID_ARGUMENT)` from the enclosing closure when `$ptr` is NULL.
+macro_rules! require_non_null {
+    ($ptr:expr, $name:literal) => {
+        if $ptr.is_null() {
+            return Err($crate::core::Error::invalid_argument(concat!(
+                $name,
+                " must not be NULL"
+            )));
+        }
+    };
+}
+pub(crate) use require_non_null;
+
+/// Reads a NUL-terminated UTF-8 string argument.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string that lives for `'a`.
+pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
+    if ptr.is_null() {
+        return Err(Error::invalid_argument(format!("{} must not be NULL", name)));
+    }
+    CStr::from_ptr(ptr)
+        .to_str()
+        .map_err(|e| Error::invalid_argument(format!("{} is not valid UTF-8: {}", name, e)))
+}
+
+/// A C string; interior NULs (never expected) are replaced rather than truncating silently.
+pub(crate) fn to_cstring(s: &str) -> CString {
+    CString::new(s).unwrap_or_else(|_| {
+        CString::new(s.replace('\0', "\u{FFFD}")).expect("NULs were replaced")
+    })
+}
+
+/// Writes `value` through an out-pointer checked non-NULL earlier.
+///
+/// # Safety
+/// `out` must be valid for writes.
+pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
+    out.write(value)
+}
+
+/// The library version, `"MAJOR.MINOR.PATCH"`; static, never freed.
+#[no_mangle]
+pub extern "C" fn kpos_version() -> *const c_char {
+    static VERSION: &CStr = match CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => panic!("version has no NUL"),
+    };
+    VERSION.as_ptr()
+}
+
+/// Releases a string the library returned through a `char **` out-parameter. NULL is a no-op.
+///
+/// # Safety
+/// `s` must be NULL or a string from this library not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn kpos_string_free(s: *mut c_char) {
+    boundary_value((), || {
+        if !s.is_null() {
+            drop(CString::from_raw(s));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed header must be exactly what build.rs generates from this code.
+    #[test]
+    fn committed_header_matches_the_generated_one() {
+        let generated = std::fs::read_to_string(env!("KPOS_GENERATED_HEADER")).unwrap();
+        let committed = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/include/klarna_pos.h"
+        ))
+        .unwrap();
+        assert!(
+            generated == committed,
+            "include/klarna_pos.h is stale: regenerate it with `KPOS_UPDATE_HEADER=1 cargo build` and commit it"
+        );
+    }
+
+    /// Every name the header defines carries the library's prefix, so nothing collides with a
+    /// till's own symbols.
+    #[test]
+    fn header_names_carry_the_kpos_prefix() {
+        let header = std::fs::read_to_string(env!("KPOS_GENERATED_HEADER")).unwrap();
+        for line in header.lines() {
+            if let Some(rest) = line.strip_prefix("#define ") {
+                let name = rest.split_whitespace().next().unwrap();
+                assert!(name.starts_with("KPOS_") || name == "KLARNA_POS_H", "{}", line);
+            }
+            if let Some(rest) = line.strip_prefix("typedef ") {
+                assert!(rest.contains("kpos_"), "{}", line);
+            }
+        }
+    }
+
+    #[test]
+    fn version_string_matches_the_package() {
+        let v = unsafe { std::ffi::CStr::from_ptr(super::kpos_version()) };
+        assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,8 @@
+//! klarna-pos: Klarna in-store payments for point-of-sale tills, behind a stable C ABI.
+//!
+//! `core` is safe Rust with no FFI types: configuration, order validation, the HTTP transport,
+//! the session state machine. `ffi` is the C boundary only: argument checks, the panic boundary,
+//! conversions. The C header `include/klarna_pos.h` is generated from `ffi` by `build.rs`.
+
+pub mod core;
+pub mod ffi;
