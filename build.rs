@@ -36,7 +36,10 @@ fn main() {
     let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if target_os == "linux" {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libklarna_pos.so.{}", major);
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-soname,libklarna_pos.so.{}",
+            major
+        );
     }
     if env::var("CARGO_CFG_PANIC").as_deref() == Ok("abort") {
         panic!("klarna-pos must be built with panic = \"unwind\": a panic would kill the till");

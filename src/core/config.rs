@@ -104,12 +104,18 @@ impl Config {
                     map.insert(key.into(), Value::String(v));
                 }
                 Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(Error::invalid_argument(format!("{} is not valid UTF-8", var)))
+                    return Err(Error::invalid_argument(format!(
+                        "{} is not valid UTF-8",
+                        var
+                    )))
                 }
                 Err(std::env::VarError::NotPresent) => {}
             }
         }
-        for (var, key) in [("KLARNA_API_URL", "api_url"), ("KLARNA_USERNAME", "username")] {
+        for (var, key) in [
+            ("KLARNA_API_URL", "api_url"),
+            ("KLARNA_USERNAME", "username"),
+        ] {
             if !map.contains_key(key) {
                 return Err(Error::bad_config(
                     key,
@@ -145,12 +151,20 @@ impl Config {
         let allow_insecure_http = match map.get("allow_insecure_http") {
             None => false,
             Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(Error::bad_config("allow_insecure_http", "must be true or false")),
+            Some(_) => {
+                return Err(Error::bad_config(
+                    "allow_insecure_http",
+                    "must be true or false",
+                ))
+            }
         };
         url::require_secure(&api_url, allow_insecure_http)
             .map_err(|m| Error::bad_config("api_url", m))?;
         if api_url.contains(['?', '#']) {
-            return Err(Error::bad_config("api_url", "must not contain a query or fragment"));
+            return Err(Error::bad_config(
+                "api_url",
+                "must not contain a query or fragment",
+            ));
         }
 
         let username = opt_str(map, "username")?.unwrap_or_default().to_string();
@@ -160,16 +174,35 @@ impl Config {
         let password = Secret::new(opt_str(map, "password")?.unwrap_or_default().to_string());
         let user_agent = match opt_str(map, "user_agent")? {
             Some(ua) if ua.chars().any(|c| c.is_control()) => {
-                return Err(Error::bad_config("user_agent", "must not contain control characters"))
+                return Err(Error::bad_config(
+                    "user_agent",
+                    "must not contain control characters",
+                ))
             }
             Some(ua) => Some(ua.trim().to_string()).filter(|s| !s.is_empty()),
             None => None,
         };
-        let connect_timeout =
-            millis(map, "connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS, 1, 120_000)?;
-        let request_timeout =
-            millis(map, "request_timeout_ms", DEFAULT_REQUEST_TIMEOUT_MS, 1, 600_000)?;
-        let poll_interval = millis(map, "poll_interval_ms", DEFAULT_POLL_INTERVAL_MS, 100, 60_000)?;
+        let connect_timeout = millis(
+            map,
+            "connect_timeout_ms",
+            DEFAULT_CONNECT_TIMEOUT_MS,
+            1,
+            120_000,
+        )?;
+        let request_timeout = millis(
+            map,
+            "request_timeout_ms",
+            DEFAULT_REQUEST_TIMEOUT_MS,
+            1,
+            600_000,
+        )?;
+        let poll_interval = millis(
+            map,
+            "poll_interval_ms",
+            DEFAULT_POLL_INTERVAL_MS,
+            100,
+            60_000,
+        )?;
         let max_retries = int(map, "max_retries", DEFAULT_MAX_RETRIES as u64, 0, 10)? as u32;
         let ca_file = opt_str(map, "ca_file")?.map(PathBuf::from);
         let proxy = opt_str(map, "proxy")?.map(str::to_string);
@@ -200,7 +233,10 @@ impl Config {
 
 fn region_url(region: Option<&str>, environment: Option<&str>) -> Result<String> {
     let Some(region) = region else {
-        return Err(Error::bad_config("api_url", "is required (or region + environment)"));
+        return Err(Error::bad_config(
+            "api_url",
+            "is required (or region + environment)",
+        ));
     };
     let host = match region.to_ascii_lowercase().as_str() {
         "eu" => "api",
@@ -243,7 +279,13 @@ fn int(map: &Map<String, Value>, key: &str, default: u64, min: u64, max: u64) ->
     }
 }
 
-fn millis(map: &Map<String, Value>, key: &str, default: u64, min: u64, max: u64) -> Result<Duration> {
+fn millis(
+    map: &Map<String, Value>,
+    key: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<Duration> {
     int(map, key, default, min, max).map(Duration::from_millis)
 }
 
@@ -292,7 +334,8 @@ mod tests {
 
     #[test]
     fn plain_http_to_a_remote_host_is_refused_unless_allowed() {
-        let e = Config::from_json(r#"{"api_url":"http://api.example","username":"u"}"#).unwrap_err();
+        let e =
+            Config::from_json(r#"{"api_url":"http://api.example","username":"u"}"#).unwrap_err();
         assert_eq!(e.code, Code::InvalidArgument);
         assert_eq!(e.field.as_deref(), Some("api_url"));
         assert!(Config::from_json(
@@ -305,7 +348,8 @@ mod tests {
     #[test]
     fn out_of_range_timeouts_are_refused() {
         assert_eq!(
-            field_of(r#"{"api_url":"https://a.b","username":"u","request_timeout_ms":0}"#).as_deref(),
+            field_of(r#"{"api_url":"https://a.b","username":"u","request_timeout_ms":0}"#)
+                .as_deref(),
             Some("request_timeout_ms")
         );
         assert_eq!(
@@ -317,8 +361,9 @@ mod tests {
 
     #[test]
     fn secret_debug_output_hides_the_password() {
-        let c = Config::from_json(r#"{"api_url":"https://a.b","username":"u","password":"hunter2"}"#)
-            .unwrap();
+        let c =
+            Config::from_json(r#"{"api_url":"https://a.b","username":"u","password":"hunter2"}"#)
+                .unwrap();
         assert!(!format!("{:?}", c).contains("hunter2"));
     }
 }

@@ -78,7 +78,10 @@ impl Response {
         serde_json::from_slice(&self.body).map_err(|e| {
             let mut err = Error::new(
                 Code::Protocol,
-                format!("the server answered HTTP {} with a body that is not JSON ({})", self.status, e),
+                format!(
+                    "the server answered HTTP {} with a body that is not JSON ({})",
+                    self.status, e
+                ),
             );
             err.http_status = Some(self.status);
             err.correlation_id = self.correlation_id().map(str::to_string);
@@ -153,9 +156,9 @@ impl Transport {
             tls = tls.root_certs(roots_with_ca_file(path)?);
         }
         let proxy = match &config.proxy {
-            Some(p) => Some(
-                ureq::Proxy::new(p).map_err(|e| Error::bad_config("proxy", e.to_string()))?,
-            ),
+            Some(p) => {
+                Some(ureq::Proxy::new(p).map_err(|e| Error::bad_config("proxy", e.to_string()))?)
+            }
             None => None,
         };
         let agent_config = ureq::Agent::config_builder()
@@ -282,7 +285,9 @@ impl Transport {
                 }
                 let builder = builder.config().timeout_global(Some(timeout)).build();
                 match req.body {
-                    Some(body) => builder.header("Content-Type", "application/json").send(body),
+                    Some(body) => builder
+                        .header("Content-Type", "application/json")
+                        .send(body),
                     None => builder.send_empty(),
                 }
             }
@@ -318,7 +323,12 @@ fn roots_with_ca_file(path: &std::path::Path) -> Result<ureq::tls::RootCerts> {
         match item {
             Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
-            Err(e) => return Err(Error::bad_config("ca_file", format!("unreadable PEM: {}", e))),
+            Err(e) => {
+                return Err(Error::bad_config(
+                    "ca_file",
+                    format!("unreadable PEM: {}", e),
+                ))
+            }
         }
     }
     if certs.is_empty() {
@@ -370,10 +380,16 @@ pub fn error_from_response(resp: &Response) -> Error {
         .as_ref()
         .and_then(|j| j.get("error_messages"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .or_else(|| field_str("message").map(|m| vec![m]))
         .unwrap_or_default();
-    let correlation_id = field_str("correlation_id").or_else(|| resp.correlation_id().map(str::to_string));
+    let correlation_id =
+        field_str("correlation_id").or_else(|| resp.correlation_id().map(str::to_string));
 
     let code = match status {
         400 | 413 | 422 => Code::BadRequest,
@@ -484,7 +500,10 @@ mod tests {
             error_from_response(&resp(403, r#"{"error_code":"INVALID_OPERATION"}"#)).code,
             Code::Conflict
         );
-        assert_eq!(error_from_response(&resp(403, "")).code, Code::PermissionDenied);
+        assert_eq!(
+            error_from_response(&resp(403, "")).code,
+            Code::PermissionDenied
+        );
     }
 
     #[test]

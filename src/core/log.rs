@@ -15,9 +15,15 @@ pub enum Level {
 
 impl Level {
     pub fn from_u32(n: u32) -> Option<Level> {
-        [Level::Error, Level::Warn, Level::Info, Level::Debug, Level::Trace]
-            .into_iter()
-            .find(|l| *l as u32 == n)
+        [
+            Level::Error,
+            Level::Warn,
+            Level::Info,
+            Level::Debug,
+            Level::Trace,
+        ]
+        .into_iter()
+        .find(|l| *l as u32 == n)
     }
 }
 

@@ -85,10 +85,7 @@ impl Client {
     fn parse_create_answer(&self, resp: &Response) -> Result<(String, String)> {
         let json = resp.json()?;
         let protocol = |what: &str| {
-            let mut e = Error::new(
-                Code::Protocol,
-                format!("Klarna's session answer {}", what),
-            );
+            let mut e = Error::new(Code::Protocol, format!("Klarna's session answer {}", what));
             e.http_status = Some(resp.status);
             e.correlation_id = resp.correlation_id().map(str::to_string);
             e
@@ -248,7 +245,13 @@ impl Session {
             snap.failure = payload.failure;
         }
         if status != current {
-            log!(Level::Info, "session {}: {} -> {}", self.id, current.name(), status.name());
+            log!(
+                Level::Info,
+                "session {}: {} -> {}",
+                self.id,
+                current.name(),
+                status.name()
+            );
         }
         drop(st);
         self.changed.notify_all();
@@ -260,7 +263,10 @@ impl Session {
         let st = self.lock();
         match st.snapshot.status {
             Some(Status::Failed) => Some(st.snapshot.failure.clone().unwrap_or_else(|| {
-                Error::new(Code::Unknown, "Klarna reported the session FAILED without detail")
+                Error::new(
+                    Code::Unknown,
+                    "Klarna reported the session FAILED without detail",
+                )
             })),
             _ => None,
         }
@@ -287,7 +293,12 @@ impl Session {
                 Ok(_) => last_error = None,
                 Err(e) if e.code == Code::Cancelled => {}
                 Err(e) if is_worth_waiting_through(&e) => {
-                    log!(Level::Info, "session {}: status read failed, waiting on: {}", self.id, e);
+                    log!(
+                        Level::Info,
+                        "session {}: status read failed, waiting on: {}",
+                        self.id,
+                        e
+                    );
                     last_error = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -306,7 +317,8 @@ impl Session {
                     ),
                 );
                 if let Some(last) = last_error {
-                    e.message.push_str(&format!(" (last status read failed: {})", last));
+                    e.message
+                        .push_str(&format!(" (last status read failed: {})", last));
                 }
                 return Err(e);
             }
@@ -315,7 +327,8 @@ impl Session {
             } else {
                 (1 + (unchanged_polls - POLLS_AT_FLOOR) / 5).min(MAX_BACKOFF_FACTOR)
             };
-            self.interrupt.sleep((floor * factor).min(deadline - now), epoch);
+            self.interrupt
+                .sleep((floor * factor).min(deadline - now), epoch);
         }
     }
 
@@ -520,7 +533,8 @@ mod tests {
     fn payload_reads_qr_under_either_name() {
         let p = StatusPayload::parse(&json!({"status":"DISTRIBUTED","qr":"https://q"})).unwrap();
         assert_eq!(p.qr_url.as_deref(), Some("https://q"));
-        let p = StatusPayload::parse(&json!({"status":"DISTRIBUTED","qr_code":"https://c"})).unwrap();
+        let p =
+            StatusPayload::parse(&json!({"status":"DISTRIBUTED","qr_code":"https://c"})).unwrap();
         assert_eq!(p.qr_url.as_deref(), Some("https://c"));
     }
 

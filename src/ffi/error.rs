@@ -77,9 +77,11 @@ pub(crate) fn set_last_error(e: Error) {
 /// `"KPOS_E_UNRECOGNIZED"`.
 #[no_mangle]
 pub extern "C" fn kpos_result_name(code: u32) -> *const c_char {
-    boundary_value(c"KPOS_E_UNRECOGNIZED".as_ptr(), || match Code::from_u32(code) {
-        Some(c) => code_strings(c).name.as_ptr(),
-        None => c"KPOS_E_UNRECOGNIZED".as_ptr(),
+    boundary_value(c"KPOS_E_UNRECOGNIZED".as_ptr(), || {
+        match Code::from_u32(code) {
+            Some(c) => code_strings(c).name.as_ptr(),
+            None => c"KPOS_E_UNRECOGNIZED".as_ptr(),
+        }
     })
 }
 
@@ -133,7 +135,11 @@ pub extern "C" fn kpos_last_error_message() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn kpos_last_error_json() -> *const c_char {
     boundary_value(c"{}".as_ptr(), || {
-        LAST_ERROR.with(|l| l.borrow().as_ref().map_or(c"{}".as_ptr(), |e| e.json.as_ptr()))
+        LAST_ERROR.with(|l| {
+            l.borrow()
+                .as_ref()
+                .map_or(c"{}".as_ptr(), |e| e.json.as_ptr())
+        })
     })
 }
 

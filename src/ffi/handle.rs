@@ -34,7 +34,10 @@ impl<T> Registry<T> {
 
     pub fn get(&self, key: usize) -> Result<Arc<T>, Error> {
         if key == 0 {
-            return Err(Error::invalid_argument(format!("{} must not be NULL", self.kind)));
+            return Err(Error::invalid_argument(format!(
+                "{} must not be NULL",
+                self.kind
+            )));
         }
         self.live
             .read()

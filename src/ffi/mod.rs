@@ -73,7 +73,10 @@ pub(crate) use require_non_null;
 /// `ptr` must be NULL or point to a NUL-terminated string that lives for `'a`.
 pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
     if ptr.is_null() {
-        return Err(Error::invalid_argument(format!("{} must not be NULL", name)));
+        return Err(Error::invalid_argument(format!(
+            "{} must not be NULL",
+            name
+        )));
     }
     CStr::from_ptr(ptr)
         .to_str()
@@ -82,9 +85,8 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
 
 /// A C string; interior NULs (never expected) are replaced rather than truncating silently.
 pub(crate) fn to_cstring(s: &str) -> CString {
-    CString::new(s).unwrap_or_else(|_| {
-        CString::new(s.replace('\0', "\u{FFFD}")).expect("NULs were replaced")
-    })
+    CString::new(s)
+        .unwrap_or_else(|_| CString::new(s.replace('\0', "\u{FFFD}")).expect("NULs were replaced"))
 }
 
 /// Writes `value` through an out-pointer checked non-NULL earlier.
@@ -98,12 +100,11 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
 /// The library version, `"MAJOR.MINOR.PATCH"`; static, never freed.
 #[no_mangle]
 pub extern "C" fn kpos_version() -> *const c_char {
-    static VERSION: &CStr = match CStr::from_bytes_with_nul(
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-    ) {
-        Ok(v) => v,
-        Err(_) => panic!("version has no NUL"),
-    };
+    static VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("version has no NUL"),
+        };
     VERSION.as_ptr()
 }
 
@@ -126,11 +127,9 @@ mod tests {
     #[test]
     fn committed_header_matches_the_generated_one() {
         let generated = std::fs::read_to_string(env!("KPOS_GENERATED_HEADER")).unwrap();
-        let committed = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/include/klarna_pos.h"
-        ))
-        .unwrap();
+        let committed =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/klarna_pos.h"))
+                .unwrap();
         assert!(
             generated == committed,
             "include/klarna_pos.h is stale: regenerate it with `KPOS_UPDATE_HEADER=1 cargo build` and commit it"
@@ -145,7 +144,11 @@ mod tests {
         for line in header.lines() {
             if let Some(rest) = line.strip_prefix("#define ") {
                 let name = rest.split_whitespace().next().unwrap();
-                assert!(name.starts_with("KPOS_") || name == "KLARNA_POS_H", "{}", line);
+                assert!(
+                    name.starts_with("KPOS_") || name == "KLARNA_POS_H",
+                    "{}",
+                    line
+                );
             }
             if let Some(rest) = line.strip_prefix("typedef ") {
                 assert!(rest.contains("kpos_"), "{}", line);

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::client::{client_arg, kpos_client};
 use super::handle::Registry;
-use super::{boundary, boundary_value, kpos_result, require_non_null, str_arg, to_cstring, write_out};
+use super::{
+    boundary, boundary_value, kpos_result, require_non_null, str_arg, to_cstring, write_out,
+};
 use crate::core::session::Session;
 use crate::core::status::Status;
 use crate::core::{Code, Error};
@@ -175,7 +177,10 @@ pub unsafe extern "C" fn kpos_session_status(s: *const kpos_session) -> u32 {
 /// # Safety
 /// `s` must be NULL or a handle from this library; `status_out` must be valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn kpos_session_poll(s: *mut kpos_session, status_out: *mut u32) -> kpos_result {
+pub unsafe extern "C" fn kpos_session_poll(
+    s: *mut kpos_session,
+    status_out: *mut u32,
+) -> kpos_result {
     boundary(|| {
         require_non_null!(status_out, "status_out");
         let h = session_arg(s)?;
@@ -343,7 +348,10 @@ pub extern "C" fn kpos_status_is_terminal(status: u32) -> i32 {
 
 fn status_names() -> &'static [(Status, CString)] {
     static NAMES: std::sync::LazyLock<Vec<(Status, CString)>> = std::sync::LazyLock::new(|| {
-        Status::ALL.iter().map(|s| (*s, to_cstring(s.name()))).collect()
+        Status::ALL
+            .iter()
+            .map(|s| (*s, to_cstring(s.name())))
+            .collect()
     });
     &NAMES
 }
