@@ -357,3 +357,22 @@ fn an_unreachable_api_is_a_network_error() {
     assert_eq!(f.code, KPOS_E_NETWORK);
     assert_eq!(kpos_result_action(f.code), KPOS_ACTION_RETRY);
 }
+
+#[test]
+fn klarnas_bad_value_is_bad_request_with_field_and_correlation_id() {
+    let sim = Sim::start();
+    let client = sim.client();
+    sim.fault(
+        json!({"mode": "bad_value", "field": "order_lines[0].total_tax_amount",
+                     "path": "/payments/v1/sessions", "method": "POST"}),
+    );
+    let f = client.create(&order()).unwrap_err();
+    assert_eq!(f.code, KPOS_E_BAD_REQUEST);
+    assert_eq!(f.detail["http_status"], 400);
+    assert_eq!(f.detail["klarna_error_code"], "BAD_VALUE");
+    assert_eq!(f.detail["field"], "order_lines[0].total_tax_amount");
+    let correlation = f.detail["correlation_id"].as_str().unwrap();
+    assert!(!correlation.is_empty());
+    assert!(f.detail["message"].as_str().unwrap().contains("Bad value"));
+    assert_eq!(kpos_result_action(f.code), KPOS_ACTION_FIX_INPUT);
+}

@@ -1,0 +1,564 @@
+//! A deliberately small HTTP/1.1 server side: request parsing from any `BufRead` and
+//! response serialisation. Written by hand (rather than with a framework) because the
+//! simulator needs socket-level control for fault injection and connection counting.
+
+use std::io::{self, BufRead, Read, Write};
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use crate::util;
+
+/// Klarna rejects bodies above 1 MB with 413.
+pub const MAX_BODY: usize = 1024 * 1024;
+/// Budget for the request line plus all header lines.
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_HEADERS: usize = 100;
+/// Budget for one chunk-size line, and for all trailer lines together.
+const MAX_CHUNK_LINE: usize = 4 * 1024;
+const MAX_TRAILERS: usize = 16 * 1024;
+
+#[derive(Debug)]
+pub struct Request {
+    pub method: String,
+    /// Path without the query string, as sent (no percent-decoding: ids are plain ASCII).
+    pub path: String,
+    /// Query string without the leading `?` (empty when absent).
+    pub query: String,
+    pub http10: bool,
+    /// Header names are lowercased; values keep their case, surrounding blanks removed.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub enum ReadError {
+    /// The peer closed the connection cleanly between requests.
+    Closed,
+    /// Socket error or EOF in the middle of a request: nothing sensible to answer.
+    Io(io::Error),
+    /// Syntactically broken request: answer 400 and close.
+    Malformed(&'static str),
+    /// Body above `MAX_BODY`: answer 413 and close (the body is not drained).
+    BodyTooLarge,
+    /// Request line and headers above their budget: answer 431 and close.
+    HeadTooLarge,
+}
+
+impl Request {
+    /// First value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether any value of a comma-separated header contains `token` (case-insensitive).
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+
+    /// HTTP/1.1 connections persist unless the client says `close`; HTTP/1.0 ones only
+    /// when the client asks for `keep-alive`.
+    pub fn keep_alive(&self) -> bool {
+        if self.http10 {
+            self.has_token("connection", "keep-alive")
+        } else {
+            !self.has_token("connection", "close")
+        }
+    }
+
+    /// Value of a query parameter, percent-decoded; `None` when absent.
+    pub fn query_param(&self, key: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k) == key).then(|| percent_decode(v))
+        })
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|v| v as u8)
+}
+
+/// Reads one line ending in LF (a preceding CR is dropped) while spending at most
+/// `budget` bytes. `Ok(None)` means EOF before any byte.
+fn read_line<R: BufRead>(r: &mut R, budget: &mut usize) -> Result<Option<Vec<u8>>, ReadError> {
+    if *budget == 0 {
+        return Err(ReadError::HeadTooLarge);
+    }
+    let mut buf = Vec::new();
+    let n = r
+        .by_ref()
+        .take(*budget as u64)
+        .read_until(b'\n', &mut buf)
+        .map_err(ReadError::Io)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') {
+        if n == *budget {
+            return Err(ReadError::HeadTooLarge);
+        }
+        return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()));
+    }
+    *budget -= n;
+    buf.pop();
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Ok(Some(buf))
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Reads one complete request (head, then body).
+#[cfg(test)]
+pub fn read_request<R: BufRead, W: Write>(
+    r: &mut R,
+    interim: &mut W,
+) -> Result<Request, ReadError> {
+    let mut req = read_head(r)?;
+    read_body(r, interim, &mut req)?;
+    Ok(req)
+}
+
+/// Reads the request line and headers; the body is left for `read_body`, so that the
+/// caller can account for the request even when its body turns out to be too large.
+pub fn read_head<R: BufRead>(r: &mut R) -> Result<Request, ReadError> {
+    let mut budget = MAX_HEAD;
+    // RFC 9112 section 2.2: ignore empty lines received before the request line.
+    let line = loop {
+        match read_line(r, &mut budget)? {
+            None => return Err(ReadError::Closed),
+            Some(l) if l.is_empty() => continue,
+            Some(l) => break l,
+        }
+    };
+    let line =
+        String::from_utf8(line).map_err(|_| ReadError::Malformed("request line is not text"))?;
+    let mut parts = line.split(' ');
+    let (method, target, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(m), Some(t), Some(v), None) => (m, t, v),
+        _ => return Err(ReadError::Malformed("bad request line")),
+    };
+    if !is_token(method) {
+        return Err(ReadError::Malformed("bad method"));
+    }
+    let http10 = match version {
+        "HTTP/1.1" => false,
+        "HTTP/1.0" => true,
+        _ => return Err(ReadError::Malformed("unsupported HTTP version")),
+    };
+    // Absolute-form targets (sent through proxies) are reduced to their path.
+    let target = match target.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            match rest.find('/') {
+                Some(i) => &rest[i..],
+                None => "/",
+            }
+        }
+        _ => target,
+    };
+    if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(ReadError::Malformed("bad request target"));
+    }
+    let target = target.split('#').next().unwrap_or(target);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+
+    let mut headers = Vec::new();
+    loop {
+        let line =
+            read_line(r, &mut budget)?.ok_or(ReadError::Io(io::ErrorKind::UnexpectedEof.into()))?;
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            return Err(ReadError::Malformed("obsolete header line folding"));
+        }
+        let colon = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or(ReadError::Malformed("header line without colon"))?;
+        let name = std::str::from_utf8(&line[..colon])
+            .map_err(|_| ReadError::Malformed("bad header name"))?;
+        if !is_token(name) {
+            return Err(ReadError::Malformed("bad header name"));
+        }
+        let value = String::from_utf8_lossy(&line[colon + 1..])
+            .trim_matches(|c| c == ' ' || c == '\t')
+            .to_string();
+        if headers.len() == MAX_HEADERS {
+            return Err(ReadError::HeadTooLarge);
+        }
+        headers.push((name.to_ascii_lowercase(), value));
+    }
+
+    Ok(Request {
+        method: method.to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        http10,
+        headers,
+        body: Vec::new(),
+    })
+}
+
+/// Reads the body announced by the head into `req.body`. `interim` receives the
+/// `100 Continue` answer when the client asked for it (curl does so for larger bodies).
+pub fn read_body<R: BufRead, W: Write>(
+    r: &mut R,
+    interim: &mut W,
+    req: &mut Request,
+) -> Result<(), ReadError> {
+    req.body = read_body_bytes(r, interim, req)?;
+    Ok(())
+}
+
+fn read_body_bytes<R: BufRead, W: Write>(
+    r: &mut R,
+    interim: &mut W,
+    req: &Request,
+) -> Result<Vec<u8>, ReadError> {
+    let all = |name: &str| -> Vec<&str> {
+        req.headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .collect()
+    };
+    let codings = all("transfer-encoding");
+    let lengths = all("content-length");
+    let expects_continue = !req.http10
+        && req
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    let mut send_continue = || -> Result<(), ReadError> {
+        if expects_continue {
+            interim
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .and_then(|_| interim.flush())
+                .map_err(ReadError::Io)?;
+        }
+        Ok(())
+    };
+
+    if !codings.is_empty() {
+        // Both framings at once is a request-smuggling pattern: refuse it.
+        if !lengths.is_empty() {
+            return Err(ReadError::Malformed(
+                "both Content-Length and Transfer-Encoding",
+            ));
+        }
+        if req.http10 || codings.len() != 1 || !codings[0].eq_ignore_ascii_case("chunked") {
+            return Err(ReadError::Malformed("unsupported Transfer-Encoding"));
+        }
+        send_continue()?;
+        return read_chunked(r);
+    }
+    if lengths.is_empty() {
+        return Ok(Vec::new());
+    }
+    if lengths
+        .iter()
+        .any(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()))
+        || lengths.iter().any(|v| *v != lengths[0])
+    {
+        return Err(ReadError::Malformed("bad Content-Length"));
+    }
+    // All digits: a parse failure can only be an overflow, i.e. far too large.
+    let len: usize = lengths[0].parse().map_err(|_| ReadError::BodyTooLarge)?;
+    if len > MAX_BODY {
+        return Err(ReadError::BodyTooLarge);
+    }
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    send_continue()?;
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).map_err(ReadError::Io)?;
+    Ok(body)
+}
+
+fn read_chunked<R: BufRead>(r: &mut R) -> Result<Vec<u8>, ReadError> {
+    let eof = || ReadError::Io(io::ErrorKind::UnexpectedEof.into());
+    let too_long = |e: ReadError| match e {
+        ReadError::HeadTooLarge => ReadError::Malformed("chunk line too long"),
+        e => e,
+    };
+    let mut body = Vec::new();
+    loop {
+        let mut budget = MAX_CHUNK_LINE;
+        let line = read_line(r, &mut budget)
+            .map_err(too_long)?
+            .ok_or_else(eof)?;
+        let line = String::from_utf8_lossy(&line);
+        let size = line.split(';').next().unwrap_or("").trim();
+        if size.is_empty() || size.len() > 16 {
+            return Err(ReadError::Malformed("bad chunk size"));
+        }
+        let size =
+            u64::from_str_radix(size, 16).map_err(|_| ReadError::Malformed("bad chunk size"))?;
+        if size == 0 {
+            // Trailer fields are read and ignored.
+            let mut budget = MAX_TRAILERS;
+            loop {
+                let line = read_line(r, &mut budget)
+                    .map_err(too_long)?
+                    .ok_or_else(eof)?;
+                if line.is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        if body.len() as u64 + size > MAX_BODY as u64 {
+            return Err(ReadError::BodyTooLarge);
+        }
+        let start = body.len();
+        body.resize(start + size as usize, 0);
+        r.read_exact(&mut body[start..]).map_err(ReadError::Io)?;
+        let mut budget = 2;
+        match read_line(r, &mut budget) {
+            Ok(Some(l)) if l.is_empty() => {}
+            Ok(None) => return Err(eof()),
+            Err(ReadError::Io(e)) => return Err(ReadError::Io(e)),
+            _ => return Err(ReadError::Malformed("chunk not followed by CRLF")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Close the connection after this response whatever the client asked.
+    pub close: bool,
+}
+
+impl Response {
+    pub fn new(status: u16) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            close: false,
+        }
+    }
+
+    pub fn json(status: u16, value: &Value) -> Self {
+        Response::new(status)
+            .header("Content-Type", "application/json")
+            .body(value.to_string().into_bytes())
+    }
+
+    pub fn html(status: u16, html: &str) -> Self {
+        Response::new(status)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .body(html.as_bytes().to_vec())
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
+    }
+
+    /// The bytes on the wire. `connection` is the value of the Connection header, if any.
+    /// Content-Length is always sent, except where HTTP forbids it (1xx, 204, 304).
+    pub fn to_bytes(&self, correlation_id: &str, connection: Option<&str>) -> Vec<u8> {
+        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        head.push_str(&format!("Date: {}\r\n", util::http_date(SystemTime::now())));
+        head.push_str(&format!("Klarna-Correlation-Id: {correlation_id}\r\n"));
+        for (k, v) in &self.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        let bodiless = self.status < 200 || self.status == 204 || self.status == 304;
+        if !bodiless {
+            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        if let Some(c) = connection {
+            head.push_str(&format!("Connection: {c}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut out = head.into_bytes();
+        if !bodiless {
+            out.extend_from_slice(&self.body);
+        }
+        out
+    }
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn parse(raw: &str) -> (Result<Request, ReadError>, Vec<u8>) {
+        let mut cur = Cursor::new(raw.as_bytes().to_vec());
+        let mut interim = Vec::new();
+        let r = read_request(&mut cur, &mut interim);
+        (r, interim)
+    }
+
+    #[test]
+    fn simple_get_with_query() {
+        let (r, _) = parse("GET /a/b?dt=x%2By&z HTTP/1.1\r\nHost: h\r\nX-Thing:  v1 \r\n\r\n");
+        let r = r.unwrap();
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.path, "/a/b");
+        assert_eq!(r.query_param("dt").as_deref(), Some("x+y"));
+        assert_eq!(r.query_param("z").as_deref(), Some(""));
+        assert_eq!(r.query_param("q"), None);
+        assert_eq!(r.header("x-THING"), Some("v1"));
+        assert!(r.keep_alive());
+    }
+
+    #[test]
+    fn keep_alive_rules() {
+        let (r, _) = parse("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n");
+        assert!(!r.unwrap().keep_alive());
+        let (r, _) = parse("GET / HTTP/1.0\r\n\r\n");
+        assert!(!r.unwrap().keep_alive());
+        let (r, _) = parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        assert!(r.unwrap().keep_alive());
+    }
+
+    #[test]
+    fn content_length_body_and_continue() {
+        let (r, interim) = parse(
+            "POST /x HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhelloEXTRA",
+        );
+        assert_eq!(r.unwrap().body, b"hello");
+        assert_eq!(interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+
+    #[test]
+    fn chunked_body() {
+        let (r, _) = parse(
+            "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer: x\r\n\r\n",
+        );
+        assert_eq!(r.unwrap().body, b"Wikipedia");
+    }
+
+    #[test]
+    fn bad_requests() {
+        for raw in [
+            "GARBAGE\r\n\r\n",
+            "GET / HTTP/2.0\r\n\r\n",
+            "GET nopath HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+            "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse(raw).0, Err(ReadError::Malformed(_))),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn limits_and_eof() {
+        let raw = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
+        assert!(matches!(parse(&raw).0, Err(ReadError::BodyTooLarge)));
+        let raw = "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n";
+        assert!(matches!(parse(raw).0, Err(ReadError::BodyTooLarge)));
+        let raw = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
+        assert!(matches!(parse(&raw).0, Err(ReadError::HeadTooLarge)));
+        assert!(matches!(parse("").0, Err(ReadError::Closed)));
+        assert!(matches!(
+            parse("GET / HTTP/1.1\r\nA: b\r\n").0,
+            Err(ReadError::Io(_))
+        ));
+        assert!(matches!(
+            parse("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").0,
+            Err(ReadError::Io(_))
+        ));
+    }
+
+    #[test]
+    fn response_framing() {
+        let r = Response::json(200, &serde_json::json!({"a": 1}));
+        let text = String::from_utf8(r.to_bytes("cid", Some("close"))).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(text.contains("Klarna-Correlation-Id: cid\r\n"));
+        assert!(text.contains("Content-Length: 7\r\n"));
+        assert!(text.contains("Connection: close\r\n"));
+        assert!(text.ends_with("\r\n\r\n{\"a\":1}"));
+        let text = String::from_utf8(Response::new(204).to_bytes("cid", None)).unwrap();
+        assert!(!text.contains("Content-Length"));
+    }
+}

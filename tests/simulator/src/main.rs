@@ -1,0 +1,381 @@
+//! klarna-pos-sim: an offline stand-in for Klarna's in-store payments API.
+//!
+//! It speaks HTTP/1.1 itself over `std::net` (one thread per connection) so that tests
+//! can inject faults at the socket level and count connections. See `--help`.
+
+mod faults;
+mod http;
+mod png;
+mod routes;
+mod state;
+mod util;
+mod validate;
+mod webhook;
+
+use std::io::{self, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+use http::{ReadError, Request};
+use state::{Config, Sim, State};
+
+const USAGE: &str = "\
+Usage: klarna-pos-sim [OPTIONS]
+
+An offline simulator of Klarna's in-store payments API, for tests and demos.
+
+Options:
+  --listen ADDR:PORT      address to listen on (default 127.0.0.1:0, port 0 = any free port)
+  --username U            HTTP Basic user name clients must send (default test_user)
+  --password P            HTTP Basic password clients must send (default test_password)
+  --customer manual|auto  manual: the customer is scripted through /_sim/ (default);
+                          auto: each session is scanned and approved on its own after
+                          its first poll
+  --auto-delay-ms N       time from the first poll to approval in auto mode (default 2000)
+  --exit-on-stdin-eof     exit when standard input reaches end of file
+  -h, --help              print this help
+
+The first line on standard output is `listening on http://HOST:PORT`.
+Logs, one line per request, go to standard error.
+
+Control endpoints (no auth): /_sim/sessions[/ID[/scan|approve|cancel|fail|expire|force]],
+/_sim/stats, /_sim/config, /_sim/faults.
+";
+
+struct Options {
+    listen: String,
+    username: String,
+    password: String,
+    customer_auto: bool,
+    auto_delay_ms: u64,
+    exit_on_stdin_eof: bool,
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut o = Options {
+        listen: "127.0.0.1:0".into(),
+        username: "test_user".into(),
+        password: "test_password".into(),
+        customer_auto: false,
+        auto_delay_ms: 2000,
+        exit_on_stdin_eof: false,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--listen" => o.listen = value()?,
+            "--username" => o.username = value()?,
+            "--password" => o.password = value()?,
+            "--customer" => {
+                o.customer_auto = match value()?.as_str() {
+                    "auto" => true,
+                    "manual" => false,
+                    other => {
+                        return Err(format!("--customer must be manual or auto, not {other:?}"))
+                    }
+                }
+            }
+            "--auto-delay-ms" => {
+                let v = value()?;
+                o.auto_delay_ms = v
+                    .parse()
+                    .map_err(|_| format!("--auto-delay-ms needs a number, not {v:?}"))?;
+            }
+            "--exit-on-stdin-eof" => o.exit_on_stdin_eof = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Some(o))
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("klarna-pos-sim: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(&opts.listen) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("klarna-pos-sim: cannot listen on {}: {e}", opts.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("klarna-pos-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Whoever spawned us waits for this exact line to learn the port.
+    {
+        let mut out = io::stdout().lock();
+        if writeln!(out, "listening on http://{addr}")
+            .and_then(|_| out.flush())
+            .is_err()
+        {
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let config = Config {
+        customer_auto: opts.customer_auto,
+        auto_delay_ms: opts.auto_delay_ms,
+        cancel_spelling: "CANCELED",
+        qr_field: "qr_code",
+    };
+    let (hooks_tx, hooks_rx) = mpsc::channel();
+    let sim = Arc::new(Sim::new(
+        opts.username,
+        opts.password,
+        State::new(config, hooks_tx),
+    ));
+    webhook::spawn_worker(Arc::clone(&sim), hooks_rx);
+
+    if opts.exit_on_stdin_eof {
+        // Test harnesses keep our stdin open; when they die it closes and so do we.
+        thread::spawn(|| {
+            let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
+            std::process::exit(0);
+        });
+    }
+
+    for conn in listener.incoming() {
+        match conn {
+            Ok(stream) => {
+                let sim = Arc::clone(&sim);
+                let spawned = thread::Builder::new()
+                    .name("connection".into())
+                    .spawn(move || serve(&sim, stream));
+                if let Err(e) = spawned {
+                    eprintln!("cannot start a connection thread: {e}");
+                }
+            }
+            Err(e) => {
+                // Typically out of file descriptors: back off instead of spinning.
+                eprintln!("accept failed: {e}");
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Absolute base URL for links we hand out: the Host the client used when it looks
+/// sane (so links work through port forwards and names), else our local address.
+fn base_url(req: &Request, local: Option<SocketAddr>) -> String {
+    if let Some(host) = req.header("host") {
+        if !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
+        {
+            return format!("http://{host}");
+        }
+    }
+    match local {
+        Some(a) => format!("http://{a}"),
+        None => "http://127.0.0.1".into(),
+    }
+}
+
+fn log(method: &str, path: &str, outcome: &str) {
+    // The query is left out: the result_url's token is a capability.
+    eprintln!("{method} {path} {outcome}");
+}
+
+/// Closes after a final answer without losing it: a close with unread input makes the
+/// kernel send RST, which can destroy the answer in flight, so input is drained briefly.
+fn close_gracefully(stream: &TcpStream, reader: &mut BufReader<TcpStream>) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = io::copy(
+        &mut reader.by_ref().take(2 * http::MAX_BODY as u64),
+        &mut io::sink(),
+    );
+}
+
+/// Serves one connection: requests in sequence until either side wants to close.
+fn serve(sim: &Sim, stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().ok();
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half);
+    let mut first = true;
+    loop {
+        let mut out = &stream;
+        let head = http::read_head(&mut reader);
+        let correlation_id = util::uuid_v4();
+        let reject = |status: u16, code: &str, message: &str| {
+            routes::klarna_error(status, code, message, &correlation_id).closing()
+        };
+        let mut req = match head {
+            Ok(r) => r,
+            Err(ReadError::Closed | ReadError::Io(_)) => return,
+            Err(e) => {
+                // An unparseable first request still counts as a client connection.
+                {
+                    let mut st = sim.lock();
+                    st.stats.connections += u64::from(first);
+                    st.stats.requests += 1;
+                }
+                let resp = match e {
+                    ReadError::HeadTooLarge => reject(431, "BAD_VALUE", "Request header too large"),
+                    ReadError::Malformed(m) => {
+                        reject(400, "BAD_VALUE", &format!("Malformed request: {m}"))
+                    }
+                    _ => reject(400, "BAD_VALUE", "Malformed request"),
+                };
+                let _ = out.write_all(&resp.to_bytes(&correlation_id, Some("close")));
+                log("-", "-", &resp.status.to_string());
+                close_gracefully(&stream, &mut reader);
+                return;
+            }
+        };
+
+        let control = routes::is_control(&req.path);
+        if !control {
+            let mut st = sim.lock();
+            st.stats.connections += u64::from(first);
+            st.stats.requests += 1;
+            routes::count(&mut st, &req.method, &req.path);
+        }
+        first = false;
+
+        if let Err(e) = http::read_body(&mut reader, &mut out, &mut req) {
+            let resp = match e {
+                ReadError::Closed | ReadError::Io(_) => return,
+                ReadError::BodyTooLarge => {
+                    reject(413, "PAYLOAD_TOO_LARGE", "Request body larger than 1 MB")
+                }
+                ReadError::Malformed(m) => {
+                    reject(400, "BAD_VALUE", &format!("Malformed request: {m}"))
+                }
+                ReadError::HeadTooLarge => reject(400, "BAD_VALUE", "Malformed request"),
+            };
+            let _ = out.write_all(&resp.to_bytes(&correlation_id, Some("close")));
+            log(&req.method, &req.path, &resp.status.to_string());
+            close_gracefully(&stream, &mut reader);
+            return;
+        }
+
+        let fault = if control {
+            None
+        } else {
+            sim.lock().take_fault(&req.method, &req.path)
+        };
+        let fault_note = fault
+            .as_ref()
+            .map(|r| format!(" (fault {})", r.mode.name()))
+            .unwrap_or_default();
+        let ctx = routes::Ctx {
+            sim,
+            correlation_id: &correlation_id,
+            base_url: base_url(&req, local),
+        };
+        let (resp, drip) = match fault.map(|r| faults::action(&r, &correlation_id)) {
+            None => (routes::handle(&ctx, &req), None),
+            Some(faults::Action::Respond(r)) => (r, None),
+            Some(faults::Action::Drip(d)) => (routes::handle(&ctx, &req), Some(d)),
+            Some(faults::Action::Reset) => {
+                log(&req.method, &req.path, &format!("reset{fault_note}"));
+                faults::set_reset_on_close(&stream);
+                return;
+            }
+            Some(faults::Action::Stall(d)) => {
+                log(&req.method, &req.path, &format!("stalled{fault_note}"));
+                // Only this connection's thread waits; others are unaffected.
+                thread::sleep(d);
+                return;
+            }
+        };
+
+        let close = resp.close || !req.keep_alive();
+        let connection = if close {
+            Some("close")
+        } else if req.http10 {
+            Some("keep-alive")
+        } else {
+            None
+        };
+        let bytes = resp.to_bytes(&correlation_id, connection);
+        let written = match drip {
+            None => out.write_all(&bytes),
+            Some(pause) => bytes.iter().try_for_each(|b| {
+                out.write_all(std::slice::from_ref(b))?;
+                thread::sleep(pause);
+                Ok(())
+            }),
+        };
+        log(
+            &req.method,
+            &req.path,
+            &format!("{}{fault_note}", resp.status),
+        );
+        if written.is_err() {
+            return;
+        }
+        if close {
+            close_gracefully(&stream, &mut reader);
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Option<Options>, String> {
+        parse_args(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn command_line() {
+        let o = args(&[]).unwrap().unwrap();
+        assert_eq!(
+            (o.listen.as_str(), o.username.as_str()),
+            ("127.0.0.1:0", "test_user")
+        );
+        assert!(!o.customer_auto && o.auto_delay_ms == 2000 && !o.exit_on_stdin_eof);
+        let o = args(&[
+            "--listen=0.0.0.0:8080",
+            "--customer",
+            "auto",
+            "--auto-delay-ms",
+            "5",
+            "--exit-on-stdin-eof",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(o.listen, "0.0.0.0:8080");
+        assert!(o.customer_auto && o.auto_delay_ms == 5 && o.exit_on_stdin_eof);
+        assert!(args(&["--help"]).unwrap().is_none());
+        assert!(args(&["--customer", "robot"]).is_err());
+        assert!(args(&["--listen"]).is_err());
+        assert!(args(&["--bogus"]).is_err());
+    }
+}

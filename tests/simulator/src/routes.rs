@@ -1,0 +1,478 @@
+//! Request routing: Klarna's in-store API surface (Basic auth) and the simulator's own
+//! control endpoints under /_sim/ (no auth).
+
+use std::time::SystemTime;
+
+use serde_json::{json, Map, Value};
+
+use crate::faults::Rule;
+use crate::http::{Request, Response};
+use crate::png;
+use crate::state::{self, is_terminal, Session, Sim, State};
+use crate::util;
+use crate::validate::validate_session;
+
+/// What Klarna's edge answers for bad credentials: HTML, not Klarna JSON.
+const HTML_401: &str = "<html><body><h1>401 Unauthorized</h1></body></html>";
+
+/// Per-request context.
+pub struct Ctx<'a> {
+    pub sim: &'a Sim,
+    pub correlation_id: &'a str,
+    /// `http://host:port` as the client addressed us; used to build absolute URLs.
+    pub base_url: String,
+}
+
+/// Klarna's error shape: `{"error_code","error_messages","correlation_id"}`.
+pub fn klarna_error(status: u16, code: &str, message: &str, correlation_id: &str) -> Response {
+    Response::json(
+        status,
+        &json!({
+            "error_code": code,
+            "error_messages": [message],
+            "correlation_id": correlation_id,
+        }),
+    )
+}
+
+/// Control endpoints report errors as `{"error": "..."}`.
+fn sim_error(status: u16, message: &str) -> Response {
+    Response::json(status, &json!({ "error": message }))
+}
+
+pub fn is_control(path: &str) -> bool {
+    path == "/_sim" || path.starts_with("/_sim/")
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/').split('/').collect()
+}
+
+/// Updates the per-route counters. Called for every request outside /_sim/ as soon as its
+/// head is read, before authentication and faults, so that "received" means received.
+pub fn count(st: &mut State, method: &str, path: &str) {
+    match (method, segments(path).as_slice()) {
+        ("POST", ["payments", "v1", "sessions"]) => st.stats.create_requests += 1,
+        ("GET", ["instore", "v1", "distributions", id]) => {
+            st.stats.polls += 1;
+            if let Some(s) = st.sessions.get_mut(*id) {
+                s.polls += 1;
+            }
+        }
+        ("DELETE", ["payments", "v1", "sessions", id]) => {
+            st.stats.deletes += 1;
+            if let Some(s) = st.sessions.get_mut(*id) {
+                s.deletes += 1;
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn handle(ctx: &Ctx, req: &Request) -> Response {
+    let segs = segments(&req.path);
+    match segs.as_slice() {
+        ["_sim", rest @ ..] => control(ctx, req, rest),
+        ["qr", file] => match file.strip_suffix(".png") {
+            Some(id) => qr_image(ctx, req, id),
+            None => not_found(ctx),
+        },
+        ["pay", id] => payment_page(ctx, req, id),
+        _ if !authorized(ctx.sim, req) => {
+            Response::html(401, HTML_401).header("WWW-Authenticate", "Basic realm=\"Klarna\"")
+        }
+        ["payments", "v1", "sessions"] => match req.method.as_str() {
+            "POST" => create_session(ctx, req),
+            _ => method_not_allowed(ctx, "POST"),
+        },
+        ["payments", "v1", "sessions", id] => match req.method.as_str() {
+            "GET" => read_session(ctx, id),
+            "DELETE" => cancel_session(ctx, id),
+            _ => method_not_allowed(ctx, "GET, DELETE"),
+        },
+        ["instore", "v1", "distributions", id] => distribution_status(ctx, req, id),
+        _ => not_found(ctx),
+    }
+}
+
+fn not_found(ctx: &Ctx) -> Response {
+    klarna_error(404, "NOT_FOUND", "Resource not found", ctx.correlation_id)
+}
+
+fn method_not_allowed(ctx: &Ctx, allow: &str) -> Response {
+    klarna_error(
+        405,
+        "METHOD_NOT_ALLOWED",
+        "Method not allowed",
+        ctx.correlation_id,
+    )
+    .header("Allow", allow)
+}
+
+/// HTTP Basic with the configured credentials (scheme name case-insensitive).
+fn authorized(sim: &Sim, req: &Request) -> bool {
+    let Some(value) = req.header("authorization") else {
+        return false;
+    };
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return false;
+    }
+    let expected = format!("{}:{}", sim.username, sim.password);
+    util::base64_decode(token.trim()).is_some_and(|d| d == expected.as_bytes())
+}
+
+/// A JWT-shaped opaque token, as Klarna's client_token looks.
+fn client_token(session_id: &str, base_url: &str, country: &str) -> String {
+    let header = json!({"alg": "RS256", "kid": "klarna-pos-sim", "typ": "JWT"});
+    let payload = json!({
+        "session_id": session_id,
+        "base_url": base_url,
+        "design": "klarna",
+        "purchase_country": country,
+        "environment": "simulator",
+    });
+    let signature: Vec<u8> = (0..32)
+        .flat_map(|_| util::random_u64().to_le_bytes())
+        .collect();
+    format!(
+        "{}.{}.{}",
+        util::base64url_encode(header.to_string().as_bytes()),
+        util::base64url_encode(payload.to_string().as_bytes()),
+        util::base64url_encode(&signature)
+    )
+}
+
+fn create_session(ctx: &Ctx, req: &Request) -> Response {
+    let cid = ctx.correlation_id;
+    let order: Value = match serde_json::from_slice(&req.body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return klarna_error(400, "BAD_VALUE", "Invalid JSON", cid),
+    };
+    if let Err(path) = validate_session(&order) {
+        return klarna_error(400, "BAD_VALUE", &format!("Bad value: {path}"), cid);
+    }
+
+    let id = util::uuid_v4();
+    let created = SystemTime::now();
+    let country = order["purchase_country"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let session = Session {
+        id: id.clone(),
+        token: util::random_string(24, util::ALNUM),
+        base_url: ctx.base_url.clone(),
+        created,
+        expires: created + state::SESSION_LIFETIME,
+        status: state::DISTRIBUTED.to_string(),
+        order_id: None,
+        klarna_reference: None,
+        error: None,
+        request_body: String::from_utf8_lossy(&req.body).into_owned(),
+        headers: req
+            .headers
+            .iter()
+            .filter(|(k, _)| k != "authorization" && k != "proxy-authorization")
+            .cloned()
+            .collect(),
+        order,
+        polls: 0,
+        deletes: 0,
+        auto_clock: None,
+        history: vec![state::DISTRIBUTED.to_string()],
+        webhooks: Vec::new(),
+    };
+    let result_url = session.result_url();
+    let mut st = ctx.sim.lock();
+    st.stats.sessions_created += 1;
+    st.insert(session);
+    drop(st);
+
+    let asset = "https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg";
+    Response::json(
+        200,
+        &json!({
+            "session_id": id,
+            "client_token": client_token(&id, &ctx.base_url, &country),
+            "payment_method_categories": [{
+                "identifier": "klarna",
+                "name": "Pay with Klarna",
+                "asset_urls": {"descriptive": asset, "standard": asset},
+            }],
+            "distribution": {"result_url": result_url},
+        }),
+    )
+}
+
+fn session_not_found(ctx: &Ctx) -> Response {
+    klarna_error(404, "NOT_FOUND", "Session not found", ctx.correlation_id)
+}
+
+fn read_session(ctx: &Ctx, id: &str) -> Response {
+    let mut st = ctx.sim.lock();
+    st.refresh(id);
+    match st.sessions.get(id) {
+        Some(s) => Response::json(200, &s.read_view()),
+        None => session_not_found(ctx),
+    }
+}
+
+fn cancel_session(ctx: &Ctx, id: &str) -> Response {
+    let mut st = ctx.sim.lock();
+    st.refresh(id);
+    let Some(s) = st.sessions.get(id) else {
+        return session_not_found(ctx);
+    };
+    if s.status == state::COMPLETED {
+        return klarna_error(
+            403,
+            "INVALID_OPERATION",
+            "Session already completed",
+            ctx.correlation_id,
+        );
+    }
+    // Cancelling an already cancelled, failed or expired session changes nothing.
+    if !is_terminal(&s.status) {
+        st.set_status(id, state::CANCELED, false);
+    }
+    Response::new(204)
+}
+
+fn distribution_status(ctx: &Ctx, req: &Request, id: &str) -> Response {
+    if req.method != "GET" {
+        return klarna_error(400, "BAD_VALUE", "Use GET", ctx.correlation_id);
+    }
+    let mut st = ctx.sim.lock();
+    let auto = st.config.customer_auto;
+    let Some(s) = st.sessions.get_mut(id) else {
+        return session_not_found(ctx);
+    };
+    // The token makes the URL opaque: a client must use it exactly as returned.
+    if req.query_param("dt").as_deref() != Some(s.token.as_str()) {
+        return session_not_found(ctx);
+    }
+    if auto && s.auto_clock.is_none() {
+        s.auto_clock = Some(std::time::Instant::now());
+    }
+    st.refresh(id);
+    let cfg = st.config.clone();
+    match st.sessions.get(id) {
+        Some(s) => Response::json(200, &s.status_payload(&cfg)),
+        None => session_not_found(ctx),
+    }
+}
+
+fn qr_image(ctx: &Ctx, req: &Request, id: &str) -> Response {
+    if req.method != "GET" {
+        return method_not_allowed(ctx, "GET");
+    }
+    if !ctx.sim.lock().sessions.contains_key(id) {
+        return session_not_found(ctx);
+    }
+    Response::new(200)
+        .header("Content-Type", "image/png")
+        .header("Cache-Control", "no-store")
+        .body(png::qr_placeholder(id))
+}
+
+fn payment_page(ctx: &Ctx, req: &Request, id: &str) -> Response {
+    if req.method != "GET" {
+        return method_not_allowed(ctx, "GET");
+    }
+    let mut st = ctx.sim.lock();
+    st.refresh(id);
+    let Some(s) = st.sessions.get(id) else {
+        return session_not_found(ctx);
+    };
+    let amount = s.order["order_amount"].as_i64().unwrap_or_default();
+    let currency = s.order["purchase_currency"].as_str().unwrap_or_default();
+    // Ids are UUIDs and the currency passed validation, so nothing here needs escaping
+    // except the status, which `force` can set to anything.
+    let status: String = s
+        .status
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    Response::html(
+        200,
+        &format!(
+            "<html><head><title>Pay with Klarna</title></head><body>\
+             <h1>Pay with Klarna</h1><p>Amount: {}.{:02} {}</p><p>Session {}: {}</p>\
+             </body></html>",
+            amount / 100,
+            (amount % 100).abs(),
+            currency
+                .chars()
+                .filter(char::is_ascii_alphabetic)
+                .collect::<String>(),
+            s.id,
+            status
+        ),
+    )
+}
+
+// ---- control endpoints --------------------------------------------------------------
+
+/// A control request body: empty means `{}`.
+fn control_body(req: &Request) -> Result<Map<String, Value>, Response> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice(&req.body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(sim_error(400, "body must be a JSON object")),
+        Err(e) => Err(sim_error(400, &format!("invalid JSON: {e}"))),
+    }
+}
+
+fn control(ctx: &Ctx, req: &Request, rest: &[&str]) -> Response {
+    let method = req.method.as_str();
+    let result = match (method, rest) {
+        ("GET", ["sessions"]) => Ok(list_sessions(ctx)),
+        ("GET", ["sessions", id]) => {
+            let mut st = ctx.sim.lock();
+            st.refresh(id);
+            Ok(match st.sessions.get(*id) {
+                Some(s) => Response::json(200, &s.sim_view()),
+                None => sim_error(404, "unknown session"),
+            })
+        }
+        ("POST", ["sessions", id, action]) => {
+            control_body(req).map(|body| customer_action(ctx, id, action, &body))
+        }
+        ("GET", ["stats"]) => Ok(Response::json(200, &ctx.sim.lock().stats.to_json())),
+        ("GET", ["config"]) => Ok(Response::json(200, &ctx.sim.lock().config.to_json())),
+        ("POST", ["config"]) => control_body(req).map(|body| {
+            let mut st = ctx.sim.lock();
+            match st.config.apply(&body) {
+                Ok(()) => Response::json(200, &st.config.to_json()),
+                Err(e) => sim_error(400, &e),
+            }
+        }),
+        ("GET", ["faults"]) => Ok(list_faults(&ctx.sim.lock())),
+        ("POST", ["faults"]) => {
+            control_body(req).map(|body| match Rule::from_json(&Value::Object(body)) {
+                Ok(rule) => {
+                    let mut st = ctx.sim.lock();
+                    st.faults.push(rule);
+                    list_faults(&st)
+                }
+                Err(e) => sim_error(400, &e),
+            })
+        }
+        ("DELETE", ["faults"]) => {
+            let mut st = ctx.sim.lock();
+            let cleared = st.faults.len();
+            st.faults.clear();
+            Ok(Response::json(
+                200,
+                &json!({"cleared": cleared, "faults": []}),
+            ))
+        }
+        (
+            _,
+            ["sessions"]
+            | ["sessions", _]
+            | ["sessions", _, _]
+            | ["stats"]
+            | ["config"]
+            | ["faults"],
+        ) => Ok(sim_error(405, "method not allowed")),
+        _ => Ok(sim_error(404, "unknown control endpoint")),
+    };
+    result.unwrap_or_else(|e| e)
+}
+
+fn list_sessions(ctx: &Ctx) -> Response {
+    let mut st = ctx.sim.lock();
+    let ids = st.order.clone();
+    let list: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            st.refresh(id);
+            json!({"session_id": id, "status": st.sessions[id].status})
+        })
+        .collect();
+    Response::json(200, &Value::Array(list))
+}
+
+fn list_faults(st: &State) -> Response {
+    let list: Vec<Value> = st.faults.iter().map(Rule::to_json).collect();
+    Response::json(200, &json!({ "faults": list }))
+}
+
+fn optional_string(body: &Map<String, Value>, key: &str) -> Result<Option<String>, Response> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(sim_error(400, &format!("{key:?} must be a string"))),
+    }
+}
+
+/// The scripted customer: scan, approve, cancel, fail, expire, and `force` for raw statuses.
+fn customer_action(ctx: &Ctx, id: &str, action: &str, body: &Map<String, Value>) -> Response {
+    let mut st = ctx.sim.lock();
+    st.refresh(id);
+    let Some(current) = st.sessions.get(id).map(|s| s.status.clone()) else {
+        return sim_error(404, "unknown session");
+    };
+    let known = ["scan", "approve", "cancel", "fail", "expire", "force"];
+    if !known.contains(&action) {
+        return sim_error(404, "unknown control endpoint");
+    }
+    if action != "force" && is_terminal(&current) {
+        return Response::json(
+            409,
+            &json!({
+                "error": format!("cannot {action} a session that is {current}"),
+                "status": current,
+            }),
+        );
+    }
+    let strings = (|| -> Result<_, Response> {
+        Ok((
+            optional_string(body, "order_id")?,
+            optional_string(body, "klarna_reference")?,
+            optional_string(body, "code")?,
+            optional_string(body, "message")?,
+            optional_string(body, "status")?,
+        ))
+    })();
+    let (order_id, reference, code, message, status) = match strings {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match action {
+        "scan" => st.set_status(id, state::ACCESSED, false),
+        "approve" => st.complete(id, order_id, reference),
+        "cancel" => st.set_status(id, state::CANCELED, false),
+        "fail" => {
+            let code = code.unwrap_or_else(|| "INTERNAL_ERROR".into());
+            let message = message.unwrap_or_else(|| format!("Payment failed ({code})"));
+            if let Some(s) = st.sessions.get_mut(id) {
+                s.error = Some((code, message));
+            }
+            st.set_status(id, state::FAILED, false);
+        }
+        "expire" => st.set_status(id, state::EXPIRED, false),
+        _ => {
+            let Some(status) = status else {
+                return sim_error(400, "\"status\" is required");
+            };
+            if let (Some(s), Some(order_id)) = (st.sessions.get_mut(id), order_id) {
+                s.order_id = Some(order_id);
+            }
+            st.set_status(id, &status, true);
+        }
+    }
+    let s = &st.sessions[id];
+    let mut answer = json!({"session_id": s.id, "status": s.status});
+    if action == "approve" {
+        answer["order_id"] = json!(s.order_id);
+        answer["klarna_reference"] = json!(s.klarna_reference);
+    }
+    Response::json(200, &answer)
+}

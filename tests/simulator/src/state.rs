@@ -1,0 +1,423 @@
+//! The simulator's memory: sessions and their distribution status, the control
+//! configuration, statistics and fault rules, all behind one mutex.
+
+use std::collections::HashMap;
+use std::sync::mpsc::Sender;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Map, Value};
+
+use crate::faults::Rule;
+use crate::util;
+use crate::webhook::Job;
+
+pub const DISTRIBUTED: &str = "DISTRIBUTED";
+pub const ACCESSED: &str = "ACCESSED";
+pub const COMPLETED: &str = "COMPLETED";
+pub const CANCELED: &str = "CANCELED";
+pub const FAILED: &str = "FAILED";
+pub const EXPIRED: &str = "EXPIRED";
+
+/// Klarna lets an in-store session live 46 hours.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(46 * 3600);
+
+/// Terminal statuses are final for the normal state machine. The British spelling is
+/// included because `/_sim/.../force` can store any raw string.
+pub fn is_terminal(status: &str) -> bool {
+    matches!(
+        status,
+        COMPLETED | CANCELED | "CANCELLED" | FAILED | EXPIRED
+    )
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Automatic customer: scans and approves on its own after the first poll.
+    pub customer_auto: bool,
+    pub auto_delay_ms: u64,
+    /// How status payloads spell CANCELED (Klarna's docs use both spellings).
+    pub cancel_spelling: &'static str,
+    /// Name of the QR image URL field in status payloads (`qr_code` or `qr`).
+    pub qr_field: &'static str,
+}
+
+impl Config {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "customer": if self.customer_auto { "auto" } else { "manual" },
+            "auto_delay_ms": self.auto_delay_ms,
+            "cancel_spelling": self.cancel_spelling,
+            "qr_field": self.qr_field,
+        })
+    }
+
+    /// Applies a partial configuration; nothing changes unless every given key is valid.
+    pub fn apply(&mut self, body: &Map<String, Value>) -> Result<(), String> {
+        let mut next = self.clone();
+        for (key, value) in body {
+            match (key.as_str(), value) {
+                ("customer", Value::String(s)) if s == "auto" || s == "manual" => {
+                    next.customer_auto = s == "auto";
+                }
+                ("auto_delay_ms", v) if v.as_u64().is_some() => {
+                    next.auto_delay_ms = v.as_u64().unwrap_or_default();
+                }
+                ("cancel_spelling", Value::String(s)) if s == "CANCELED" || s == "CANCELLED" => {
+                    next.cancel_spelling = if s == "CANCELED" {
+                        "CANCELED"
+                    } else {
+                        "CANCELLED"
+                    };
+                }
+                ("qr_field", Value::String(s)) if s == "qr_code" || s == "qr" => {
+                    next.qr_field = if s == "qr" { "qr" } else { "qr_code" };
+                }
+                ("customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field", v) => {
+                    return Err(format!("bad value for {key:?}: {v}"));
+                }
+                _ => return Err(format!("unknown config key {key:?}")),
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections whose first request was not a control request.
+    pub connections: u64,
+    /// Requests outside /_sim/, faulted or not.
+    pub requests: u64,
+    /// Every `POST /payments/v1/sessions` received, valid or not.
+    pub create_requests: u64,
+    pub sessions_created: u64,
+    /// Every `GET` of a result_url path received.
+    pub polls: u64,
+    /// Every `DELETE /payments/v1/sessions/{id}` received.
+    pub deletes: u64,
+    pub faults_triggered: u64,
+}
+
+impl Stats {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "connections": self.connections,
+            "requests": self.requests,
+            "create_requests": self.create_requests,
+            "sessions_created": self.sessions_created,
+            "polls": self.polls,
+            "deletes": self.deletes,
+            "faults_triggered": self.faults_triggered,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookRecord {
+    pub status: String,
+    pub attempts: u32,
+    pub delivered: bool,
+    /// HTTP status of the last attempt, or why it failed.
+    pub last_result: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pub id: String,
+    /// The `dt` token of the result_url: a client must call the URL exactly as returned.
+    pub token: String,
+    /// `http://host:port` as the creating client addressed the simulator.
+    pub base_url: String,
+    pub created: SystemTime,
+    pub expires: SystemTime,
+    /// Raw status string (the state machine only ever stores the constants above;
+    /// `force` may store anything).
+    pub status: String,
+    pub order_id: Option<String>,
+    pub klarna_reference: Option<String>,
+    /// Failure code and message, set when FAILED.
+    pub error: Option<(String, String)>,
+    /// The create request exactly as received (lossy only if it was not UTF-8).
+    pub request_body: String,
+    /// Request headers of the create call, without Authorization.
+    pub headers: Vec<(String, String)>,
+    /// The parsed create request.
+    pub order: Value,
+    pub polls: u64,
+    pub deletes: u64,
+    /// When the automatic customer's clock started (first poll while in auto mode).
+    pub auto_clock: Option<Instant>,
+    pub history: Vec<String>,
+    pub webhooks: Vec<WebhookRecord>,
+}
+
+impl Session {
+    pub fn result_url(&self) -> String {
+        format!(
+            "{}/instore/v1/distributions/{}?dt={}",
+            self.base_url, self.id, self.token
+        )
+    }
+
+    pub fn qr_url(&self) -> String {
+        format!("{}/qr/{}.png", self.base_url, self.id)
+    }
+
+    pub fn payment_link(&self) -> String {
+        format!("{}/pay/{}", self.base_url, self.id)
+    }
+
+    pub fn callback_url(&self) -> Option<&str> {
+        self.order
+            .pointer("/distribution/callback_urls/status_update")
+            .and_then(Value::as_str)
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The distribution status payload (answer of the result_url, and webhook body).
+    pub fn status_payload(&self, cfg: &Config) -> Value {
+        let status = if self.status == CANCELED {
+            cfg.cancel_spelling
+        } else {
+            self.status.as_str()
+        };
+        let mut m = Map::new();
+        m.insert("status".into(), json!(status));
+        m.insert("session_id".into(), json!(self.id));
+        m.insert(cfg.qr_field.into(), json!(self.qr_url()));
+        m.insert("payment_link".into(), json!(self.payment_link()));
+        m.insert("expires_at".into(), json!(util::rfc3339(self.expires)));
+        if self.status == COMPLETED {
+            if let Some(id) = &self.order_id {
+                m.insert("order_id".into(), json!(id));
+            }
+            if let Some(r) = &self.klarna_reference {
+                m.insert("klarna_reference".into(), json!(r));
+            }
+        }
+        if self.status == FAILED {
+            if let Some((code, message)) = &self.error {
+                m.insert("error".into(), json!({"code": code, "message": message}));
+            }
+        }
+        Value::Object(m)
+    }
+
+    /// Answer of `GET /payments/v1/sessions/{id}`: Klarna's read-session shape.
+    pub fn read_view(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("session_id".into(), json!(self.id));
+        let status = if self.status == COMPLETED {
+            "complete"
+        } else {
+            "incomplete"
+        };
+        m.insert("status".into(), json!(status));
+        for key in [
+            "purchase_country",
+            "purchase_currency",
+            "locale",
+            "order_amount",
+            "order_tax_amount",
+            "order_lines",
+            "merchant_reference1",
+            "merchant_reference2",
+            "acquiring_channel",
+        ] {
+            if let Some(v) = self.order.get(key).filter(|v| !v.is_null()) {
+                m.insert(key.into(), v.clone());
+            }
+        }
+        m.insert("expires_at".into(), json!(util::rfc3339(self.expires)));
+        Value::Object(m)
+    }
+
+    /// Everything recorded, for `GET /_sim/sessions/{id}`.
+    pub fn sim_view(&self) -> Value {
+        let field = |k: &str| self.order.get(k).cloned().unwrap_or(Value::Null);
+        let headers: Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        json!({
+            "session_id": self.id,
+            "status": self.status,
+            "created_at": util::rfc3339(self.created),
+            "expires_at": util::rfc3339(self.expires),
+            "result_url": self.result_url(),
+            "request_body": self.request_body,
+            "user_agent": self.header("user-agent"),
+            "content_type": self.header("content-type"),
+            "headers": headers,
+            "purchase_country": field("purchase_country"),
+            "purchase_currency": field("purchase_currency"),
+            "order_amount": field("order_amount"),
+            "order_tax_amount": field("order_tax_amount"),
+            "merchant_reference1": field("merchant_reference1"),
+            "merchant_reference2": field("merchant_reference2"),
+            "order_lines": field("order_lines"),
+            "short_code": self.order.pointer("/distribution/short_code").cloned(),
+            "callback_url": self.callback_url(),
+            "polls": self.polls,
+            "deletes": self.deletes,
+            "order_id": self.order_id,
+            "klarna_reference": self.klarna_reference,
+            "error": self.error.as_ref().map(|(c, m)| json!({"code": c, "message": m})),
+            "history": self.history,
+            "webhooks": self.webhooks.iter().map(|w| json!({
+                "status": w.status,
+                "attempts": w.attempts,
+                "delivered": w.delivered,
+                "last_result": w.last_result,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+pub struct State {
+    pub sessions: HashMap<String, Session>,
+    /// Session ids in creation order, for listings.
+    pub order: Vec<String>,
+    pub config: Config,
+    pub stats: Stats,
+    pub faults: Vec<Rule>,
+    webhooks: Sender<Job>,
+}
+
+impl State {
+    pub fn new(config: Config, webhooks: Sender<Job>) -> State {
+        State {
+            sessions: HashMap::new(),
+            order: Vec::new(),
+            config,
+            stats: Stats::default(),
+            faults: Vec::new(),
+            webhooks,
+        }
+    }
+
+    pub fn insert(&mut self, session: Session) {
+        let id = session.id.clone();
+        self.order.push(id.clone());
+        self.sessions.insert(id.clone(), session);
+        self.notify(&id);
+    }
+
+    /// Sets a session's status, records it, and queues a webhook when the session has a
+    /// callback URL. Setting the current status again is a no-op unless `force`d.
+    pub fn set_status(&mut self, id: &str, status: &str, force: bool) {
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        if s.status == status && !force {
+            return;
+        }
+        s.status = status.to_string();
+        s.history.push(status.to_string());
+        self.notify(id);
+    }
+
+    /// Queues the current status payload for the session's webhook, if it has one.
+    fn notify(&mut self, id: &str) {
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let Some(url) = s.callback_url().map(str::to_string) else {
+            return;
+        };
+        let body = s.status_payload(&self.config).to_string();
+        s.webhooks.push(WebhookRecord {
+            status: s.status.clone(),
+            attempts: 0,
+            delivered: false,
+            last_result: None,
+        });
+        let job = Job {
+            session_id: id.to_string(),
+            index: s.webhooks.len() - 1,
+            url,
+            body,
+        };
+        // The worker only stops with the process; a failed send has nobody to tell.
+        let _ = self.webhooks.send(job);
+    }
+
+    /// Brings a session up to date before its status is read: expiry, and the progress
+    /// of the automatic customer. Evaluated lazily so that no timer threads are needed.
+    pub fn refresh(&mut self, id: &str) {
+        let Some(s) = self.sessions.get(id) else {
+            return;
+        };
+        if is_terminal(&s.status) {
+            return;
+        }
+        if SystemTime::now() >= s.expires {
+            self.set_status(id, EXPIRED, false);
+            return;
+        }
+        let (Some(t0), true) = (s.auto_clock, self.config.customer_auto) else {
+            return;
+        };
+        let elapsed = t0.elapsed();
+        let delay = Duration::from_millis(self.config.auto_delay_ms);
+        if elapsed >= delay / 2 {
+            self.set_status(id, ACCESSED, false);
+        }
+        if elapsed >= delay {
+            self.complete(id, None, None);
+        }
+    }
+
+    /// Places the order: COMPLETED with an order id (generated unless given).
+    pub fn complete(&mut self, id: &str, order_id: Option<String>, reference: Option<String>) {
+        if let Some(s) = self.sessions.get_mut(id) {
+            s.order_id = Some(order_id.unwrap_or_else(util::uuid_v4));
+            s.klarna_reference =
+                Some(reference.unwrap_or_else(|| util::random_string(8, util::UPPER_ALNUM)));
+        }
+        self.set_status(id, COMPLETED, false);
+    }
+
+    /// Consumes one use of the first fault rule matching the request, if any.
+    pub fn take_fault(&mut self, method: &str, path: &str) -> Option<Rule> {
+        let i = self.faults.iter().position(|r| r.matches(method, path))?;
+        let rule = self.faults[i].clone();
+        self.faults[i].remaining -= 1;
+        if self.faults[i].remaining == 0 {
+            self.faults.remove(i);
+        }
+        self.stats.faults_triggered += 1;
+        Some(rule)
+    }
+}
+
+pub struct Sim {
+    pub username: String,
+    pub password: String,
+    state: Mutex<State>,
+}
+
+impl Sim {
+    pub fn new(username: String, password: String, state: State) -> Sim {
+        Sim {
+            username,
+            password,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// A panicking connection thread must not take the whole simulator down with it,
+    /// so a poisoned lock is simply taken over.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,719 @@
+//! End-to-end tests: spawn the simulator binary and talk raw HTTP/1.1 to it.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const AUTH: &str = "Basic dGVzdF91c2VyOnRlc3RfcGFzc3dvcmQ="; // test_user:test_password
+
+struct Sim {
+    child: Child,
+    host: String,
+}
+
+impl Sim {
+    fn start(args: &[&str]) -> Sim {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_klarna-pos-sim"))
+            .arg("--exit-on-stdin-eof")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn simulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let host = line
+            .trim_end()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Sim { child, host }
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.host)
+    }
+
+    fn connect(&self) -> Conn {
+        let stream = TcpStream::connect(&self.host).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        Conn {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+            host: self.host.clone(),
+        }
+    }
+
+    /// One request on its own connection.
+    fn call(&self, method: &str, target: &str, auth: Option<&str>, body: Option<&str>) -> Resp {
+        self.connect().call(method, target, auth, body, true)
+    }
+
+    fn api(&self, method: &str, target: &str, body: Option<&str>) -> Resp {
+        self.call(method, target, Some(AUTH), body)
+    }
+
+    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let body = body.map(|b| b.to_string());
+        self.call(method, path, None, body.as_deref())
+    }
+
+    fn stats(&self) -> Value {
+        self.control("GET", "/_sim/stats", None).json()
+    }
+
+    fn create(&self, order: &Value) -> (String, String) {
+        let r = self.api("POST", "/payments/v1/sessions", Some(&order.to_string()));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        let result_url = v["distribution"]["result_url"].as_str().unwrap();
+        (
+            v["session_id"].as_str().unwrap().to_string(),
+            result_url.strip_prefix(&self.base()).unwrap().to_string(),
+        )
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Conn {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+    host: String,
+}
+
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.text()))
+    }
+
+    fn correlation_id(&self) -> &str {
+        self.header("Klarna-Correlation-Id")
+            .expect("correlation id header")
+    }
+}
+
+impl Conn {
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    fn call(
+        &mut self,
+        method: &str,
+        target: &str,
+        auth: Option<&str>,
+        body: Option<&str>,
+        close: bool,
+    ) -> Resp {
+        let mut req = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: SimTest/1.0\r\n",
+            self.host
+        );
+        if let Some(a) = auth {
+            req.push_str(&format!("Authorization: {a}\r\n"));
+        }
+        if let Some(b) = body {
+            req.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
+        }
+        if close {
+            req.push_str("Connection: close\r\n");
+        }
+        req.push_str("\r\n");
+        req.push_str(body.unwrap_or(""));
+        self.send_raw(req.as_bytes());
+        self.read_response().expect("a response")
+    }
+
+    /// `None` when the connection ends (or is reset) before a response starts.
+    fn read_response(&mut self) -> Option<Resp> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => return None,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return None,
+            Err(e) => panic!("{e}"),
+            Ok(_) => {}
+        }
+        let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            self.reader.read_line(&mut h).unwrap();
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let (k, v) = h.split_once(':').unwrap();
+            headers.push((k.to_string(), v.trim().to_string()));
+        }
+        let mut resp = Resp {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        let len: usize = resp
+            .header("Content-Length")
+            .map_or(0, |v| v.parse().unwrap());
+        resp.body = vec![0; len];
+        self.reader.read_exact(&mut resp.body).unwrap();
+        Some(resp)
+    }
+
+    /// True when the server has closed its side (EOF or reset, with no further bytes).
+    fn at_eof(&mut self) -> bool {
+        let mut buf = [0u8; 1];
+        match self.reader.read(&mut buf) {
+            Ok(0) => true,
+            Err(e) => e.kind() == ErrorKind::ConnectionReset,
+            Ok(_) => false,
+        }
+    }
+}
+
+fn order() -> Value {
+    json!({
+        "acquiring_channel": "in_store",
+        "purchase_country": "SE",
+        "purchase_currency": "SEK",
+        "locale": "sv-SE",
+        "order_amount": 12500,
+        "order_tax_amount": 2500,
+        "merchant_reference1": "receipt-0001",
+        "merchant_reference2": "store042-till3",
+        "distribution": {"method": "one_qr"},
+        "order_lines": [
+            {"type": "physical", "name": "Shoe", "quantity": 2, "unit_price": 6000,
+             "tax_rate": 2500, "total_amount": 12000, "total_tax_amount": 2400},
+            {"type": "physical", "name": "Laces", "quantity": 1, "unit_price": 500,
+             "tax_rate": 2500, "total_amount": 500, "total_tax_amount": 100}
+        ]
+    })
+}
+
+fn expected_status(sim: &Sim, id: &str, status: &str, got: &Value) -> Value {
+    let expires = got["expires_at"].as_str().unwrap();
+    assert_eq!(expires.len(), 20, "{expires}");
+    assert!(expires.ends_with('Z'));
+    json!({
+        "status": status,
+        "session_id": id,
+        "qr_code": format!("{}/qr/{id}.png", sim.base()),
+        "payment_link": format!("{}/pay/{id}", sim.base()),
+        "expires_at": expires,
+    })
+}
+
+#[test]
+fn create_poll_scan_approve() {
+    let sim = Sim::start(&[]);
+    // Odd spacing on purpose: the simulator must record the bytes exactly as sent.
+    let body = order().to_string().replace(",\"locale\"", ",  \"locale\"");
+    let r = sim.api("POST", "/payments/v1/sessions", Some(&body));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    assert_eq!(r.correlation_id().len(), 36);
+    let created = r.json();
+    let id = created["session_id"].as_str().unwrap().to_string();
+    assert_eq!(created.as_object().unwrap().len(), 4);
+    assert!(!created["client_token"].as_str().unwrap().is_empty());
+    assert_eq!(
+        created["payment_method_categories"][0]["identifier"],
+        "klarna"
+    );
+    let result_url = created["distribution"]["result_url"].as_str().unwrap();
+    let prefix = format!("{}/instore/v1/distributions/{id}?dt=", sim.base());
+    assert!(result_url.starts_with(&prefix), "{result_url}");
+    let path = result_url.strip_prefix(&sim.base()).unwrap();
+
+    let v = sim.api("GET", path, None).json();
+    assert_eq!(v, expected_status(&sim, &id, "DISTRIBUTED", &v));
+
+    let r = sim.control("POST", &format!("/_sim/sessions/{id}/scan"), None);
+    assert_eq!(r.json(), json!({"session_id": id, "status": "ACCESSED"}));
+    let v = sim.api("GET", path, None).json();
+    assert_eq!(v, expected_status(&sim, &id, "ACCESSED", &v));
+
+    let r = sim.control(
+        "POST",
+        &format!("/_sim/sessions/{id}/approve"),
+        Some(json!({"order_id": "order-1"})),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["order_id"], "order-1");
+    let v = sim.api("GET", path, None).json();
+    let mut expected = expected_status(&sim, &id, "COMPLETED", &v);
+    expected["order_id"] = json!("order-1");
+    let reference = v["klarna_reference"].as_str().unwrap();
+    assert!(!reference.is_empty());
+    expected["klarna_reference"] = json!(reference);
+    assert_eq!(v, expected);
+
+    // Terminal means terminal.
+    let r = sim.control("POST", &format!("/_sim/sessions/{id}/scan"), None);
+    assert_eq!(r.status, 409);
+    assert_eq!(r.json()["status"], "COMPLETED");
+
+    let read = sim
+        .api("GET", &format!("/payments/v1/sessions/{id}"), None)
+        .json();
+    assert_eq!(read["status"], "complete");
+    assert_eq!(read["order_amount"], 12500);
+    assert_eq!(read["order_lines"], order()["order_lines"]);
+
+    let rec = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
+    assert_eq!(rec["request_body"], body);
+    assert_eq!(rec["user_agent"], "SimTest/1.0");
+    assert_eq!(rec["content_type"], "application/json");
+    assert!(rec["headers"].get("authorization").is_none());
+    assert_eq!(rec["merchant_reference2"], "store042-till3");
+    assert_eq!(rec["polls"], 3);
+    assert_eq!(rec["order_id"], "order-1");
+    assert_eq!(
+        rec["history"],
+        json!(["DISTRIBUTED", "ACCESSED", "COMPLETED"])
+    );
+
+    let list = sim.control("GET", "/_sim/sessions", None).json();
+    assert_eq!(list, json!([{"session_id": id, "status": "COMPLETED"}]));
+
+    let png = sim.call("GET", &format!("/qr/{id}.png"), None, None);
+    assert_eq!(png.status, 200);
+    assert_eq!(png.header("Content-Type"), Some("image/png"));
+    assert_eq!(&png.body[..8], b"\x89PNG\r\n\x1a\n");
+
+    let stats = sim.stats();
+    assert_eq!(stats["create_requests"], 1);
+    assert_eq!(stats["sessions_created"], 1);
+    assert_eq!(stats["polls"], 3);
+    assert_eq!(stats["requests"], 6);
+}
+
+#[test]
+fn validation_errors_name_the_field() {
+    let sim = Sim::start(&[]);
+    let mut bad = order();
+    bad["order_lines"][0]["total_tax_amount"] = json!(2300);
+    let r = sim.api("POST", "/payments/v1/sessions", Some(&bad.to_string()));
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json(),
+        json!({
+            "error_code": "BAD_VALUE",
+            "error_messages": ["Bad value: order_lines[0].total_tax_amount"],
+            "correlation_id": r.correlation_id(),
+        })
+    );
+
+    let mut bad = order();
+    bad["purchase_currency"] = json!("EUR");
+    let r = sim.api("POST", "/payments/v1/sessions", Some(&bad.to_string()));
+    assert_eq!(
+        r.json()["error_messages"],
+        json!(["Bad value: purchase_currency"])
+    );
+
+    let r = sim.api(
+        "POST",
+        "/payments/v1/sessions",
+        Some("{\"purchase_country\":"),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error_messages"], json!(["Invalid JSON"]));
+
+    let stats = sim.stats();
+    assert_eq!(stats["create_requests"], 3);
+    assert_eq!(stats["sessions_created"], 0);
+}
+
+#[test]
+fn wrong_credentials_get_html_401() {
+    let sim = Sim::start(&["--username", "u", "--password", "p"]);
+    for auth in [None, Some(AUTH), Some("Bearer x")] {
+        let r = sim.call(
+            "POST",
+            "/payments/v1/sessions",
+            auth,
+            Some(&order().to_string()),
+        );
+        assert_eq!(r.status, 401);
+        assert!(r.header("Content-Type").unwrap().starts_with("text/html"));
+        assert!(r.text().contains("401 Unauthorized"));
+        assert!(r.header("Klarna-Correlation-Id").is_some());
+    }
+    // base64("u:p")
+    let r = sim.call(
+        "POST",
+        "/payments/v1/sessions",
+        Some("basic dTpw"),
+        Some(&order().to_string()),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(sim.stats()["sessions_created"], 1);
+}
+
+#[test]
+fn delete_semantics() {
+    let sim = Sim::start(&[]);
+    let (a, a_url) = sim.create(&order());
+    let r = sim.api("DELETE", &format!("/payments/v1/sessions/{a}"), None);
+    assert_eq!(r.status, 204);
+    assert!(r.body.is_empty());
+    assert_eq!(sim.api("GET", &a_url, None).json()["status"], "CANCELED");
+    // Idempotent.
+    assert_eq!(
+        sim.api("DELETE", &format!("/payments/v1/sessions/{a}"), None)
+            .status,
+        204
+    );
+
+    let (b, _) = sim.create(&order());
+    sim.control("POST", &format!("/_sim/sessions/{b}/approve"), None);
+    let r = sim.api("DELETE", &format!("/payments/v1/sessions/{b}"), None);
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error_code"], "INVALID_OPERATION");
+    assert_eq!(
+        r.json()["error_messages"],
+        json!(["Session already completed"])
+    );
+    assert_eq!(r.json()["correlation_id"], r.correlation_id());
+
+    let (c, c_url) = sim.create(&order());
+    sim.control(
+        "POST",
+        &format!("/_sim/sessions/{c}/fail"),
+        Some(json!({"code": "PERMISSION_DENIED", "message": "nope"})),
+    );
+    assert_eq!(
+        sim.api("DELETE", &format!("/payments/v1/sessions/{c}"), None)
+            .status,
+        204
+    );
+    let v = sim.api("GET", &c_url, None).json();
+    assert_eq!(v["status"], "FAILED");
+    assert_eq!(
+        v["error"],
+        json!({"code": "PERMISSION_DENIED", "message": "nope"})
+    );
+
+    let r = sim.api("DELETE", "/payments/v1/sessions/no-such-session", None);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error_code"], "NOT_FOUND");
+    assert_eq!(sim.stats()["deletes"], 5);
+    assert_eq!(
+        sim.control("GET", &format!("/_sim/sessions/{a}"), None)
+            .json()["deletes"],
+        2
+    );
+}
+
+#[test]
+fn result_url_must_be_used_as_returned() {
+    let sim = Sim::start(&[]);
+    let (id, url) = sim.create(&order());
+    for wrong in [
+        format!("/instore/v1/distributions/{id}"),
+        format!("/instore/v1/distributions/{id}?dt=guess"),
+    ] {
+        let r = sim.api("GET", &wrong, None);
+        assert_eq!(r.status, 404);
+        assert_eq!(r.json()["error_code"], "NOT_FOUND");
+    }
+    let r = sim.api("POST", &url, Some("{}"));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error_messages"], json!(["Use GET"]));
+    assert_eq!(sim.api("GET", &url, None).status, 200);
+}
+
+#[test]
+fn injected_faults() {
+    let sim = Sim::start(&[]);
+    let r = sim.control(
+        "POST",
+        "/_sim/faults",
+        Some(json!({"mode": "status_503", "path": "/payments/v1/sessions", "method": "POST"})),
+    );
+    assert_eq!(r.status, 200);
+    let r = sim.api("POST", "/payments/v1/sessions", Some(&order().to_string()));
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json()["error_code"], "TEMPORARILY_UNAVAILABLE");
+    assert_eq!(r.json()["correlation_id"], r.correlation_id());
+    assert_eq!(sim.stats()["sessions_created"], 0);
+
+    let (id, url) = sim.create(&order());
+
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        Some(json!({"mode": "rate_limit", "retry_after": 7})),
+    );
+    let r = sim.api("GET", &url, None);
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("Retry-After"), Some("7"));
+    assert_eq!(r.json()["error_code"], "TOO_MANY_REQUESTS");
+
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        Some(json!({"mode": "reset", "path": "/instore/"})),
+    );
+    let mut conn = sim.connect();
+    conn.send_raw(
+        format!("GET {url} HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\n\r\n").as_bytes(),
+    );
+    assert!(conn.read_response().is_none());
+
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        Some(json!({"mode": "malformed_json", "count": 2})),
+    );
+    for _ in 0..2 {
+        let r = sim.api("GET", &url, None);
+        assert_eq!(
+            (r.status, r.header("Content-Type")),
+            (200, Some("application/json"))
+        );
+        assert!(serde_json::from_slice::<Value>(&r.body).is_err());
+    }
+
+    sim.control("POST", "/_sim/faults", Some(json!({"mode": "html_401"})));
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        Some(json!({"mode": "slow_drip", "drip_ms": 0})),
+    );
+    assert_eq!(sim.api("GET", &url, None).status, 401);
+    let v = sim.api("GET", &url, None).json();
+    assert_eq!(v["status"], "DISTRIBUTED");
+    assert_eq!(v["session_id"], id.as_str());
+
+    let r = sim.control("GET", "/_sim/faults", None);
+    assert_eq!(r.json(), json!({"faults": []}));
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        Some(json!({"mode": "stall", "count": 5})),
+    );
+    let r = sim.control("DELETE", "/_sim/faults", None);
+    assert_eq!(r.json()["cleared"], 1);
+    assert_eq!(sim.api("GET", &url, None).status, 200);
+
+    let stats = sim.stats();
+    assert_eq!(stats["faults_triggered"], 7);
+    assert_eq!(stats["create_requests"], 2);
+}
+
+#[test]
+fn keep_alive_reuses_one_connection() {
+    let sim = Sim::start(&[]);
+    let mut conn = sim.connect();
+    let r = conn.call(
+        "POST",
+        "/payments/v1/sessions",
+        Some(AUTH),
+        Some(&order().to_string()),
+        false,
+    );
+    assert_eq!(r.status, 200);
+    let url = r.json()["distribution"]["result_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = url.strip_prefix(&sim.base()).unwrap();
+    let r = conn.call("GET", path, Some(AUTH), None, false);
+    assert_eq!(r.json()["status"], "DISTRIBUTED");
+    let stats = sim.stats();
+    assert_eq!(
+        (stats["connections"].as_u64(), stats["requests"].as_u64()),
+        (Some(1), Some(2))
+    );
+
+    // The connection is still usable; `Connection: close` ends it.
+    let r = conn.call("GET", path, Some(AUTH), None, true);
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert!(conn.at_eof());
+    let stats = sim.stats();
+    assert_eq!(
+        (stats["connections"].as_u64(), stats["requests"].as_u64()),
+        (Some(1), Some(3))
+    );
+}
+
+#[test]
+fn automatic_customer_and_client_tolerance_knobs() {
+    let sim = Sim::start(&["--customer", "auto", "--auto-delay-ms", "0"]);
+    let (_, url) = sim.create(&order());
+    let v = sim.api("GET", &url, None).json();
+    assert_eq!(v["status"], "COMPLETED");
+    assert!(v["order_id"].as_str().is_some_and(|s| s.len() == 36));
+
+    let r = sim.control(
+        "POST",
+        "/_sim/config",
+        Some(json!({"customer": "manual", "cancel_spelling": "CANCELLED", "qr_field": "qr"})),
+    );
+    assert_eq!(r.json()["customer"], "manual");
+    let (id, url) = sim.create(&order());
+    let r = sim.control(
+        "POST",
+        &format!("/_sim/sessions/{id}/force"),
+        Some(json!({"status": "WAITING"})),
+    );
+    assert_eq!(r.json()["status"], "WAITING");
+    let v = sim.api("GET", &url, None).json();
+    assert_eq!(v["status"], "WAITING");
+    assert!(v.get("qr_code").is_none());
+    assert_eq!(v["qr"], format!("{}/qr/{id}.png", sim.base()));
+    assert_eq!(
+        sim.api("DELETE", &format!("/payments/v1/sessions/{id}"), None)
+            .status,
+        204
+    );
+    assert_eq!(sim.api("GET", &url, None).json()["status"], "CANCELLED");
+
+    let r = sim.control("POST", "/_sim/config", Some(json!({"customer": "robot"})));
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn http_framing_edge_cases() {
+    let sim = Sim::start(&[]);
+    // Chunked request body, with Expect: 100-continue.
+    let body = order().to_string();
+    let (a, b) = body.split_at(body.len() / 2);
+    let mut conn = sim.connect();
+    conn.send_raw(
+        format!(
+            "POST /payments/v1/sessions HTTP/1.1\r\nHost: {}\r\nAuthorization: {AUTH}\r\n\
+             Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n\
+             {:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+            sim.host,
+            a.len(),
+            b.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(conn.read_response().unwrap().status, 100);
+    let r = conn.read_response().unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r.json()["session_id"].as_str().unwrap().to_string();
+    let rec = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
+    assert_eq!(rec["request_body"], body);
+
+    // Over 1 MB: 413 without reading the body, then the connection closes.
+    let mut conn = sim.connect();
+    conn.send_raw(
+        format!(
+            "POST /payments/v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\nContent-Length: 2000000\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let r = conn.read_response().unwrap();
+    assert_eq!(r.status, 413);
+    assert!(conn.at_eof());
+
+    // Garbage: 400 and close.
+    let mut conn = sim.connect();
+    conn.send_raw(b"HELLO THERE\r\n\r\n");
+    let r = conn.read_response().unwrap();
+    assert_eq!(r.status, 400);
+    assert!(r.header("Klarna-Correlation-Id").is_some());
+    assert!(conn.at_eof());
+
+    // The simulator is still fine.
+    assert_eq!(sim.stats()["create_requests"], 2);
+}
+
+#[test]
+fn webhook_delivers_status_changes() {
+    let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook?secret=s3", receiver.local_addr().unwrap());
+    let sim = Sim::start(&[]);
+    let mut o = order();
+    o["distribution"]["callback_urls"] = json!({"status_update": hook});
+    let (id, _) = sim.create(&o);
+
+    let next_delivery = || -> (String, Value) {
+        receiver.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let stream = loop {
+            match receiver.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("no webhook: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let mut len = 0;
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h).unwrap();
+            if h.trim_end().is_empty() {
+                break;
+            }
+            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        (&stream)
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        (line, serde_json::from_slice(&body).unwrap())
+    };
+
+    let (line, v) = next_delivery();
+    assert_eq!(line, "POST /hook?secret=s3 HTTP/1.1\r\n");
+    assert_eq!(v["status"], "DISTRIBUTED");
+    assert_eq!(v["session_id"], id.as_str());
+    sim.control("POST", &format!("/_sim/sessions/{id}/scan"), None);
+    assert_eq!(next_delivery().1["status"], "ACCESSED");
+    sim.control("POST", &format!("/_sim/sessions/{id}/approve"), None);
+    let (_, v) = next_delivery();
+    assert_eq!(v["status"], "COMPLETED");
+    assert!(v["order_id"].is_string());
+}
