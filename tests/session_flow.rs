@@ -376,3 +376,22 @@ fn klarnas_bad_value_is_bad_request_with_field_and_correlation_id() {
     assert!(f.detail["message"].as_str().unwrap().contains("Bad value"));
     assert_eq!(kpos_result_action(f.code), KPOS_ACTION_FIX_INPUT);
 }
+
+#[test]
+fn a_freed_handle_is_refused_even_after_new_sessions_are_created() {
+    let sim = Sim::start();
+    let client = sim.client();
+    let url = format!("{}/instore/v1/distributions/x?dt=y", sim.url);
+    let first = client.resume("first", &url).unwrap();
+    let stale = first.0;
+    drop(first);
+    let second = client.resume("second", &url).unwrap();
+    assert_ne!(second.0, stale, "handle numbers are never reused");
+    assert!(owned(unsafe { kpos_session_id(stale) }).is_none());
+    let mut status = 0;
+    assert_eq!(
+        unsafe { kpos_session_poll(stale, &mut status) },
+        KPOS_E_INVALID_ARGUMENT
+    );
+    assert_eq!(second.id(), "second");
+}

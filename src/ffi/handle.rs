@@ -1,10 +1,16 @@
-//! Live-handle registries. A handle given to C is the address of an `Arc` the registry owns; every
-//! call looks it up first, so a freed, foreign or never-created pointer is reported as
-//! `KPOS_E_INVALID_ARGUMENT` instead of being dereferenced, and a double free is a no-op. Calls
-//! hold their own `Arc` clone, so a concurrent free cannot pull an object from under a call.
+//! Live-handle registries. A handle given to C is an opaque number, never an address: numbers come
+//! from one process-wide counter and are never reused, so a freed, foreign or never-created
+//! handle is reported as `KPOS_E_INVALID_ARGUMENT` instead of being dereferenced or silently
+//! meaning another object, and a double free is a no-op. Calls hold their own `Arc` clone, so a
+//! concurrent free cannot pull an object from under a call.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, RwLock};
+
+/// Handle numbers step by 16 so they look like aligned pointers to tools that inspect them.
+const HANDLE_STEP: usize = 16;
+static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(0x1000);
 
 use crate::core::Error;
 
@@ -24,7 +30,7 @@ impl<T> Registry<T> {
     /// Takes ownership of `value` and returns its handle.
     pub fn insert(&self, value: T) -> usize {
         let arc = Arc::new(value);
-        let key = Arc::as_ptr(&arc) as usize;
+        let key = NEXT_HANDLE.fetch_add(HANDLE_STEP, Ordering::Relaxed);
         self.live
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -1,0 +1,114 @@
+"""Loading of the klarna_pos shared library and the ctypes declaration of every C function.
+
+Nothing else in the package touches ctypes prototypes: the rest calls ``lib.kpos_*`` with
+Python values and gets Python values back.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional, Union
+
+LIBRARY_ENV = "KLARNA_POS_LIBRARY"
+
+if sys.platform == "win32":
+    _FILE_NAMES = ["klarna_pos.dll"]
+elif sys.platform == "darwin":
+    _FILE_NAMES = ["libklarna_pos.dylib"]
+else:
+    _FILE_NAMES = ["libklarna_pos.so", "libklarna_pos.so.0"]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+# bindings/python/klarna_pos -> the repository root, for a development checkout.
+_CHECKOUT_ROOT = _PACKAGE_DIR.parents[2]
+
+
+def _candidates() -> List[Path]:
+    """Where the library may be, best first."""
+    found: List[Path] = []
+    explicit = os.environ.get(LIBRARY_ENV)
+    if explicit:
+        # An explicit choice wins and is never silently replaced by another build.
+        return [Path(explicit)]
+    found += [_PACKAGE_DIR / name for name in _FILE_NAMES]
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or _CHECKOUT_ROOT / "target")
+    if not target.is_absolute():
+        target = _CHECKOUT_ROOT / target
+    builds = [target / profile / name for profile in ("release", "debug") for name in _FILE_NAMES]
+    # In a checkout, the most recently built profile is the one being worked on.
+    existing = sorted((p for p in builds if p.is_file()), key=lambda p: -p.stat().st_mtime)
+    return found + existing
+
+
+def _load() -> ctypes.CDLL:
+    tried = []
+    for path in _candidates():
+        tried.append(str(path))
+        if path.is_file():
+            return ctypes.CDLL(str(path))
+    raise ImportError(
+        "klarna_pos: the native library was not found (tried: {}). Install the package with "
+        "pip, run `cargo build` in the repository, or set {} to the library's path.".format(
+            ", ".join(tried) or "nothing", LIBRARY_ENV
+        )
+    )
+
+
+lib = _load()
+
+_result = ctypes.c_uint32
+_u32 = ctypes.c_uint32
+_str = ctypes.c_char_p
+_ptr = ctypes.c_void_p  # opaque handles: kpos_client *, kpos_session *
+
+LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p)
+
+
+def _declare(name: str, restype: Optional[type], *argtypes: type) -> None:
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+
+
+_declare("kpos_version", _str)
+_declare("kpos_string_free", None, ctypes.c_void_p)
+
+_declare("kpos_client_new", _result, _str, ctypes.POINTER(_ptr))
+_declare("kpos_client_free", None, _ptr)
+
+_declare("kpos_result_name", _str, _u32)
+_declare("kpos_result_text", _str, _u32)
+_declare("kpos_result_action", _u32, _u32)
+_declare("kpos_last_error_code", _result)
+_declare("kpos_last_error_message", _str)
+_declare("kpos_last_error_json", _str)
+_declare("kpos_set_log_callback", _result, LOG_CALLBACK, ctypes.c_void_p, _u32)
+
+_declare("kpos_session_create", _result, _ptr, _str, ctypes.POINTER(_ptr))
+_declare("kpos_session_resume", _result, _ptr, _str, _str, ctypes.POINTER(_ptr))
+_declare("kpos_session_id", _str, _ptr)
+_declare("kpos_session_result_url", _str, _ptr)
+_declare("kpos_session_status", _u32, _ptr)
+_declare("kpos_session_poll", _result, _ptr, ctypes.POINTER(_u32))
+_declare("kpos_session_wait", _result, _ptr, _u32, ctypes.POINTER(_u32))
+_declare("kpos_session_qr_url", _str, _ptr)
+_declare("kpos_session_payment_link", _str, _ptr)
+_declare("kpos_session_order_id", _str, _ptr)
+_declare("kpos_session_failure", _result, _ptr)
+_declare("kpos_session_cancel", _result, _ptr)
+_declare("kpos_session_free", None, _ptr)
+_declare("kpos_status_name", _str, _u32)
+_declare("kpos_status_is_terminal", ctypes.c_int32, _u32)
+
+
+def to_c(text: Union[str, bytes, bytearray]) -> bytes:
+    """A string argument as UTF-8 bytes; bytes pass unchanged (they must be UTF-8 already)."""
+    return text.encode("utf-8") if isinstance(text, str) else bytes(text)
+
+
+def from_c(raw: Optional[bytes]) -> Optional[str]:
+    """A library string (UTF-8, or NULL) as ``str`` or ``None``."""
+    return None if raw is None else raw.decode("utf-8", errors="replace")

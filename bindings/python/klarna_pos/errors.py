@@ -1,0 +1,193 @@
+"""Exceptions: one class per ``kpos_result`` code, all subclasses of :class:`KlarnaError`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Type
+
+from ._native import from_c, lib
+from .status import Status
+
+
+class KlarnaError(Exception):
+    """A failing library call, with everything the library knew about the failure.
+
+    Attributes mirror ``kpos_last_error_json``: ``code`` (the ``kpos_result`` number), ``name``
+    (``"KPOS_E_BAD_REQUEST"``), ``message``, ``action`` (a ``KPOS_ACTION_*`` number),
+    ``http_status``, ``klarna_error_code``, ``error_messages``, ``correlation_id`` (quote it to
+    Klarna merchant support) and ``field`` (the offending field path of a refused order or
+    configuration). Facts that are unknown are ``None``.
+    """
+
+    code: int = -1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: Optional[int] = None,
+        name: Optional[str] = None,
+        action: Optional[int] = None,
+        http_status: Optional[int] = None,
+        klarna_error_code: Optional[str] = None,
+        error_messages: Optional[List[str]] = None,
+        correlation_id: Optional[str] = None,
+        field: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.name: str = name or from_c(lib.kpos_result_name(self.code)) or ""
+        self.message = message
+        self.action: int = action if action is not None else lib.kpos_result_action(self.code)
+        self.http_status = http_status
+        self.klarna_error_code = klarna_error_code
+        self.error_messages: List[str] = list(error_messages or [])
+        self.correlation_id = correlation_id
+        self.field = field
+
+    def __str__(self) -> str:
+        text = "{}: {}".format(self.name, self.message)
+        if self.correlation_id:
+            text += " (correlation_id {})".format(self.correlation_id)
+        return text
+
+
+class InvalidArgument(KlarnaError):
+    """API misuse: bad configuration, unreadable JSON, a closed session (fix the calling code)."""
+
+    code = 1
+
+
+class BadRequest(KlarnaError):
+    """The order or request is not acceptable; ``field`` names the first offending field."""
+
+    code = 10
+
+
+class PermissionDenied(KlarnaError):
+    """Credentials wrong or not allowed; do not retry, contact Klarna merchant support."""
+
+    code = 11
+
+
+class Unknown(KlarnaError):
+    """Klarna system error; do not retry the session, contact Klarna merchant support."""
+
+    code = 12
+
+
+class NotFound(KlarnaError):
+    """The session or order is unknown to Klarna."""
+
+    code = 13
+
+
+class Conflict(KlarnaError):
+    """Not allowed in the current state (e.g. cancelling a COMPLETED payment: refund it)."""
+
+    code = 14
+
+
+class RateLimited(KlarnaError):
+    """Klarna's rate limit, after the library's own backoff; retry later."""
+
+    code = 15
+
+
+class Timeout(KlarnaError):
+    """No answer in time, or :meth:`Session.wait` ran out; ``status`` is the last known status
+    when raised by ``wait``."""
+
+    code = 30
+    status: Optional[Status] = None
+
+
+class NetworkError(KlarnaError):
+    """The connection to Klarna failed; retry."""
+
+    code = 31
+
+
+class TlsError(KlarnaError):
+    """Certificate or TLS handshake failure; check ``ca_file`` and the clock."""
+
+    code = 32
+
+
+class ProtocolError(KlarnaError):
+    """The server answered something unparseable or unexpected."""
+
+    code = 33
+
+
+class Cancelled(KlarnaError):
+    """The call was interrupted by :meth:`Session.cancel` from another thread."""
+
+    code = 50
+
+
+class InternalError(KlarnaError):
+    """A bug in the library (a caught panic); please report it."""
+
+    code = 90
+
+
+_BY_CODE: Dict[int, Type[KlarnaError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidArgument,
+        BadRequest,
+        PermissionDenied,
+        Unknown,
+        NotFound,
+        Conflict,
+        RateLimited,
+        Timeout,
+        NetworkError,
+        TlsError,
+        ProtocolError,
+        Cancelled,
+        InternalError,
+    )
+}
+
+
+def error_class(code: int) -> Type[KlarnaError]:
+    """The exception class for a ``kpos_result`` code (``KlarnaError`` for an unknown one)."""
+    return _BY_CODE.get(code, KlarnaError)
+
+
+def last_error(code: int) -> KlarnaError:
+    """The exception for a call on this thread that just returned ``code``.
+
+    Must be called right after the failing call, on the same thread: the library keeps the
+    detail thread-locally until the next failing call.
+    """
+    detail: Dict[str, Any] = {}
+    raw = from_c(lib.kpos_last_error_json()) or "{}"
+    try:
+        parsed = json.loads(raw)
+        if isinstance(parsed, dict) and parsed.get("code") == code:
+            detail = parsed
+    except ValueError:
+        pass
+    message = detail.get("message") or from_c(lib.kpos_result_text(code)) or ""
+    cls = error_class(code)
+    return cls(
+        message,
+        code=code,
+        name=detail.get("name"),
+        action=detail.get("action"),
+        http_status=detail.get("http_status"),
+        klarna_error_code=detail.get("klarna_error_code"),
+        error_messages=detail.get("error_messages"),
+        correlation_id=detail.get("correlation_id"),
+        field=detail.get("field"),
+    )
+
+
+def check(code: int) -> None:
+    """Raises the matching exception unless ``code`` is ``KPOS_OK``."""
+    if code != 0:
+        raise last_error(code)
