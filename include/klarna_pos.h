@@ -88,6 +88,42 @@
 #define KPOS_LOG_TRACE 5
 
 /**
+ * SVG document (UTF-8), 8 user units per module, black on white.
+ */
+#define KPOS_QR_SVG 1
+
+/**
+ * PNG image, 1-bit grayscale, 8 pixels per module, black on white.
+ */
+#define KPOS_QR_PNG 2
+
+/**
+ * UTF-8 text of half-block characters (U+2580, U+2584, U+2588 and spaces), two module rows per
+ * line, each line ending in `\n`. The characters draw the light modules, so the code reads
+ * correctly on the usual light-on-dark terminal.
+ */
+#define KPOS_QR_TEXT 3
+
+/**
+ * ESC/POS raster bit image (`GS v 0`), at most 384 dots wide (fits 58 mm and 80 mm printers),
+ * quiet zone included. Send it as it is, after your own alignment commands.
+ */
+#define KPOS_QR_ESCPOS 4
+
+/**
+ * ESC/POS printer-native QR commands (`GS ( k`: model 2, module size, error correction M, store,
+ * print): the printer draws the code itself, keeping its own quiet zone. Needs a printer that
+ * supports `GS ( k`; otherwise use `KPOS_QR_ESCPOS`.
+ */
+#define KPOS_QR_ESCPOS_NATIVE 5
+
+/**
+ * As `KPOS_QR_TEXT`, but the characters draw the dark modules: for dark-on-light character
+ * displays.
+ */
+#define KPOS_QR_TEXT_INVERSE 6
+
+/**
  * Created locally; no status read yet.
  */
 #define KPOS_STATUS_CREATED 0
@@ -250,6 +286,16 @@ const char *kpos_version(void);
 void kpos_string_free(char *s);
 
 /**
+ * Releases bytes the library returned through a `uint8_t **` out-parameter; pass the `len`
+ * returned with them. The buffer is found by its address, so NULL, a pointer the library did
+ * not hand out and a second free are no-ops.
+ *
+ * # Safety
+ * Always safe to call; after it, `p` must not be used.
+ */
+void kpos_bytes_free(uint8_t *p, size_t len);
+
+/**
  * Creates a client from a configuration JSON object (keys: `api_url` or `region` +
  * `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
  * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
@@ -324,6 +370,21 @@ const char *kpos_last_error_json(void);
  * `cb` must be a valid function for as long as it is installed.
  */
 kpos_result kpos_set_log_callback(kpos_log_callback cb, void *userdata, uint32_t max_level);
+
+/**
+ * Draws `text` (UTF-8, e.g. `kpos_session_payment_link`) as a QR code with error correction
+ * level M and a quiet zone of 4 modules, in `format` (`KPOS_QR_*`). No network traffic.
+ *
+ * On success writes the bytes to `*out` and their number to `*len`; release them with
+ * `kpos_bytes_free(*out, *len)`. A NUL byte follows the last byte (not counted in `*len`), so
+ * the SVG and text formats can be used as C strings. Returns `KPOS_OK`;
+ * `KPOS_E_INVALID_ARGUMENT` (NULL, invalid UTF-8, unknown `format`); `KPOS_E_BAD_REQUEST` (empty
+ * text, or too long for a QR code: more than 2331 bytes; the last error says so).
+ *
+ * # Safety
+ * `text` must be NULL or NUL-terminated; `out` and `len` must be valid for writes.
+ */
+kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, size_t *len);
 
 /**
  * Validates `order_json` locally (nothing is sent when it is refused), then starts a Klarna
@@ -491,6 +552,16 @@ const char *kpos_status_name(uint32_t status);
  * 1 for COMPLETED, CANCELED, FAILED and EXPIRED (the session never moves again), else 0.
  */
 int32_t kpos_status_is_terminal(uint32_t status);
+
+/**
+ * The English message Klarna's in-store best practices recommend showing for a status:
+ * DISTRIBUTED "Scan the QR code with your phone", ACCESSED "Payment in progress", COMPLETED
+ * "Payment is done", CANCELED "Payment is canceled", FAILED "Something went wrong" (show the
+ * session id next to it, for Klarna's support), EXPIRED "The payment has expired", CREATED and
+ * WAITING "Preparing the Klarna payment...". Static, never freed; `KPOS_STATUS_UNKNOWN` and any
+ * number this version does not know give "Checking the payment status...".
+ */
+const char *kpos_status_display_text(uint32_t status);
 
 #ifdef __cplusplus
 }  // extern "C"

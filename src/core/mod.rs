@@ -5,6 +5,7 @@ pub mod error;
 pub mod http;
 pub mod log;
 pub mod order;
+pub mod qr;
 pub mod session;
 pub mod status;
 pub mod url;

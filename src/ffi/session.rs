@@ -331,10 +331,10 @@ pub unsafe extern "C" fn kpos_session_free(s: *mut kpos_session) {
 #[no_mangle]
 pub extern "C" fn kpos_status_name(status: u32) -> *const c_char {
     boundary_value(c"UNKNOWN".as_ptr(), || {
-        status_names()
+        status_strings()
             .iter()
-            .find(|(s, _)| *s as u32 == status)
-            .map_or(c"UNKNOWN".as_ptr(), |(_, n)| n.as_ptr())
+            .find(|(s, _, _)| *s as u32 == status)
+            .map_or(c"UNKNOWN".as_ptr(), |(_, n, _)| n.as_ptr())
     })
 }
 
@@ -346,19 +346,61 @@ pub extern "C" fn kpos_status_is_terminal(status: u32) -> i32 {
     })
 }
 
-fn status_names() -> &'static [(Status, CString)] {
-    static NAMES: std::sync::LazyLock<Vec<(Status, CString)>> = std::sync::LazyLock::new(|| {
-        Status::ALL
+/// The English message Klarna's in-store best practices recommend showing for a status:
+/// DISTRIBUTED "Scan the QR code with your phone", ACCESSED "Payment in progress", COMPLETED
+/// "Payment is done", CANCELED "Payment is canceled", FAILED "Something went wrong" (show the
+/// session id next to it, for Klarna's support), EXPIRED "The payment has expired", CREATED and
+/// WAITING "Preparing the Klarna payment...". Static, never freed; `KPOS_STATUS_UNKNOWN` and any
+/// number this version does not know give "Checking the payment status...".
+#[no_mangle]
+pub extern "C" fn kpos_status_display_text(status: u32) -> *const c_char {
+    let unknown = c"Checking the payment status...".as_ptr();
+    boundary_value(unknown, || {
+        status_strings()
             .iter()
-            .map(|s| (*s, to_cstring(s.name())))
-            .collect()
-    });
-    &NAMES
+            .find(|(s, _, _)| *s as u32 == status)
+            .map_or(unknown, |(_, _, text)| text.as_ptr())
+    })
+}
+
+/// Name and display text of every status, made NUL-terminated once and never freed.
+fn status_strings() -> &'static [(Status, CString, CString)] {
+    static STRINGS: std::sync::LazyLock<Vec<(Status, CString, CString)>> =
+        std::sync::LazyLock::new(|| {
+            Status::ALL
+                .iter()
+                .map(|s| (*s, to_cstring(s.name()), to_cstring(s.display_text())))
+                .collect()
+        });
+    &STRINGS
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_texts_are_static_and_unknown_numbers_get_the_neutral_text() {
+        let text = |n| {
+            unsafe { std::ffi::CStr::from_ptr(kpos_status_display_text(n)) }
+                .to_str()
+                .unwrap()
+        };
+        assert_eq!(
+            text(KPOS_STATUS_DISTRIBUTED),
+            "Scan the QR code with your phone"
+        );
+        assert_eq!(text(KPOS_STATUS_ACCESSED), "Payment in progress");
+        assert_eq!(text(KPOS_STATUS_COMPLETED), "Payment is done");
+        assert_eq!(text(KPOS_STATUS_CANCELED), "Payment is canceled");
+        assert_eq!(text(KPOS_STATUS_FAILED), "Something went wrong");
+        assert_eq!(text(12345), crate::core::status::UNKNOWN_DISPLAY_TEXT);
+        assert_eq!(text(KPOS_STATUS_UNKNOWN), text(12345));
+        assert_eq!(
+            kpos_status_display_text(KPOS_STATUS_COMPLETED),
+            kpos_status_display_text(KPOS_STATUS_COMPLETED)
+        );
+    }
 
     #[test]
     fn header_status_constants_match_the_core() {
