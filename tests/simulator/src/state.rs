@@ -21,6 +21,22 @@ pub const EXPIRED: &str = "EXPIRED";
 
 /// Klarna lets an in-store session live 46 hours.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(46 * 3600);
+/// How long a short code from the store's printed QR stays usable.
+pub const SHORT_CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// What a session created with an unknown, expired or used short code fails with.
+pub const SHORT_CODE_ERROR: (&str, &str) = (
+    "BAD_REQUEST",
+    "The short code is unknown, expired or already used",
+);
+
+/// A short code handed to a customer who scanned the store's printed QR.
+#[derive(Debug)]
+pub struct ShortCode {
+    pub issued: Instant,
+    /// Set by `/_sim/short_codes/{code}/expire`, to test expiry without waiting.
+    pub expired: bool,
+    pub used: bool,
+}
 
 /// Terminal statuses are final for the normal state machine. The British spelling is
 /// included because `/_sim/.../force` can store any raw string.
@@ -151,6 +167,9 @@ pub struct Session {
     pub auto_clock: Option<Instant>,
     pub history: Vec<String>,
     pub webhooks: Vec<WebhookRecord>,
+    /// `distribution.short_code` of a static-QR session: the payment went to the phone that
+    /// scanned the store's QR, so there is no QR code or link to show.
+    pub short_code: Option<String>,
 }
 
 impl Session {
@@ -192,8 +211,10 @@ impl Session {
         let mut m = Map::new();
         m.insert("status".into(), json!(status));
         m.insert("session_id".into(), json!(self.id));
-        m.insert(cfg.qr_field.into(), json!(self.qr_url()));
-        m.insert("payment_link".into(), json!(self.payment_link()));
+        if self.short_code.is_none() {
+            m.insert(cfg.qr_field.into(), json!(self.qr_url()));
+            m.insert("payment_link".into(), json!(self.payment_link()));
+        }
         m.insert("expires_at".into(), json!(util::rfc3339(self.expires)));
         if self.status == COMPLETED {
             if let Some(id) = &self.order_id {
@@ -265,7 +286,7 @@ impl Session {
             "merchant_reference1": field("merchant_reference1"),
             "merchant_reference2": field("merchant_reference2"),
             "order_lines": field("order_lines"),
-            "short_code": self.order.pointer("/distribution/short_code").cloned(),
+            "short_code": self.short_code,
             "callback_url": self.callback_url(),
             "polls": self.polls,
             "deletes": self.deletes,
@@ -290,6 +311,8 @@ pub struct State {
     pub config: Config,
     pub stats: Stats,
     pub faults: Vec<Rule>,
+    /// Short codes handed out by `/_sim/short_codes`, by code.
+    pub short_codes: HashMap<String, ShortCode>,
     webhooks: Sender<Job>,
 }
 
@@ -301,7 +324,39 @@ impl State {
             config,
             stats: Stats::default(),
             faults: Vec::new(),
+            short_codes: HashMap::new(),
             webhooks,
+        }
+    }
+
+    /// A fresh code of `digits` digits, as the store's printed QR shows a scanning customer.
+    pub fn issue_short_code(&mut self, digits: usize) -> String {
+        loop {
+            let code: String = (0..digits)
+                .map(|_| char::from(b'0' + (util::random_u64() % 10) as u8))
+                .collect();
+            if !self.short_codes.contains_key(&code) {
+                self.short_codes.insert(
+                    code.clone(),
+                    ShortCode {
+                        issued: Instant::now(),
+                        expired: false,
+                        used: false,
+                    },
+                );
+                return code;
+            }
+        }
+    }
+
+    /// Uses up a short code; `false` when it is unknown, expired or used already.
+    pub fn redeem_short_code(&mut self, code: &str) -> bool {
+        match self.short_codes.get_mut(code) {
+            Some(c) if !c.used && !c.expired && c.issued.elapsed() < SHORT_CODE_LIFETIME => {
+                c.used = true;
+                true
+            }
+            _ => false,
         }
     }
 
