@@ -9,5 +9,6 @@ pub mod qr;
 pub mod session;
 pub mod status;
 pub mod url;
+pub mod webhook;
 
 pub use error::{Code, Error, Result};

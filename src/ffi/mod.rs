@@ -19,6 +19,7 @@ pub mod qr;
 pub mod session;
 #[cfg(feature = "test-panic")]
 pub mod testing;
+pub mod webhook;
 
 pub use error::kpos_result;
 

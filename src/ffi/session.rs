@@ -42,7 +42,7 @@ pub struct kpos_session {
 /// The core session plus the C strings handed out for it. Each string is created once and never
 /// replaced, so a pointer returned by a getter stays valid until `kpos_session_free`.
 struct SessionHandle {
-    session: Session,
+    session: Arc<Session>,
     id: CString,
     result_url: CString,
     qr_url: OnceLock<CString>,
@@ -56,7 +56,7 @@ fn session_arg(s: *const kpos_session) -> Result<Arc<SessionHandle>, Error> {
     SESSIONS.get(s as usize)
 }
 
-fn publish(session: Session) -> *mut kpos_session {
+fn publish(session: Arc<Session>) -> *mut kpos_session {
     let handle = SessionHandle {
         id: to_cstring(session.id()),
         result_url: to_cstring(session.result_url()),

@@ -144,6 +144,7 @@ fn main() -> ExitCode {
         auto_delay_ms: opts.auto_delay_ms,
         cancel_spelling: "CANCELED",
         qr_field: "qr_code",
+        webhook_duplicate: false,
     };
     let (hooks_tx, hooks_rx) = mpsc::channel();
     let sim = Arc::new(Sim::new(

@@ -357,6 +357,24 @@ fn control(ctx: &Ctx, req: &Request, rest: &[&str]) -> Response {
                 None => sim_error(404, "unknown session"),
             })
         }
+        ("POST", ["sessions", id, "webhook_replay"]) => control_body(req).map(|body| {
+            let reverse = match body.get("order") {
+                None | Some(Value::Null) => true,
+                Some(Value::String(o)) if o == "reverse" || o == "sent" => o == "reverse",
+                Some(_) => return sim_error(400, "\"order\" must be \"reverse\" or \"sent\""),
+            };
+            let mut st = ctx.sim.lock();
+            match st.sessions.get(*id) {
+                None => sim_error(404, "unknown session"),
+                Some(s) if s.callback_url().is_none() => {
+                    sim_error(409, "the session has no callback URL")
+                }
+                Some(_) => {
+                    let queued = st.replay_webhooks(id, reverse);
+                    Response::json(200, &json!({ "queued": queued }))
+                }
+            }
+        }),
         ("POST", ["sessions", id, action]) => {
             control_body(req).map(|body| customer_action(ctx, id, action, &body))
         }

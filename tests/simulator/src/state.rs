@@ -56,6 +56,8 @@ pub struct Config {
     pub cancel_spelling: &'static str,
     /// Name of the QR image URL field in status payloads (`qr_code` or `qr`).
     pub qr_field: &'static str,
+    /// Deliver every webhook twice, as Klarna may.
+    pub webhook_duplicate: bool,
 }
 
 impl Config {
@@ -65,6 +67,7 @@ impl Config {
             "auto_delay_ms": self.auto_delay_ms,
             "cancel_spelling": self.cancel_spelling,
             "qr_field": self.qr_field,
+            "webhook_duplicate": self.webhook_duplicate,
         })
     }
 
@@ -89,7 +92,12 @@ impl Config {
                 ("qr_field", Value::String(s)) if s == "qr_code" || s == "qr" => {
                     next.qr_field = if s == "qr" { "qr" } else { "qr_code" };
                 }
-                ("customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field", v) => {
+                ("webhook_duplicate", Value::Bool(b)) => next.webhook_duplicate = *b,
+                (
+                    "customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field"
+                    | "webhook_duplicate",
+                    v,
+                ) => {
                     return Err(format!("bad value for {key:?}: {v}"));
                 }
                 _ => return Err(format!("unknown config key {key:?}")),
@@ -133,6 +141,8 @@ impl Stats {
 #[derive(Debug, Clone)]
 pub struct WebhookRecord {
     pub status: String,
+    /// The payload as sent, kept for replays.
+    pub body: String,
     pub attempts: u32,
     pub delivered: bool,
     /// HTTP status of the last attempt, or why it failed.
@@ -390,8 +400,21 @@ impl State {
             return;
         };
         let body = s.status_payload(&self.config).to_string();
+        let status = s.status.clone();
+        let times = if self.config.webhook_duplicate { 2 } else { 1 };
+        for _ in 0..times {
+            self.queue_webhook(id, &url, &status, &body);
+        }
+    }
+
+    /// Records one delivery of `body` to `url` and hands it to the webhook worker.
+    fn queue_webhook(&mut self, id: &str, url: &str, status: &str, body: &str) {
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
         s.webhooks.push(WebhookRecord {
-            status: s.status.clone(),
+            status: status.to_string(),
+            body: body.to_string(),
             attempts: 0,
             delivered: false,
             last_result: None,
@@ -399,11 +422,34 @@ impl State {
         let job = Job {
             session_id: id.to_string(),
             index: s.webhooks.len() - 1,
-            url,
-            body,
+            url: url.to_string(),
+            body: body.to_string(),
         };
         // The worker only stops with the process; a failed send has nobody to tell.
         let _ = self.webhooks.send(job);
+    }
+
+    /// Sends every payload delivered so far again, newest first (`reverse`) or in the original
+    /// order: late, repeated and reordered callbacks on demand. Returns how many were queued.
+    pub fn replay_webhooks(&mut self, id: &str, reverse: bool) -> usize {
+        let Some(s) = self.sessions.get(id) else {
+            return 0;
+        };
+        let Some(url) = s.callback_url().map(str::to_string) else {
+            return 0;
+        };
+        let mut sent: Vec<(String, String)> = s
+            .webhooks
+            .iter()
+            .map(|w| (w.status.clone(), w.body.clone()))
+            .collect();
+        if reverse {
+            sent.reverse();
+        }
+        for (status, body) in &sent {
+            self.queue_webhook(id, &url, status, body);
+        }
+        sent.len()
     }
 
     /// Brings a session up to date before its status is read: expiry, and the progress
