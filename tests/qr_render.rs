@@ -34,18 +34,6 @@ fn payloads() -> Vec<String> {
     vec![SHORT.to_string(), long, NON_ASCII.to_string()]
 }
 
-/// A tool the test needs; the test fails (never skips) when it is missing.
-fn tool(name: &str, package: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!("{name} is not installed: install Debian's {package} (tests/run installs it)")
-    })
-}
-
 fn scratch(name: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
