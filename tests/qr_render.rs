@@ -265,3 +265,21 @@ fn null_arguments_are_refused_and_freeing_null_or_twice_is_harmless() {
     unsafe { kpos_bytes_free(out, len) };
     unsafe { kpos_bytes_free(out, len) };
 }
+
+#[test]
+fn the_simulators_qr_image_scans_to_the_payment_link() {
+    let sim = Sim::start();
+    let client = sim.client();
+    let s = client.create(&order()).unwrap();
+    s.poll().unwrap();
+    let (qr_url, link) = (s.qr_url().unwrap(), s.payment_link().unwrap());
+    let image = ureq::get(&qr_url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_vec()
+        .unwrap();
+    let path = scratch("sim.png");
+    std::fs::write(&path, image).unwrap();
+    assert_eq!(zbar(&path), link);
+}

@@ -11,6 +11,7 @@
  * till waits with kpos_session_wait, which returns as soon as a verified callback changed the
  * status (it polls only as a safety net, every webhook_poll_interval_ms).
  *
+ * The payment link is drawn as a QR code on stderr with kpos_qr_render (KPOS_QR_TEXT).
  * stdout, one key=value per line: session_id, qr_url (when known), display (the cashier text),
  * status (each change), order_id (on COMPLETED), callback=<STATUS> <KPOS_RESULT> for each call
  * received, error=<KPOS_E_NAME> <message> on failure.
@@ -240,7 +241,15 @@ int main(int argc, char **argv) {
             goto stop;
         }
         if (!qr_shown && kpos_session_qr_url(session)) {
+            const char *link = kpos_session_payment_link(session);
+            uint8_t *qr = NULL;
+            size_t qr_len = 0;
             say("qr_url", kpos_session_qr_url(session));
+            /* The customer can scan this terminal drawing of the payment link, too. */
+            if (link && kpos_qr_render(link, KPOS_QR_TEXT, &qr, &qr_len) == KPOS_OK) {
+                fwrite(qr, 1, qr_len, stderr);
+                kpos_bytes_free(qr, qr_len);
+            }
             qr_shown = 1;
         }
         if (status != shown) {

@@ -153,6 +153,7 @@ fn main() -> ExitCode {
         State::new(config, hooks_tx),
     ));
     webhook::spawn_worker(Arc::clone(&sim), hooks_rx);
+    spawn_auto_customer(Arc::clone(&sim));
 
     if opts.exit_on_stdin_eof {
         // Test harnesses keep our stdin open; when they die it closes and so do we.
@@ -181,6 +182,34 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Moves the automatic customer along for sessions nobody polls (those followed by webhook),
+/// so their status changes, and so their callbacks, happen on time. Polled sessions are
+/// brought up to date when read anyway.
+fn spawn_auto_customer(sim: Arc<Sim>) {
+    let spawned = thread::Builder::new()
+        .name("auto-customer".into())
+        .spawn(move || loop {
+            thread::sleep(Duration::from_millis(50));
+            let mut st = sim.lock();
+            if !st.config.customer_auto {
+                continue;
+            }
+            let due: Vec<String> = st
+                .sessions
+                .values()
+                .filter(|s| s.auto_clock.is_some() && s.callback_url().is_some())
+                .filter(|s| !state::is_terminal(&s.status))
+                .map(|s| s.id.clone())
+                .collect();
+            for id in due {
+                st.refresh(&id);
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("cannot start the automatic customer: {e}");
+    }
 }
 
 /// Absolute base URL for links we hand out: the Host the client used when it looks

@@ -203,6 +203,12 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
         webhooks: Vec::new(),
         short_code,
     };
+    // The automatic customer normally starts when the session is first polled; a session
+    // followed by webhook may never be polled, so its customer starts at once.
+    let mut session = session;
+    if st.config.customer_auto && session.callback_url().is_some() {
+        session.auto_clock = Some(std::time::Instant::now());
+    }
     let result_url = session.result_url();
     st.stats.sessions_created += 1;
     st.insert(session);
@@ -286,13 +292,21 @@ fn qr_image(ctx: &Ctx, req: &Request, id: &str) -> Response {
     if req.method != "GET" {
         return method_not_allowed(ctx, "GET");
     }
-    if !ctx.sim.lock().sessions.contains_key(id) {
+    let Some(link) = ctx.sim.lock().sessions.get(id).map(Session::payment_link) else {
         return session_not_found(ctx);
+    };
+    match png::qr_png(&link) {
+        Some(image) => Response::new(200)
+            .header("Content-Type", "image/png")
+            .header("Cache-Control", "no-store")
+            .body(image),
+        None => klarna_error(
+            500,
+            "INTERNAL_ERROR",
+            "QR encoding failed",
+            ctx.correlation_id,
+        ),
     }
-    Response::new(200)
-        .header("Content-Type", "image/png")
-        .header("Cache-Control", "no-store")
-        .body(png::qr_placeholder(id))
 }
 
 fn payment_page(ctx: &Ctx, req: &Request, id: &str) -> Response {
