@@ -299,7 +299,8 @@ void kpos_bytes_free(uint8_t *p, size_t len);
  * Creates a client from a configuration JSON object (keys: `api_url` or `region` +
  * `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
  * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
- * `allow_insecure_http`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
+ * `allow_insecure_http`, `webhook_url` (the till backend's endpoint for Klarna's status
+ * callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
  * `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and `KLARNA_USER_AGENT`) from the environment.
  * No network traffic happens here.
  *
@@ -310,7 +311,8 @@ void kpos_bytes_free(uint8_t *p, size_t len);
  * # Safety
  * `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
  */
-kpos_result kpos_client_new(const char *config_json, kpos_client **out);
+kpos_result kpos_client_new(const char *config_json,
+                            kpos_client **out);
 
 /**
  * Releases a client; its credentials are wiped from memory once the last session using it is

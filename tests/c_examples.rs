@@ -22,6 +22,7 @@ fn the_c_webhook_receiver_learns_the_payment_from_callbacks() {
         .env("KLARNA_USERNAME", USER)
         .env("KLARNA_PASSWORD", PASSWORD)
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = Vec::new();
@@ -47,7 +48,13 @@ fn the_c_webhook_receiver_learns_the_payment_from_callbacks() {
         }
         lines.push(line);
     }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     let status = child.wait().unwrap();
+    assert!(
+        stderr.contains('\u{2588}') && stderr.lines().count() > 10,
+        "the payment link drawn as a terminal QR code: {stderr}"
+    );
     assert_eq!(status.code(), Some(0), "{lines:#?}");
     for expected in [
         "status=DISTRIBUTED",

@@ -41,8 +41,9 @@ Options:
 The first line on standard output is `listening on http://HOST:PORT`.
 Logs, one line per request, go to standard error.
 
-Control endpoints (no auth): /_sim/sessions[/ID[/scan|approve|cancel|fail|expire|force]],
-/_sim/stats, /_sim/config, /_sim/faults.
+Control endpoints (no auth):
+/_sim/sessions[/ID[/scan|approve|cancel|fail|expire|force|webhook_replay]],
+/_sim/short_codes[/CODE/expire], /_sim/stats, /_sim/config, /_sim/faults.
 ";
 
 struct Options {
