@@ -34,15 +34,30 @@ fn payloads() -> Vec<String> {
     vec![SHORT.to_string(), long, NON_ASCII.to_string()]
 }
 
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kpos-qr-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A directory for one test's files, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "kpos-qr-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The bytes of `kpos_qr_render`, copied, or the failure code.
@@ -158,10 +173,11 @@ fn gs_k_functions(mut cmd: &[u8]) -> Vec<(u8, u8, Vec<u8>)> {
 
 #[test]
 fn png_decodes_to_the_exact_text() {
+    let dir = Scratch::new();
     for text in payloads() {
         let bytes = render(&text, KPOS_QR_PNG).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-        let path = scratch("qr.png");
+        let path = dir.file("qr.png");
         std::fs::write(&path, bytes).unwrap();
         assert_eq!(zbar(&path), text, "{} bytes", text.len());
     }
@@ -169,11 +185,12 @@ fn png_decodes_to_the_exact_text() {
 
 #[test]
 fn svg_rasterised_by_rsvg_decodes_to_the_exact_text() {
+    let dir = Scratch::new();
     let rsvg = tool("rsvg-convert", "librsvg2-bin");
     for text in payloads() {
         let bytes = render(&text, KPOS_QR_SVG).unwrap();
         assert!(std::str::from_utf8(&bytes).unwrap().contains("<svg"));
-        let (svg, png) = (scratch("qr.svg"), scratch("qr.png"));
+        let (svg, png) = (dir.file("qr.svg"), dir.file("qr.png"));
         std::fs::write(&svg, bytes).unwrap();
         let status = Command::new(&rsvg)
             .arg("-o")
@@ -188,10 +205,11 @@ fn svg_rasterised_by_rsvg_decodes_to_the_exact_text() {
 
 #[test]
 fn terminal_text_decodes_to_the_exact_text_in_both_polarities() {
+    let dir = Scratch::new();
     for text in payloads() {
         for (format, blocks_are_dark) in [(KPOS_QR_TEXT, false), (KPOS_QR_TEXT_INVERSE, true)] {
             let out = String::from_utf8(render(&text, format).unwrap()).unwrap();
-            let path = scratch("text.png");
+            let path = dir.file("text.png");
             write_png(&path, &text_to_modules(&out, blocks_are_dark), 4);
             assert_eq!(zbar(&path), text, "format {format}");
         }
@@ -200,11 +218,12 @@ fn terminal_text_decodes_to_the_exact_text_in_both_polarities() {
 
 #[test]
 fn escpos_raster_decodes_to_the_exact_text() {
+    let dir = Scratch::new();
     for text in payloads() {
         let cmd = render(&text, KPOS_QR_ESCPOS).unwrap();
         let dots = raster_to_dots(&cmd);
         assert!(dots[0].len() <= 384, "fits a 58 mm printer");
-        let path = scratch("raster.png");
+        let path = dir.file("raster.png");
         write_png(&path, &dots, 1);
         assert_eq!(zbar(&path), text, "{} bytes", text.len());
     }
@@ -268,6 +287,7 @@ fn null_arguments_are_refused_and_freeing_null_or_twice_is_harmless() {
 
 #[test]
 fn the_simulators_qr_image_scans_to_the_payment_link() {
+    let dir = Scratch::new();
     let sim = Sim::start();
     let client = sim.client();
     let s = client.create(&order()).unwrap();
@@ -279,7 +299,7 @@ fn the_simulators_qr_image_scans_to_the_payment_link() {
         .body_mut()
         .read_to_vec()
         .unwrap();
-    let path = scratch("sim.png");
+    let path = dir.file("sim.png");
     std::fs::write(&path, image).unwrap();
     assert_eq!(zbar(&path), link);
 }

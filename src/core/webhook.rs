@@ -314,6 +314,31 @@ mod tests {
     }
 
     #[test]
+    fn a_callback_arriving_during_the_creation_waits_for_its_session() {
+        let config = crate::core::config::Config::from_json(
+            r#"{"api_url":"https://api.playground.klarna.com","username":"u","password":"p"}"#,
+        )
+        .unwrap();
+        let client = Arc::new(crate::core::session::Client::new(config).unwrap());
+        let session = client
+            .resume_session("s-1", "https://api.playground.klarna.com/r/s-1")
+            .unwrap();
+        let r = Registry::default();
+        let reservation = r.reserve("https://t.example/h").unwrap();
+        let query = query_of(reservation.url());
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| r.find(&query, Duration::from_secs(60)));
+            // Publishing releases the waiting callback, whether it already waits or not.
+            reservation.publish(&session);
+            let found = waiting.join().unwrap().ok().unwrap();
+            assert!(Arc::ptr_eq(&found, &session));
+        });
+        drop(session);
+        let e = r.find(&query, Duration::ZERO).err().unwrap();
+        assert_eq!(e.code, Code::NotFound, "a freed session drops out");
+    }
+
+    #[test]
     fn queries_are_read_from_urls_targets_or_bare_and_percent_decoded() {
         for request in [
             "https://h/p?a=1&kpos_ref=ab&kpos_token=t-_0#frag",

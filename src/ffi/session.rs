@@ -102,7 +102,8 @@ pub unsafe extern "C" fn kpos_session_create(
 
 /// Continues a session created earlier, e.g. after a till restart, from its id and
 /// `result_url` (both as returned by the getters). No network traffic: call `kpos_session_poll`
-/// to learn its status.
+/// to learn its status. A resumed session is followed by polling: its webhook token lived in the
+/// old process, so `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
 ///
 /// Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
 /// that is not an absolute https URL, or plain http to a non-loopback host without
