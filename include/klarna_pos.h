@@ -584,8 +584,9 @@ const char *kpos_status_display_text(uint32_t status);
  * calls never move a session backwards (a terminal status is final). A reported COMPLETED is
  * not believed from the callback: as Klarna advises, the library confirms it with a GET of
  * the session's result_url before the session becomes COMPLETED (this call then blocks for at
- * most `request_timeout_ms`). A `kpos_session_wait` on the session returns as soon as its
- * status changed.
+ * most `request_timeout_ms`). A callback that arrives while `kpos_session_create` still
+ * waits for Klarna's answer waits for it too (at most `request_timeout_ms`). A
+ * `kpos_session_wait` on the session returns as soon as its status changed.
  *
  * On success writes the session's status after the call (`KPOS_STATUS_*`; e.g. COMPLETED even
  * for a late ACCESSED) to `*status_out` and, unless `session_id_out` is NULL, Klarna's session
@@ -601,7 +602,8 @@ const char *kpos_status_display_text(uint32_t status);
  * `KPOS_E_BAD_REQUEST`: authenticated, but the body is not a status payload of that session
  * (answer 400);
  * `KPOS_E_TIMEOUT`, `KPOS_E_NETWORK`, `KPOS_E_UNKNOWN`, `KPOS_E_RATE_LIMITED`, ...: the
- * confirming GET failed, the session is unchanged (answer 503, so Klarna delivers again);
+ * confirming GET failed, or the session's creation did not finish in time; the session is
+ * unchanged (answer 503, so Klarna delivers again);
  * `KPOS_E_INVALID_ARGUMENT`: NULL arguments or a freed client (answer 500).
  * The token never appears in log messages or in the last error.
  *
