@@ -605,7 +605,8 @@ const char *kpos_status_display_text(uint32_t status);
  * confirming GET failed, or the session's creation did not finish in time; the session is
  * unchanged (answer 503, so Klarna delivers again);
  * `KPOS_E_INVALID_ARGUMENT`: NULL arguments or a freed client (answer 500).
- * The token never appears in log messages or in the last error.
+ * For this function the answers above replace `kpos_result_action`'s advice (a forged call is
+ * no reason to contact Klarna). The token never appears in log messages or in the last error.
  *
  * # Safety
  * `request` and `body` must be NULL or NUL-terminated; `status_out` must be valid for a write;

@@ -43,7 +43,8 @@ use super::{boundary, kpos_result, require_non_null, to_cstring, write_out};
 /// confirming GET failed, or the session's creation did not finish in time; the session is
 /// unchanged (answer 503, so Klarna delivers again);
 /// `KPOS_E_INVALID_ARGUMENT`: NULL arguments or a freed client (answer 500).
-/// The token never appears in log messages or in the last error.
+/// For this function the answers above replace `kpos_result_action`'s advice (a forged call is
+/// no reason to contact Klarna). The token never appears in log messages or in the last error.
 ///
 /// # Safety
 /// `request` and `body` must be NULL or NUL-terminated; `status_out` must be valid for a write;
