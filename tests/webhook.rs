@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -40,17 +40,47 @@ fn verify(client: &Client, request: &str, body: &str) -> (u32, u32, Option<Strin
     (code, status, session_id)
 }
 
-/// A loopback HTTP listener standing in for the till backend's webhook endpoint.
+/// A loopback HTTP listener standing in for the till backend's webhook endpoint, plain or with
+/// TLS (the test certificate of tests/data/tls, issued for 127.0.0.1 by the test CA).
 struct Receiver {
     listener: TcpListener,
     url: String,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+fn tls_file(name: &str) -> String {
+    format!("{}/tests/data/tls/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 impl Receiver {
     fn bind() -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/klarna/status", listener.local_addr().unwrap());
-        Receiver { listener, url }
+        Receiver {
+            listener,
+            url,
+            tls: None,
+        }
+    }
+
+    fn bind_tls() -> Receiver {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_file_iter(tls_file("receiver.crt"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(tls_file("receiver.key")).unwrap();
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let plain = Receiver::bind();
+        Receiver {
+            url: plain.url.replace("http://", "https://"),
+            listener: plain.listener,
+            tls: Some(Arc::new(config)),
+        }
     }
 
     /// Serves callbacks for `client` on a thread until the test ends; each call's outcome is
@@ -60,54 +90,74 @@ impl Receiver {
         std::thread::spawn(move || {
             for stream in self.listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                let target = line.split(' ').nth(1).unwrap().to_string();
-                let mut len = 0;
-                loop {
-                    let mut h = String::new();
-                    reader.read_line(&mut h).unwrap();
-                    if h.trim_end().is_empty() {
-                        break;
+                let delivery = match &self.tls {
+                    None => answer(client, &mut &stream),
+                    Some(config) => {
+                        let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+                        let mut tls = rustls::StreamOwned::new(conn, stream);
+                        let delivery = answer(client, &mut tls);
+                        tls.conn.send_close_notify();
+                        let _ = tls.flush();
+                        delivery
                     }
-                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap();
-                    }
-                }
-                let mut body = vec![0; len];
-                reader.read_exact(&mut body).unwrap();
-                let body = String::from_utf8(body).unwrap();
-                let (code, status, session_id) = verify(client, &target, &body);
-                let answer = match code {
-                    KPOS_OK => "200 OK",
-                    KPOS_E_PERMISSION_DENIED => "403 Forbidden",
-                    KPOS_E_NOT_FOUND => "404 Not Found",
-                    KPOS_E_BAD_REQUEST => "400 Bad Request",
-                    _ => "503 Service Unavailable",
                 };
-                let _ = (&stream).write_all(
-                    format!("HTTP/1.1 {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                        .as_bytes(),
-                );
-                let payload: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                let payload_status = payload["status"].as_str().unwrap_or("").to_string();
-                let _ = tx.send(Delivery {
-                    code,
-                    status,
-                    session_id,
-                    payload_status,
-                });
+                if let Some(d) = delivery {
+                    let _ = tx.send(d);
+                }
             }
         });
         rx
     }
 }
 
+/// Reads one callback from `stream`, verifies it and answers it as the header advises.
+fn answer(client: &Client, stream: &mut (impl Read + Write)) -> Option<Delivery> {
+    let mut reader = BufReader::new(&mut *stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let target = line.split(' ').nth(1)?.to_string();
+    let mut len = 0;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        if h.trim_end().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    drop(reader);
+    let body = String::from_utf8(body).ok()?;
+    let (code, status, session_id) = verify(client, &target, &body);
+    let answer = match code {
+        KPOS_OK => "200 OK",
+        KPOS_E_PERMISSION_DENIED => "403 Forbidden",
+        KPOS_E_NOT_FOUND => "404 Not Found",
+        KPOS_E_BAD_REQUEST => "400 Bad Request",
+        _ => "503 Service Unavailable",
+    };
+    let _ = stream.write_all(
+        format!("HTTP/1.1 {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    let payload: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    Some(Delivery {
+        code,
+        status,
+        session_id,
+        payload_status: payload["status"].as_str().unwrap_or("").to_string(),
+    })
+}
+
 /// A client whose sessions report by webhook to a receiver serving it. The client lives for
 /// the rest of the test process, as the receiver thread does.
 fn webhook_client(sim: &Sim) -> (&'static Client, mpsc::Receiver<Delivery>) {
-    let receiver = Receiver::bind();
+    webhook_client_on(sim, Receiver::bind())
+}
+
+fn webhook_client_on(sim: &Sim, receiver: Receiver) -> (&'static Client, mpsc::Receiver<Delivery>) {
     let client = Client::new(&sim.config_json(json!({"webhook_url": receiver.url}))).unwrap();
     let client: &'static Client = Box::leak(Box::new(client));
     let deliveries = receiver.serve(client);
@@ -180,6 +230,21 @@ fn a_webhook_driven_payment_completes_with_one_status_read_to_confirm_completed(
         assert_eq!(d.session_id.as_deref(), Some(s.id().as_str()));
     }
     assert_eq!(handled[2].status, KPOS_STATUS_COMPLETED);
+}
+
+#[test]
+fn callbacks_over_https_are_verified_the_same_way() {
+    let sim = Sim::start_with(&["--webhook-ca", &tls_file("ca.crt")]);
+    let (client, deliveries) = webhook_client_on(&sim, Receiver::bind_tls());
+    let s = client.create(&order()).unwrap();
+    assert!(callback_url(&sim, &s).starts_with("https://127.0.0.1:"));
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    sim.act(&s.id(), "approve", Some(json!({"order_id": "over-tls"})));
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_COMPLETED);
+    assert_eq!(s.order_id().as_deref(), Some("over-tls"));
+    let handled = next(&deliveries, 2);
+    assert!(handled.iter().all(|d| d.code == KPOS_OK), "{handled:?}");
+    assert_eq!(polls(&sim, &s), 1);
 }
 
 #[test]

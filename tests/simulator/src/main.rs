@@ -35,6 +35,8 @@ Options:
                           auto: each session is scanned and approved on its own after
                           its first poll
   --auto-delay-ms N       time from the first poll to approval in auto mode (default 2000)
+  --webhook-ca FILE       PEM certificates to trust for https:// callbacks, besides
+                          Mozilla's roots (e.g. a test receiver's own CA)
   --exit-on-stdin-eof     exit when standard input reaches end of file
   -h, --help              print this help
 
@@ -52,6 +54,7 @@ struct Options {
     password: String,
     customer_auto: bool,
     auto_delay_ms: u64,
+    webhook_ca: Option<String>,
     exit_on_stdin_eof: bool,
 }
 
@@ -62,6 +65,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
         password: "test_password".into(),
         customer_auto: false,
         auto_delay_ms: 2000,
+        webhook_ca: None,
         exit_on_stdin_eof: false,
     };
     let mut args = args.peekable();
@@ -96,6 +100,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
                     .parse()
                     .map_err(|_| format!("--auto-delay-ms needs a number, not {v:?}"))?;
             }
+            "--webhook-ca" => o.webhook_ca = Some(value()?),
             "--exit-on-stdin-eof" => o.exit_on_stdin_eof = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -112,6 +117,23 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("klarna-pos-sim: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let extra_roots = match &opts.webhook_ca {
+        Some(path) => match std::fs::read(path) {
+            Ok(pem) => Some(pem),
+            Err(e) => {
+                eprintln!("klarna-pos-sim: cannot read --webhook-ca {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let agent = match webhook::agent(extra_roots.as_deref()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("klarna-pos-sim: --webhook-ca: {e}");
             return ExitCode::from(2);
         }
     };
@@ -153,7 +175,7 @@ fn main() -> ExitCode {
         opts.password,
         State::new(config, hooks_tx),
     ));
-    webhook::spawn_worker(Arc::clone(&sim), hooks_rx);
+    webhook::spawn_worker(Arc::clone(&sim), agent, hooks_rx);
     spawn_auto_customer(Arc::clone(&sim));
 
     if opts.exit_on_stdin_eof {
