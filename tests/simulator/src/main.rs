@@ -421,10 +421,13 @@ mod tests {
             "--auto-delay-ms",
             "5",
             "--exit-on-stdin-eof",
+            "--webhook-ca",
+            "ca.pem",
         ])
         .unwrap()
         .unwrap();
         assert_eq!(o.listen, "0.0.0.0:8080");
+        assert_eq!(o.webhook_ca.as_deref(), Some("ca.pem"));
         assert!(o.customer_auto && o.auto_delay_ms == 5 && o.exit_on_stdin_eof);
         assert!(args(&["--help"]).unwrap().is_none());
         assert!(args(&["--customer", "robot"]).is_err());
