@@ -88,6 +88,42 @@
 #define KPOS_LOG_TRACE 5
 
 /**
+ * SVG document (UTF-8), 8 user units per module, black on white.
+ */
+#define KPOS_QR_SVG 1
+
+/**
+ * PNG image, 1-bit grayscale, 8 pixels per module, black on white.
+ */
+#define KPOS_QR_PNG 2
+
+/**
+ * UTF-8 text of half-block characters (U+2580, U+2584, U+2588 and spaces), two module rows per
+ * line, each line ending in `\n`. The characters draw the light modules, so the code reads
+ * correctly on the usual light-on-dark terminal.
+ */
+#define KPOS_QR_TEXT 3
+
+/**
+ * ESC/POS raster bit image (`GS v 0`), at most 384 dots wide (fits 58 mm and 80 mm printers),
+ * quiet zone included. Send it as it is, after your own alignment commands.
+ */
+#define KPOS_QR_ESCPOS 4
+
+/**
+ * ESC/POS printer-native QR commands (`GS ( k`: model 2, module size, error correction M, store,
+ * print): the printer draws the code itself, keeping its own quiet zone. Needs a printer that
+ * supports `GS ( k`; otherwise use `KPOS_QR_ESCPOS`.
+ */
+#define KPOS_QR_ESCPOS_NATIVE 5
+
+/**
+ * As `KPOS_QR_TEXT`, but the characters draw the dark modules: for dark-on-light character
+ * displays.
+ */
+#define KPOS_QR_TEXT_INVERSE 6
+
+/**
  * Created locally; no status read yet.
  */
 #define KPOS_STATUS_CREATED 0
@@ -250,10 +286,21 @@ const char *kpos_version(void);
 void kpos_string_free(char *s);
 
 /**
+ * Releases bytes the library returned through a `uint8_t **` out-parameter; pass the `len`
+ * returned with them. The buffer is found by its address, so NULL, a pointer the library did
+ * not hand out and a second free are no-ops.
+ *
+ * # Safety
+ * Always safe to call; after it, `p` must not be used.
+ */
+void kpos_bytes_free(uint8_t *p, size_t len);
+
+/**
  * Creates a client from a configuration JSON object (keys: `api_url` or `region` +
  * `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
  * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
- * `allow_insecure_http`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
+ * `allow_insecure_http`, `webhook_url` (the till backend's endpoint for Klarna's status
+ * callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
  * `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and `KLARNA_USER_AGENT`) from the environment.
  * No network traffic happens here.
  *
@@ -264,7 +311,8 @@ void kpos_string_free(char *s);
  * # Safety
  * `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
  */
-kpos_result kpos_client_new(const char *config_json, kpos_client **out);
+kpos_result kpos_client_new(const char *config_json,
+                            kpos_client **out);
 
 /**
  * Releases a client; its credentials are wiped from memory once the last session using it is
@@ -326,6 +374,21 @@ const char *kpos_last_error_json(void);
 kpos_result kpos_set_log_callback(kpos_log_callback cb, void *userdata, uint32_t max_level);
 
 /**
+ * Draws `text` (UTF-8, e.g. `kpos_session_payment_link`) as a QR code with error correction
+ * level M and a quiet zone of 4 modules, in `format` (`KPOS_QR_*`). No network traffic.
+ *
+ * On success writes the bytes to `*out` and their number to `*len`; release them with
+ * `kpos_bytes_free(*out, *len)`. A NUL byte follows the last byte (not counted in `*len`), so
+ * the SVG and text formats can be used as C strings. Returns `KPOS_OK`;
+ * `KPOS_E_INVALID_ARGUMENT` (NULL, invalid UTF-8, unknown `format`); `KPOS_E_BAD_REQUEST` (empty
+ * text, or too long for a QR code: more than 2331 bytes; the last error says so).
+ *
+ * # Safety
+ * `text` must be NULL or NUL-terminated; `out` and `len` must be valid for writes.
+ */
+kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, size_t *len);
+
+/**
  * Validates `order_json` locally (nothing is sent when it is refused), then starts a Klarna
  * in-store session: one `POST /payments/v1/sessions`, never repeated automatically. Fills
  * `acquiring_channel: in_store` and `distribution.method: one_qr` when absent; unknown fields pass
@@ -348,7 +411,8 @@ kpos_result kpos_session_create(kpos_client *client, const char *order_json, kpo
 /**
  * Continues a session created earlier, e.g. after a till restart, from its id and
  * `result_url` (both as returned by the getters). No network traffic: call `kpos_session_poll`
- * to learn its status.
+ * to learn its status. A resumed session is followed by polling: its webhook token lived in the
+ * old process, so `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
  *
  * Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
  * that is not an absolute https URL, or plain http to a non-loopback host without
@@ -491,6 +555,68 @@ const char *kpos_status_name(uint32_t status);
  * 1 for COMPLETED, CANCELED, FAILED and EXPIRED (the session never moves again), else 0.
  */
 int32_t kpos_status_is_terminal(uint32_t status);
+
+/**
+ * The English message Klarna's in-store best practices recommend showing for a status:
+ * DISTRIBUTED "Scan the QR code with your phone", ACCESSED "Payment in progress", COMPLETED
+ * "Payment is done", CANCELED "Payment is canceled", FAILED "Something went wrong" (show the
+ * session id next to it, for Klarna's support), EXPIRED "The payment has expired", CREATED and
+ * WAITING "Preparing the Klarna payment...". Static, never freed; `KPOS_STATUS_UNKNOWN` and any
+ * number this version does not know give "Checking the payment status...".
+ */
+const char *kpos_status_display_text(uint32_t status);
+
+/**
+ * Verifies a webhook call Klarna made to a callback URL of this client's sessions (config key
+ * `webhook_url`) and merges the status it reports into its session. Call it from the receiver,
+ * on any thread, for every call to the `webhook_url` path; then answer the HTTP request as the
+ * result says.
+ *
+ * `request` is what the call was received on: the full URL, the request target
+ * (`/path?query`) or the query alone; the library reads its `kpos_ref` and `kpos_token`
+ * parameters. `body` is the request body (the status payload JSON) as a NUL-terminated
+ * string. Both are untrusted network input: they need not be UTF-8, and nothing about them is
+ * reported as `KPOS_E_INVALID_ARGUMENT`.
+ *
+ * What happens: the token is compared in constant time with the one made for the session the
+ * reference names, before anything else, so a refused call leaves every session untouched.
+ * The payload is read like a polled one and merged so that repeated, late and out-of-order
+ * calls never move a session backwards (a terminal status is final). A reported COMPLETED is
+ * not believed from the callback: as Klarna advises, the library confirms it with a GET of
+ * the session's result_url before the session becomes COMPLETED (this call then blocks for at
+ * most `request_timeout_ms`). A callback that arrives while `kpos_session_create` still
+ * waits for Klarna's answer waits for it too (at most `request_timeout_ms`). A
+ * `kpos_session_wait` on the session returns as soon as its status changed.
+ *
+ * On success writes the session's status after the call (`KPOS_STATUS_*`; e.g. COMPLETED even
+ * for a late ACCESSED) to `*status_out` and, unless `session_id_out` is NULL, Klarna's session
+ * id to `*session_id_out` (release it with `kpos_string_free`).
+ *
+ * Returns, with the HTTP answer the receiver should give:
+ * `KPOS_OK` (answer 200);
+ * `KPOS_E_PERMISSION_DENIED`: no `kpos_ref`/`kpos_token`, or a token that does not match,
+ * i.e. a forged or altered call (answer 403; the request did not authenticate, which is why
+ * this is not `KPOS_E_BAD_REQUEST`);
+ * `KPOS_E_NOT_FOUND`: no live session of this client has that reference: it was freed,
+ * resumed after a restart, or created by another client (answer 404; fall back to polling);
+ * `KPOS_E_BAD_REQUEST`: authenticated, but the body is not a status payload of that session
+ * (answer 400);
+ * `KPOS_E_TIMEOUT`, `KPOS_E_NETWORK`, `KPOS_E_UNKNOWN`, `KPOS_E_RATE_LIMITED`, ...: the
+ * confirming GET failed, or the session's creation did not finish in time; the session is
+ * unchanged (answer 503, so Klarna delivers again);
+ * `KPOS_E_INVALID_ARGUMENT`: NULL arguments or a freed client (answer 500).
+ * For this function the answers above replace `kpos_result_action`'s advice (a forged call is
+ * no reason to contact Klarna). The token never appears in log messages or in the last error.
+ *
+ * # Safety
+ * `request` and `body` must be NULL or NUL-terminated; `status_out` must be valid for a write;
+ * `session_id_out` must be NULL or valid for a write.
+ */
+kpos_result kpos_webhook_verify(kpos_client *client,
+                                const char *request,
+                                const char *body,
+                                char **session_id_out,
+                                uint32_t *status_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -54,12 +54,19 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
     pub allow_insecure_http: bool,
+    /// Base URL of the till backend's webhook receiver; each session's callback URL is this plus
+    /// its own reference and secret token.
+    pub webhook_url: Option<String>,
+    /// How often `wait` still polls a session whose status arrives by webhook: the safety net
+    /// for lost callbacks.
+    pub webhook_poll_interval: Duration,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 pub const DEFAULT_POLL_INTERVAL_MS: u64 = 1_000;
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
+pub const DEFAULT_WEBHOOK_POLL_INTERVAL_MS: u64 = 30_000;
 
 const KEYS: &[&str] = &[
     "api_url",
@@ -76,6 +83,8 @@ const KEYS: &[&str] = &[
     "proxy",
     "journal_dir",
     "allow_insecure_http",
+    "webhook_url",
+    "webhook_poll_interval_ms",
 ];
 
 impl Config {
@@ -209,6 +218,22 @@ impl Config {
         if let Some(p) = &proxy {
             url::parse(p).map_err(|m| Error::bad_config("proxy", m))?;
         }
+        let webhook_url = match opt_str(map, "webhook_url")? {
+            Some(u) => {
+                url::require_secure(u, allow_insecure_http)
+                    .and_then(|()| super::webhook::check_base_url(u))
+                    .map_err(|m| Error::bad_config("webhook_url", m))?;
+                Some(u.to_string())
+            }
+            None => None,
+        };
+        let webhook_poll_interval = millis(
+            map,
+            "webhook_poll_interval_ms",
+            DEFAULT_WEBHOOK_POLL_INTERVAL_MS,
+            1_000,
+            3_600_000,
+        )?;
         if map.contains_key("journal_dir") {
             return Err(Error::bad_config(
                 "journal_dir",
@@ -227,6 +252,8 @@ impl Config {
             ca_file,
             proxy,
             allow_insecure_http,
+            webhook_url,
+            webhook_poll_interval,
         })
     }
 }
@@ -357,6 +384,22 @@ mod tests {
                 .as_deref(),
             Some("poll_interval_ms")
         );
+    }
+
+    #[test]
+    fn webhook_url_must_be_https_or_loopback_and_leave_the_librarys_parameters_alone() {
+        let base = r#"{"api_url":"https://a.b","username":"u","webhook_url":"#;
+        let field = |url: &str| field_of(&format!("{base}\"{url}\"}}"));
+        assert_eq!(
+            field("http://till.example/hook").as_deref(),
+            Some("webhook_url")
+        );
+        assert_eq!(
+            field("https://till.example/hook?kpos_ref=1").as_deref(),
+            Some("webhook_url")
+        );
+        assert_eq!(field("https://till.example/hook?store=42"), None);
+        assert_eq!(field("http://127.0.0.1:8443/hook"), None);
     }
 
     #[test]

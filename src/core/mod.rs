@@ -5,8 +5,10 @@ pub mod error;
 pub mod http;
 pub mod log;
 pub mod order;
+pub mod qr;
 pub mod session;
 pub mod status;
 pub mod url;
+pub mod webhook;
 
 pub use error::{Code, Error, Result};

@@ -80,9 +80,14 @@ pub struct SessionRequest {
 /// Validates the till's order JSON and turns it into the body of a session creation.
 ///
 /// `allow_insecure_http` lets the webhook URL use plain `http://` to hosts other than loopback.
+/// `callback_url`, the library's own webhook URL for this session, becomes
+/// `distribution.callback_urls.status_update`; an order that sets that field itself is then
+/// refused, because a session has one callback URL and the library could not verify the
+/// order's.
 pub fn prepare_session_request(
     order_json: &str,
     allow_insecure_http: bool,
+    callback_url: Option<&str>,
 ) -> Result<SessionRequest> {
     // serde_json's recursion limit (128) turns absurdly deep nesting into an error instead of a
     // stack overflow.
@@ -98,7 +103,17 @@ pub fn prepare_session_request(
         }
     };
     let facts = validate(&order, allow_insecure_http)?;
+    if callback_url.is_some() && facts.webhook_url.is_some() {
+        return Err(Error::bad_field(
+            "distribution.callback_urls.status_update",
+            "is set by the library from the client's webhook_url; leave it out of the order, or \
+             configure no webhook_url to handle callbacks without the library",
+        ));
+    }
     fill_defaults(&mut order)?;
+    if let Some(url) = callback_url {
+        set_callback_url(&mut order, url);
+    }
     let body = serde_json::to_string(&Value::Object(order)).map_err(|e| {
         Error::new(
             crate::core::Code::Internal,
@@ -790,6 +805,22 @@ fn fill_defaults(order: &mut Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
+/// Puts the library's webhook URL into `distribution.callback_urls.status_update`, keeping any
+/// other callback URLs the order has. `fill_defaults` made sure `distribution` is an object.
+fn set_callback_url(order: &mut Map<String, Value>, url: &str) {
+    if let Some(Value::Object(d)) = order.get_mut("distribution") {
+        let callbacks = d
+            .entry("callback_urls")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !callbacks.is_object() {
+            *callbacks = Value::Object(Map::new());
+        }
+        if let Value::Object(c) = callbacks {
+            c.insert("status_update".into(), Value::String(url.into()));
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -933,7 +964,7 @@ mod tests {
     }
 
     fn prepare(order: &Map<String, Value>) -> Result<SessionRequest> {
-        prepare_session_request(&serde_json::to_string(order).unwrap(), false)
+        prepare_session_request(&serde_json::to_string(order).unwrap(), false, None)
     }
 
     fn keys(m: &Map<String, Value>) -> Vec<&str> {
@@ -972,8 +1003,8 @@ mod tests {
             ("se_coffee", SE_COFFEE),
         ] {
             let input = parse(text);
-            let req =
-                prepare_session_request(text, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let req = prepare_session_request(text, false, None)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             let mut expected = input.clone();
             expected.insert("acquiring_channel".into(), "in_store".into());
             expected.insert(
@@ -1002,7 +1033,7 @@ mod tests {
     #[test]
     fn emd_object_body_is_serialised_and_unknown_fields_stay_in_place() {
         let input = parse(DE_EMD);
-        let req = prepare_session_request(DE_EMD, false).unwrap();
+        let req = prepare_session_request(DE_EMD, false, None).unwrap();
         let body = parse(&req.body);
         let mut expected_keys = keys(&input);
         expected_keys.extend(["acquiring_channel", "distribution"]);
@@ -1081,6 +1112,34 @@ mod tests {
     }
 
     #[test]
+    fn the_librarys_callback_url_is_added_and_an_order_may_not_set_its_own_too() {
+        let url = "https://till.example/hook?kpos_ref=1&kpos_token=2";
+        let text = serde_json::to_string(&parse(GB)).unwrap();
+        let body = parse(
+            &prepare_session_request(&text, false, Some(url))
+                .unwrap()
+                .body,
+        );
+        assert_eq!(
+            body["distribution"],
+            serde_json::json!({"method": "one_qr", "callback_urls": {"status_update": url}})
+        );
+
+        let mut order = parse(GB);
+        order.insert(
+            "distribution".into(),
+            serde_json::json!({"callback_urls": {"status_update": "https://pos.example/own"}}),
+        );
+        let text = serde_json::to_string(&order).unwrap();
+        let e = prepare_session_request(&text, false, Some(url)).unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("distribution.callback_urls.status_update")
+        );
+        assert!(!e.message.contains("kpos_token"), "{}", e.message);
+    }
+
+    #[test]
     fn webhook_over_plain_http_needs_loopback_or_opt_in() {
         let mut order = parse(GB);
         order.insert(
@@ -1092,7 +1151,7 @@ mod tests {
             Some("distribution.callback_urls.status_update")
         );
         let text = serde_json::to_string(&order).unwrap();
-        assert!(prepare_session_request(&text, true).is_ok());
+        assert!(prepare_session_request(&text, true, None).is_ok());
         order["distribution"]["callback_urls"]["status_update"] = "http://127.0.0.1:9/hook".into();
         assert!(prepare(&order).is_ok());
     }
@@ -1114,13 +1173,13 @@ mod tests {
             &deep_array,
             &deep_object,
         ] {
-            let e = prepare_session_request(text, false).unwrap_err();
+            let e = prepare_session_request(text, false, None).unwrap_err();
             assert_eq!(e.code, Code::InvalidArgument, "{e}");
             assert_eq!(e.field, None);
         }
-        let e = prepare_session_request("{\n  \"a\": 1,\n  \"b\": x\n}", false).unwrap_err();
+        let e = prepare_session_request("{\n  \"a\": 1,\n  \"b\": x\n}", false, None).unwrap_err();
         assert!(e.message.contains("line 3 column 8"), "{}", e.message);
-        let e = prepare_session_request(&deep_array, false).unwrap_err();
+        let e = prepare_session_request(&deep_array, false, None).unwrap_err();
         assert!(e.message.contains("recursion limit"), "{}", e.message);
     }
 
@@ -1333,7 +1392,7 @@ mod tests {
                     let mut v = original.clone();
                     *at(&mut v, path) = value.clone();
                     let text = serde_json::to_string(&v).unwrap();
-                    if let Err(e) = prepare_session_request(&text, false) {
+                    if let Err(e) = prepare_session_request(&text, false, None) {
                         assert_eq!(e.code, Code::BadRequest, "{path:?} = {value}: {e}");
                         assert!(e.field.is_some());
                     }

@@ -13,6 +13,7 @@ use super::log::{log, Level};
 use super::order;
 use super::status::Status;
 use super::url;
+use super::webhook::{self, CallbackQuery};
 
 /// After this many polls without a change, the interval grows (Klarna's rate limits are per
 /// merchant, shared by every till of the shop).
@@ -23,6 +24,14 @@ const MAX_BACKOFF_FACTOR: u32 = 5;
 pub struct Client {
     pub config: Config,
     transport: Transport,
+    /// Callback references and tokens of this client's sessions (with `webhook_url`).
+    webhooks: webhook::Registry,
+}
+
+/// What a verified webhook did: the session it belongs to and the status after merging it.
+pub struct WebhookOutcome {
+    pub session: Arc<Session>,
+    pub status: Status,
 }
 
 impl Client {
@@ -35,7 +44,11 @@ impl Client {
             config.connect_timeout.as_millis(),
             config.request_timeout.as_millis()
         );
-        Ok(Client { config, transport })
+        Ok(Client {
+            config,
+            transport,
+            webhooks: webhook::Registry::default(),
+        })
     }
 
     pub fn transport(&self) -> &Transport {
@@ -43,9 +56,18 @@ impl Client {
     }
 
     /// Validates the order locally, then creates the session with one POST (never repeated
-    /// automatically: a second POST could start a second payment).
-    pub fn create_session(self: &Arc<Self>, order_json: &str) -> Result<Session> {
-        let prepared = order::prepare_session_request(order_json, self.config.allow_insecure_http)?;
+    /// automatically: a second POST could start a second payment). With `webhook_url`
+    /// configured, the session gets its own callback URL.
+    pub fn create_session(self: &Arc<Self>, order_json: &str) -> Result<Arc<Session>> {
+        let reservation = match &self.config.webhook_url {
+            Some(base) => Some(self.webhooks.reserve(base)?),
+            None => None,
+        };
+        let prepared = order::prepare_session_request(
+            order_json,
+            self.config.allow_insecure_http,
+            reservation.as_ref().map(|r| r.url()),
+        )?;
         let url = format!("{}/payments/v1/sessions", self.config.api_url);
         let resp = self.transport.send(
             &Request {
@@ -60,26 +82,101 @@ impl Client {
         let (session_id, result_url) = self.parse_create_answer(&resp)?;
         log!(
             Level::Info,
-            "session {} created ({} minor units {})",
+            "session {} created ({} minor units {}{})",
             session_id,
             prepared.order_amount,
-            prepared.purchase_currency
+            prepared.purchase_currency,
+            if reservation.is_some() {
+                ", status by webhook"
+            } else {
+                ""
+            }
         );
-        Ok(Session::new(self.clone(), session_id, result_url))
+        let session = Arc::new(Session::new(
+            self.clone(),
+            session_id,
+            result_url,
+            reservation.is_some(),
+        ));
+        if let Some(r) = reservation {
+            r.publish(&session);
+        }
+        Ok(session)
     }
 
-    /// Continues a session created earlier (e.g. before a till restart).
-    pub fn resume_session(self: &Arc<Self>, session_id: &str, result_url: &str) -> Result<Session> {
+    /// Verifies a webhook call and merges its status into its session. `request` is the URL,
+    /// request target or query the callback was received on, `body` its body; both are untrusted
+    /// bytes.
+    ///
+    /// The token is checked before anything else, so a forged call changes nothing. A status
+    /// goes through [`Session::apply`] like a polled one, so late, repeated and reordered calls
+    /// never move a session backwards. A COMPLETED is not taken from the callback: as Klarna
+    /// advises, the library confirms it with a GET of the result_url (bounded by the request
+    /// timeout) and the session takes the status that answer gives.
+    pub fn handle_webhook(&self, request: &[u8], body: &[u8]) -> Result<WebhookOutcome> {
+        let refused = |e: Error| {
+            log!(Level::Warn, "webhook call refused: {}", e.message);
+            e
+        };
+        let query = CallbackQuery::parse(request).map_err(refused)?;
+        let session = self
+            .webhooks
+            .find(&query, self.config.request_timeout)
+            .map_err(refused)?;
+        let payload = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|json| {
+                let named = json.get("session_id").and_then(Value::as_str);
+                if named.is_some_and(|id| id != session.id) {
+                    return None;
+                }
+                StatusPayload::parse(&json)
+            })
+            .ok_or_else(|| {
+                refused(Error::new(
+                    Code::BadRequest,
+                    format!(
+                        "session {}: the webhook body is not a status payload of this session",
+                        session.id
+                    ),
+                ))
+            })?;
+        log!(
+            Level::Info,
+            "session {}: webhook reports {}",
+            session.id,
+            payload.status.name()
+        );
+        let status = if payload.status == Status::Completed && session.status() != Status::Completed
+        {
+            session.fetch(Limits {
+                deadline: Some(Instant::now() + self.config.request_timeout),
+                interrupt: None,
+            })?
+        } else {
+            session.apply(payload)
+        };
+        Ok(WebhookOutcome { session, status })
+    }
+
+    /// Continues a session created earlier (e.g. before a till restart). Its status comes from
+    /// polling: callbacks for it cannot be verified, since their token lived in the old process.
+    pub fn resume_session(
+        self: &Arc<Self>,
+        session_id: &str,
+        result_url: &str,
+    ) -> Result<Arc<Session>> {
         if session_id.trim().is_empty() || session_id.chars().any(|c| c.is_control() || c == '/') {
             return Err(Error::invalid_argument("session_id is empty or malformed"));
         }
         self.check_result_url(result_url)
             .map_err(|m| Error::invalid_argument(format!("result_url {}", m)))?;
-        Ok(Session::new(
+        Ok(Arc::new(Session::new(
             self.clone(),
             session_id.to_string(),
             result_url.to_string(),
-        ))
+            false,
+        )))
     }
 
     fn parse_create_answer(&self, resp: &Response) -> Result<(String, String)> {
@@ -135,17 +232,20 @@ pub struct Session {
     client: Arc<Client>,
     id: String,
     result_url: String,
+    /// Klarna reports this session's changes by webhook; polling is only the safety net.
+    by_webhook: bool,
     state: Mutex<State>,
     changed: Condvar,
     interrupt: Interrupt,
 }
 
 impl Session {
-    fn new(client: Arc<Client>, id: String, result_url: String) -> Session {
+    fn new(client: Arc<Client>, id: String, result_url: String, by_webhook: bool) -> Session {
         Session {
             client,
             id,
             result_url,
+            by_webhook,
             state: Mutex::new(State {
                 snapshot: Snapshot::default(),
                 progress: 0,
@@ -274,41 +374,49 @@ impl Session {
 
     /// Blocks until the status differs from the one last reported, is terminal, the timeout
     /// passes (`Timeout`), or `cancel` is called (`Cancelled`, unless the payment completed
-    /// meanwhile, which wins).
+    /// meanwhile, which wins). A status merged from a webhook meanwhile ends the wait at once;
+    /// a session whose status comes by webhook is polled only every `webhook_poll_interval`,
+    /// starting after the first interval.
     pub fn wait(&self, timeout: Duration) -> Result<Status> {
         let started = Instant::now();
         let deadline = started + timeout;
-        let floor = self.client.config.poll_interval;
         let mut unchanged_polls = 0u32;
         let mut last_error: Option<Error> = None;
         let epoch = self.interrupt.epoch();
+        let mut next_poll = if self.by_webhook {
+            started + self.client.config.webhook_poll_interval
+        } else {
+            started
+        };
         loop {
             if let Some(outcome) = self.settled(epoch) {
                 return outcome;
             }
-            match self.fetch(Limits {
-                deadline: Some(deadline),
-                interrupt: Some((&self.interrupt, epoch)),
-            }) {
-                Ok(_) => last_error = None,
-                Err(e) if e.code == Code::Cancelled => {}
-                Err(e) if is_worth_waiting_through(&e) => {
-                    log!(
-                        Level::Info,
-                        "session {}: status read failed, waiting on: {}",
-                        self.id,
-                        e
-                    );
-                    last_error = Some(e);
+            if Instant::now() >= next_poll {
+                match self.fetch(Limits {
+                    deadline: Some(deadline),
+                    interrupt: Some((&self.interrupt, epoch)),
+                }) {
+                    Ok(_) => last_error = None,
+                    Err(e) if e.code == Code::Cancelled => {}
+                    Err(e) if is_worth_waiting_through(&e) => {
+                        log!(
+                            Level::Info,
+                            "session {}: status read failed, waiting on: {}",
+                            self.id,
+                            e
+                        );
+                        last_error = Some(e);
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
+                if let Some(outcome) = self.settled(epoch) {
+                    return outcome;
+                }
+                unchanged_polls += 1;
+                next_poll = Instant::now() + self.poll_pause(unchanged_polls);
             }
-            if let Some(outcome) = self.settled(epoch) {
-                return outcome;
-            }
-            unchanged_polls += 1;
-            let now = Instant::now();
-            if now >= deadline {
+            if Instant::now() >= deadline {
                 let mut e = Error::new(
                     Code::Timeout,
                     format!(
@@ -322,13 +430,44 @@ impl Session {
                 }
                 return Err(e);
             }
-            let factor = if unchanged_polls <= POLLS_AT_FLOOR {
-                1
-            } else {
-                (1 + (unchanged_polls - POLLS_AT_FLOOR) / 5).min(MAX_BACKOFF_FACTOR)
-            };
-            self.interrupt
-                .sleep((floor * factor).min(deadline - now), epoch);
+            self.sleep_until(next_poll.min(deadline), epoch);
+        }
+    }
+
+    /// The pause before the next status read of `wait`: the configured floor, growing while
+    /// nothing changes; the webhook safety-net interval for sessions followed by webhook.
+    fn poll_pause(&self, unchanged_polls: u32) -> Duration {
+        let config = &self.client.config;
+        if self.by_webhook {
+            return config.webhook_poll_interval;
+        }
+        let factor = if unchanged_polls <= POLLS_AT_FLOOR {
+            1
+        } else {
+            (1 + (unchanged_polls - POLLS_AT_FLOOR) / 5).min(MAX_BACKOFF_FACTOR)
+        };
+        config.poll_interval * factor
+    }
+
+    /// Sleeps until `until`, or until the status changes unreported (a webhook, another thread's
+    /// poll) or a cancel after `epoch` finishes, whichever comes first.
+    fn sleep_until(&self, until: Instant, epoch: u64) {
+        let mut st = self.lock();
+        loop {
+            let status = st.snapshot.status.unwrap_or(Status::Created);
+            if self.interrupt.epoch() != epoch || status != st.last_reported || status.is_terminal()
+            {
+                return;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            st = self
+                .changed
+                .wait_timeout(st, until - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 

@@ -24,6 +24,9 @@ pub enum Status {
     Unknown = 99,
 }
 
+/// Display text for a status this version does not know: neutral, never claims success.
+pub const UNKNOWN_DISPLAY_TEXT: &str = "Checking the payment status...";
+
 impl Status {
     pub const ALL: [Status; 9] = [
         Status::Created,
@@ -69,6 +72,22 @@ impl Status {
         }
     }
 
+    /// What the till shows the cashier and customer for this status, in the words of Klarna's
+    /// in-store best practices, so every till gives the same guidance. A FAILED screen should
+    /// also show the session id, for Klarna's support.
+    pub fn display_text(self) -> &'static str {
+        match self {
+            Status::Created | Status::Waiting => "Preparing the Klarna payment...",
+            Status::Distributed => "Scan the QR code with your phone",
+            Status::Accessed => "Payment in progress",
+            Status::Completed => "Payment is done",
+            Status::Canceled => "Payment is canceled",
+            Status::Failed => "Something went wrong",
+            Status::Expired => "The payment has expired",
+            Status::Unknown => UNKNOWN_DISPLAY_TEXT,
+        }
+    }
+
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -92,6 +111,17 @@ mod tests {
     fn a_new_klarna_status_is_unknown_not_an_error() {
         assert_eq!(Status::from_klarna("PENDING_REVIEW"), Status::Unknown);
         assert!(!Status::Unknown.is_terminal());
+    }
+
+    #[test]
+    fn display_texts_follow_klarnas_best_practices() {
+        assert_eq!(Status::Accessed.display_text(), "Payment in progress");
+        assert_eq!(Status::Completed.display_text(), "Payment is done");
+        assert_eq!(Status::Failed.display_text(), "Something went wrong");
+        assert_eq!(Status::Canceled.display_text(), "Payment is canceled");
+        for s in Status::ALL {
+            assert!(!s.display_text().is_empty(), "{}", s.name());
+        }
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Erro
 /// Creates a client from a configuration JSON object (keys: `api_url` or `region` +
 /// `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
 /// `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
-/// `allow_insecure_http`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
+/// `allow_insecure_http`, `webhook_url` (the till backend's endpoint for Klarna's status
+/// callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
 /// `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and `KLARNA_USER_AGENT`) from the environment.
 /// No network traffic happens here.
 ///

@@ -4,8 +4,10 @@
 
 #![allow(non_camel_case_types)]
 
+use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{LazyLock, Mutex};
 
 use crate::core::{Code, Error};
 
@@ -13,9 +15,11 @@ pub mod client;
 pub mod error;
 pub mod handle;
 pub mod log;
+pub mod qr;
 pub mod session;
 #[cfg(feature = "test-panic")]
 pub mod testing;
+pub mod webhook;
 
 pub use error::kpos_result;
 
@@ -118,6 +122,45 @@ pub unsafe extern "C" fn kpos_string_free(s: *mut c_char) {
         if !s.is_null() {
             drop(CString::from_raw(s));
         }
+    })
+}
+
+/// Byte buffers handed out through `uint8_t **out, size_t *len`, by address. Keeping them here
+/// lets `kpos_bytes_free` ignore a foreign pointer, a double free or a wrong length instead of
+/// corrupting the heap.
+static BYTES: LazyLock<Mutex<HashMap<usize, Box<[u8]>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Hands `bytes` to C: the pointer and the length, with a NUL after the last byte (not counted)
+/// so text can be used as a C string.
+pub(crate) fn bytes_out(mut bytes: Vec<u8>) -> (*mut u8, usize) {
+    let len = bytes.len();
+    bytes.push(0);
+    let mut boxed = bytes.into_boxed_slice();
+    let ptr = boxed.as_mut_ptr();
+    BYTES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(ptr as usize, boxed);
+    (ptr, len)
+}
+
+/// Releases bytes the library returned through a `uint8_t **` out-parameter; pass the `len`
+/// returned with them. The buffer is found by its address, so NULL, a pointer the library did
+/// not hand out and a second free are no-ops.
+///
+/// # Safety
+/// Always safe to call; after it, `p` must not be used.
+#[no_mangle]
+pub unsafe extern "C" fn kpos_bytes_free(p: *mut u8, len: usize) {
+    // `len` is part of the contract (so other allocation strategies stay possible) but the
+    // registry does not need it.
+    let _ = len;
+    boundary_value((), || {
+        BYTES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(p as usize));
     })
 }
 

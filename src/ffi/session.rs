@@ -42,7 +42,7 @@ pub struct kpos_session {
 /// The core session plus the C strings handed out for it. Each string is created once and never
 /// replaced, so a pointer returned by a getter stays valid until `kpos_session_free`.
 struct SessionHandle {
-    session: Session,
+    session: Arc<Session>,
     id: CString,
     result_url: CString,
     qr_url: OnceLock<CString>,
@@ -56,7 +56,7 @@ fn session_arg(s: *const kpos_session) -> Result<Arc<SessionHandle>, Error> {
     SESSIONS.get(s as usize)
 }
 
-fn publish(session: Session) -> *mut kpos_session {
+fn publish(session: Arc<Session>) -> *mut kpos_session {
     let handle = SessionHandle {
         id: to_cstring(session.id()),
         result_url: to_cstring(session.result_url()),
@@ -102,7 +102,8 @@ pub unsafe extern "C" fn kpos_session_create(
 
 /// Continues a session created earlier, e.g. after a till restart, from its id and
 /// `result_url` (both as returned by the getters). No network traffic: call `kpos_session_poll`
-/// to learn its status.
+/// to learn its status. A resumed session is followed by polling: its webhook token lived in the
+/// old process, so `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
 ///
 /// Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
 /// that is not an absolute https URL, or plain http to a non-loopback host without
@@ -331,10 +332,10 @@ pub unsafe extern "C" fn kpos_session_free(s: *mut kpos_session) {
 #[no_mangle]
 pub extern "C" fn kpos_status_name(status: u32) -> *const c_char {
     boundary_value(c"UNKNOWN".as_ptr(), || {
-        status_names()
+        status_strings()
             .iter()
-            .find(|(s, _)| *s as u32 == status)
-            .map_or(c"UNKNOWN".as_ptr(), |(_, n)| n.as_ptr())
+            .find(|(s, _, _)| *s as u32 == status)
+            .map_or(c"UNKNOWN".as_ptr(), |(_, n, _)| n.as_ptr())
     })
 }
 
@@ -346,19 +347,61 @@ pub extern "C" fn kpos_status_is_terminal(status: u32) -> i32 {
     })
 }
 
-fn status_names() -> &'static [(Status, CString)] {
-    static NAMES: std::sync::LazyLock<Vec<(Status, CString)>> = std::sync::LazyLock::new(|| {
-        Status::ALL
+/// The English message Klarna's in-store best practices recommend showing for a status:
+/// DISTRIBUTED "Scan the QR code with your phone", ACCESSED "Payment in progress", COMPLETED
+/// "Payment is done", CANCELED "Payment is canceled", FAILED "Something went wrong" (show the
+/// session id next to it, for Klarna's support), EXPIRED "The payment has expired", CREATED and
+/// WAITING "Preparing the Klarna payment...". Static, never freed; `KPOS_STATUS_UNKNOWN` and any
+/// number this version does not know give "Checking the payment status...".
+#[no_mangle]
+pub extern "C" fn kpos_status_display_text(status: u32) -> *const c_char {
+    let unknown = c"Checking the payment status...".as_ptr();
+    boundary_value(unknown, || {
+        status_strings()
             .iter()
-            .map(|s| (*s, to_cstring(s.name())))
-            .collect()
-    });
-    &NAMES
+            .find(|(s, _, _)| *s as u32 == status)
+            .map_or(unknown, |(_, _, text)| text.as_ptr())
+    })
+}
+
+/// Name and display text of every status, made NUL-terminated once and never freed.
+fn status_strings() -> &'static [(Status, CString, CString)] {
+    static STRINGS: std::sync::LazyLock<Vec<(Status, CString, CString)>> =
+        std::sync::LazyLock::new(|| {
+            Status::ALL
+                .iter()
+                .map(|s| (*s, to_cstring(s.name()), to_cstring(s.display_text())))
+                .collect()
+        });
+    &STRINGS
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_texts_are_static_and_unknown_numbers_get_the_neutral_text() {
+        let text = |n| {
+            unsafe { std::ffi::CStr::from_ptr(kpos_status_display_text(n)) }
+                .to_str()
+                .unwrap()
+        };
+        assert_eq!(
+            text(KPOS_STATUS_DISTRIBUTED),
+            "Scan the QR code with your phone"
+        );
+        assert_eq!(text(KPOS_STATUS_ACCESSED), "Payment in progress");
+        assert_eq!(text(KPOS_STATUS_COMPLETED), "Payment is done");
+        assert_eq!(text(KPOS_STATUS_CANCELED), "Payment is canceled");
+        assert_eq!(text(KPOS_STATUS_FAILED), "Something went wrong");
+        assert_eq!(text(12345), crate::core::status::UNKNOWN_DISPLAY_TEXT);
+        assert_eq!(text(KPOS_STATUS_UNKNOWN), text(12345));
+        assert_eq!(
+            kpos_status_display_text(KPOS_STATUS_COMPLETED),
+            kpos_status_display_text(KPOS_STATUS_COMPLETED)
+        );
+    }
 
     #[test]
     fn header_status_constants_match_the_core() {

@@ -38,6 +38,57 @@ pub fn sim_bin() -> PathBuf {
         .clone()
 }
 
+/// A program the test needs from the system; the test fails (never skips) when it is missing.
+pub fn tool(name: &str, package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("{name} is not installed: install Debian's {package} (tests/run installs it)")
+    })
+}
+
+#[cfg(unix)]
+/// Builds the shared library, then compiles the C program `source` against it and the committed
+/// header, as strictly as tills are asked to (`-std=c99 -Wall -Wextra -Werror`).
+pub fn compile_c(source: &str, name: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--lib", "-p", "klarna-pos"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the library failed");
+    // The library's SONAME is libklarna_pos.so.<major>; give the loader that name too.
+    let out_dir = target_dir().join("c-examples");
+    let lib_dir = out_dir.join("lib");
+    std::fs::create_dir_all(&lib_dir).unwrap();
+    let built = target_dir().join("debug").join("libklarna_pos.so");
+    let soname = format!("libklarna_pos.so.{}", env!("CARGO_PKG_VERSION_MAJOR"));
+    for link in ["libklarna_pos.so", soname.as_str()] {
+        let link = lib_dir.join(link);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&built, &link).unwrap();
+    }
+    let out = out_dir.join(name);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new(tool("gcc", "gcc"))
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pthread", "-I"])
+        .arg(root.join("include"))
+        .arg(root.join(source))
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg("-lklarna_pos")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("gcc runs");
+    assert!(status.success(), "compiling {source} failed");
+    out
+}
+
 /// One simulator process on a free loopback port; killed when dropped.
 pub struct Sim {
     child: Child,

@@ -35,14 +35,17 @@ Options:
                           auto: each session is scanned and approved on its own after
                           its first poll
   --auto-delay-ms N       time from the first poll to approval in auto mode (default 2000)
+  --webhook-ca FILE       PEM certificates to trust for https:// callbacks, besides
+                          Mozilla's roots (e.g. a test receiver's own CA)
   --exit-on-stdin-eof     exit when standard input reaches end of file
   -h, --help              print this help
 
 The first line on standard output is `listening on http://HOST:PORT`.
 Logs, one line per request, go to standard error.
 
-Control endpoints (no auth): /_sim/sessions[/ID[/scan|approve|cancel|fail|expire|force]],
-/_sim/stats, /_sim/config, /_sim/faults.
+Control endpoints (no auth):
+/_sim/sessions[/ID[/scan|approve|cancel|fail|expire|force|webhook_replay]],
+/_sim/short_codes[/CODE/expire], /_sim/stats, /_sim/config, /_sim/faults.
 ";
 
 struct Options {
@@ -51,6 +54,7 @@ struct Options {
     password: String,
     customer_auto: bool,
     auto_delay_ms: u64,
+    webhook_ca: Option<String>,
     exit_on_stdin_eof: bool,
 }
 
@@ -61,6 +65,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
         password: "test_password".into(),
         customer_auto: false,
         auto_delay_ms: 2000,
+        webhook_ca: None,
         exit_on_stdin_eof: false,
     };
     let mut args = args.peekable();
@@ -95,6 +100,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
                     .parse()
                     .map_err(|_| format!("--auto-delay-ms needs a number, not {v:?}"))?;
             }
+            "--webhook-ca" => o.webhook_ca = Some(value()?),
             "--exit-on-stdin-eof" => o.exit_on_stdin_eof = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -111,6 +117,23 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("klarna-pos-sim: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let extra_roots = match &opts.webhook_ca {
+        Some(path) => match std::fs::read(path) {
+            Ok(pem) => Some(pem),
+            Err(e) => {
+                eprintln!("klarna-pos-sim: cannot read --webhook-ca {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let agent = match webhook::agent(extra_roots.as_deref()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("klarna-pos-sim: --webhook-ca: {e}");
             return ExitCode::from(2);
         }
     };
@@ -144,6 +167,7 @@ fn main() -> ExitCode {
         auto_delay_ms: opts.auto_delay_ms,
         cancel_spelling: "CANCELED",
         qr_field: "qr_code",
+        webhook_duplicate: false,
     };
     let (hooks_tx, hooks_rx) = mpsc::channel();
     let sim = Arc::new(Sim::new(
@@ -151,7 +175,8 @@ fn main() -> ExitCode {
         opts.password,
         State::new(config, hooks_tx),
     ));
-    webhook::spawn_worker(Arc::clone(&sim), hooks_rx);
+    webhook::spawn_worker(Arc::clone(&sim), agent, hooks_rx);
+    spawn_auto_customer(Arc::clone(&sim));
 
     if opts.exit_on_stdin_eof {
         // Test harnesses keep our stdin open; when they die it closes and so do we.
@@ -180,6 +205,34 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Moves the automatic customer along for sessions nobody polls (those followed by webhook),
+/// so their status changes, and so their callbacks, happen on time. Polled sessions are
+/// brought up to date when read anyway.
+fn spawn_auto_customer(sim: Arc<Sim>) {
+    let spawned = thread::Builder::new()
+        .name("auto-customer".into())
+        .spawn(move || loop {
+            thread::sleep(Duration::from_millis(50));
+            let mut st = sim.lock();
+            if !st.config.customer_auto {
+                continue;
+            }
+            let due: Vec<String> = st
+                .sessions
+                .values()
+                .filter(|s| s.auto_clock.is_some() && s.callback_url().is_some())
+                .filter(|s| !state::is_terminal(&s.status))
+                .map(|s| s.id.clone())
+                .collect();
+            for id in due {
+                st.refresh(&id);
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("cannot start the automatic customer: {e}");
+    }
 }
 
 /// Absolute base URL for links we hand out: the Host the client used when it looks
@@ -368,10 +421,13 @@ mod tests {
             "--auto-delay-ms",
             "5",
             "--exit-on-stdin-eof",
+            "--webhook-ca",
+            "ca.pem",
         ])
         .unwrap()
         .unwrap();
         assert_eq!(o.listen, "0.0.0.0:8080");
+        assert_eq!(o.webhook_ca.as_deref(), Some("ca.pem"));
         assert!(o.customer_auto && o.auto_delay_ms == 5 && o.exit_on_stdin_eof);
         assert!(args(&["--help"]).unwrap().is_none());
         assert!(args(&["--customer", "robot"]).is_err());

@@ -161,16 +161,33 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    let short_code = order
+        .pointer("/distribution/short_code")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut st = ctx.sim.lock();
+    // A short code that was never issued, has expired or was used already does not stop the
+    // session from being created: its distribution fails, as Klarna's in-store guide describes.
+    let (status, error) = match &short_code {
+        Some(code) if !st.redeem_short_code(code) => (
+            state::FAILED,
+            Some((
+                state::SHORT_CODE_ERROR.0.to_string(),
+                state::SHORT_CODE_ERROR.1.to_string(),
+            )),
+        ),
+        _ => (state::DISTRIBUTED, None),
+    };
     let session = Session {
         id: id.clone(),
         token: util::random_string(24, util::ALNUM),
         base_url: ctx.base_url.clone(),
         created,
         expires: created + state::SESSION_LIFETIME,
-        status: state::DISTRIBUTED.to_string(),
+        status: status.to_string(),
         order_id: None,
         klarna_reference: None,
-        error: None,
+        error,
         request_body: String::from_utf8_lossy(&req.body).into_owned(),
         headers: req
             .headers
@@ -182,11 +199,17 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
         polls: 0,
         deletes: 0,
         auto_clock: None,
-        history: vec![state::DISTRIBUTED.to_string()],
+        history: vec![status.to_string()],
         webhooks: Vec::new(),
+        short_code,
     };
+    // The automatic customer normally starts when the session is first polled; a session
+    // followed by webhook may never be polled, so its customer starts at once.
+    let mut session = session;
+    if st.config.customer_auto && session.callback_url().is_some() {
+        session.auto_clock = Some(std::time::Instant::now());
+    }
     let result_url = session.result_url();
-    let mut st = ctx.sim.lock();
     st.stats.sessions_created += 1;
     st.insert(session);
     drop(st);
@@ -269,13 +292,21 @@ fn qr_image(ctx: &Ctx, req: &Request, id: &str) -> Response {
     if req.method != "GET" {
         return method_not_allowed(ctx, "GET");
     }
-    if !ctx.sim.lock().sessions.contains_key(id) {
+    let Some(link) = ctx.sim.lock().sessions.get(id).map(Session::payment_link) else {
         return session_not_found(ctx);
+    };
+    match png::qr_png(&link) {
+        Some(image) => Response::new(200)
+            .header("Content-Type", "image/png")
+            .header("Cache-Control", "no-store")
+            .body(image),
+        None => klarna_error(
+            500,
+            "INTERNAL_ERROR",
+            "QR encoding failed",
+            ctx.correlation_id,
+        ),
     }
-    Response::new(200)
-        .header("Content-Type", "image/png")
-        .header("Cache-Control", "no-store")
-        .body(png::qr_placeholder(id))
 }
 
 fn payment_page(ctx: &Ctx, req: &Request, id: &str) -> Response {
@@ -340,8 +371,36 @@ fn control(ctx: &Ctx, req: &Request, rest: &[&str]) -> Response {
                 None => sim_error(404, "unknown session"),
             })
         }
+        ("POST", ["sessions", id, "webhook_replay"]) => control_body(req).map(|body| {
+            let reverse = match body.get("order") {
+                None | Some(Value::Null) => true,
+                Some(Value::String(o)) if o == "reverse" || o == "sent" => o == "reverse",
+                Some(_) => return sim_error(400, "\"order\" must be \"reverse\" or \"sent\""),
+            };
+            let mut st = ctx.sim.lock();
+            match st.sessions.get(*id) {
+                None => sim_error(404, "unknown session"),
+                Some(s) if s.callback_url().is_none() => {
+                    sim_error(409, "the session has no callback URL")
+                }
+                Some(_) => {
+                    let queued = st.replay_webhooks(id, reverse);
+                    Response::json(200, &json!({ "queued": queued }))
+                }
+            }
+        }),
         ("POST", ["sessions", id, action]) => {
             control_body(req).map(|body| customer_action(ctx, id, action, &body))
+        }
+        ("POST", ["short_codes"]) => control_body(req).map(|body| issue_short_code(ctx, &body)),
+        ("POST", ["short_codes", code, "expire"]) => {
+            Ok(match ctx.sim.lock().short_codes.get_mut(*code) {
+                Some(c) => {
+                    c.expired = true;
+                    Response::json(200, &json!({"short_code": code, "expired": true}))
+                }
+                None => sim_error(404, "unknown short code"),
+            })
         }
         ("GET", ["stats"]) => Ok(Response::json(200, &ctx.sim.lock().stats.to_json())),
         ("GET", ["config"]) => Ok(Response::json(200, &ctx.sim.lock().config.to_json())),
@@ -378,12 +437,33 @@ fn control(ctx: &Ctx, req: &Request, rest: &[&str]) -> Response {
             | ["sessions", _]
             | ["sessions", _, _]
             | ["stats"]
+            | ["short_codes", ..]
             | ["config"]
             | ["faults"],
         ) => Ok(sim_error(405, "method not allowed")),
         _ => Ok(sim_error(404, "unknown control endpoint")),
     };
     result.unwrap_or_else(|e| e)
+}
+
+/// The customer scans the store's printed QR and is shown a fresh short code to read to the
+/// cashier: `{"digits"?: 2..20}` (default 6) answers `{"short_code", "expires_in_s"}`.
+fn issue_short_code(ctx: &Ctx, body: &Map<String, Value>) -> Response {
+    let digits = match body.get("digits") {
+        None | Some(Value::Null) => 6,
+        Some(v) => match v.as_u64() {
+            Some(n @ 2..=20) => n as usize,
+            _ => return sim_error(400, "\"digits\" must be an integer from 2 to 20"),
+        },
+    };
+    let code = ctx.sim.lock().issue_short_code(digits);
+    Response::json(
+        200,
+        &json!({
+            "short_code": code,
+            "expires_in_s": state::SHORT_CODE_LIFETIME.as_secs(),
+        }),
+    )
 }
 
 fn list_sessions(ctx: &Ctx) -> Response {

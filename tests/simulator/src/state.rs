@@ -21,6 +21,22 @@ pub const EXPIRED: &str = "EXPIRED";
 
 /// Klarna lets an in-store session live 46 hours.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(46 * 3600);
+/// How long a short code from the store's printed QR stays usable.
+pub const SHORT_CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// What a session created with an unknown, expired or used short code fails with.
+pub const SHORT_CODE_ERROR: (&str, &str) = (
+    "BAD_REQUEST",
+    "The short code is unknown, expired or already used",
+);
+
+/// A short code handed to a customer who scanned the store's printed QR.
+#[derive(Debug)]
+pub struct ShortCode {
+    pub issued: Instant,
+    /// Set by `/_sim/short_codes/{code}/expire`, to test expiry without waiting.
+    pub expired: bool,
+    pub used: bool,
+}
 
 /// Terminal statuses are final for the normal state machine. The British spelling is
 /// included because `/_sim/.../force` can store any raw string.
@@ -40,6 +56,8 @@ pub struct Config {
     pub cancel_spelling: &'static str,
     /// Name of the QR image URL field in status payloads (`qr_code` or `qr`).
     pub qr_field: &'static str,
+    /// Deliver every webhook twice, as Klarna may.
+    pub webhook_duplicate: bool,
 }
 
 impl Config {
@@ -49,6 +67,7 @@ impl Config {
             "auto_delay_ms": self.auto_delay_ms,
             "cancel_spelling": self.cancel_spelling,
             "qr_field": self.qr_field,
+            "webhook_duplicate": self.webhook_duplicate,
         })
     }
 
@@ -73,7 +92,12 @@ impl Config {
                 ("qr_field", Value::String(s)) if s == "qr_code" || s == "qr" => {
                     next.qr_field = if s == "qr" { "qr" } else { "qr_code" };
                 }
-                ("customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field", v) => {
+                ("webhook_duplicate", Value::Bool(b)) => next.webhook_duplicate = *b,
+                (
+                    "customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field"
+                    | "webhook_duplicate",
+                    v,
+                ) => {
                     return Err(format!("bad value for {key:?}: {v}"));
                 }
                 _ => return Err(format!("unknown config key {key:?}")),
@@ -117,6 +141,8 @@ impl Stats {
 #[derive(Debug, Clone)]
 pub struct WebhookRecord {
     pub status: String,
+    /// The payload as sent, kept for replays.
+    pub body: String,
     pub attempts: u32,
     pub delivered: bool,
     /// HTTP status of the last attempt, or why it failed.
@@ -151,6 +177,9 @@ pub struct Session {
     pub auto_clock: Option<Instant>,
     pub history: Vec<String>,
     pub webhooks: Vec<WebhookRecord>,
+    /// `distribution.short_code` of a static-QR session: the payment went to the phone that
+    /// scanned the store's QR, so there is no QR code or link to show.
+    pub short_code: Option<String>,
 }
 
 impl Session {
@@ -192,8 +221,10 @@ impl Session {
         let mut m = Map::new();
         m.insert("status".into(), json!(status));
         m.insert("session_id".into(), json!(self.id));
-        m.insert(cfg.qr_field.into(), json!(self.qr_url()));
-        m.insert("payment_link".into(), json!(self.payment_link()));
+        if self.short_code.is_none() {
+            m.insert(cfg.qr_field.into(), json!(self.qr_url()));
+            m.insert("payment_link".into(), json!(self.payment_link()));
+        }
         m.insert("expires_at".into(), json!(util::rfc3339(self.expires)));
         if self.status == COMPLETED {
             if let Some(id) = &self.order_id {
@@ -265,7 +296,7 @@ impl Session {
             "merchant_reference1": field("merchant_reference1"),
             "merchant_reference2": field("merchant_reference2"),
             "order_lines": field("order_lines"),
-            "short_code": self.order.pointer("/distribution/short_code").cloned(),
+            "short_code": self.short_code,
             "callback_url": self.callback_url(),
             "polls": self.polls,
             "deletes": self.deletes,
@@ -290,6 +321,8 @@ pub struct State {
     pub config: Config,
     pub stats: Stats,
     pub faults: Vec<Rule>,
+    /// Short codes handed out by `/_sim/short_codes`, by code.
+    pub short_codes: HashMap<String, ShortCode>,
     webhooks: Sender<Job>,
 }
 
@@ -301,7 +334,39 @@ impl State {
             config,
             stats: Stats::default(),
             faults: Vec::new(),
+            short_codes: HashMap::new(),
             webhooks,
+        }
+    }
+
+    /// A fresh code of `digits` digits, as the store's printed QR shows a scanning customer.
+    pub fn issue_short_code(&mut self, digits: usize) -> String {
+        loop {
+            let code: String = (0..digits)
+                .map(|_| char::from(b'0' + (util::random_u64() % 10) as u8))
+                .collect();
+            if !self.short_codes.contains_key(&code) {
+                self.short_codes.insert(
+                    code.clone(),
+                    ShortCode {
+                        issued: Instant::now(),
+                        expired: false,
+                        used: false,
+                    },
+                );
+                return code;
+            }
+        }
+    }
+
+    /// Uses up a short code; `false` when it is unknown, expired or used already.
+    pub fn redeem_short_code(&mut self, code: &str) -> bool {
+        match self.short_codes.get_mut(code) {
+            Some(c) if !c.used && !c.expired && c.issued.elapsed() < SHORT_CODE_LIFETIME => {
+                c.used = true;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -335,8 +400,21 @@ impl State {
             return;
         };
         let body = s.status_payload(&self.config).to_string();
+        let status = s.status.clone();
+        let times = if self.config.webhook_duplicate { 2 } else { 1 };
+        for _ in 0..times {
+            self.queue_webhook(id, &url, &status, &body);
+        }
+    }
+
+    /// Records one delivery of `body` to `url` and hands it to the webhook worker.
+    fn queue_webhook(&mut self, id: &str, url: &str, status: &str, body: &str) {
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
         s.webhooks.push(WebhookRecord {
-            status: s.status.clone(),
+            status: status.to_string(),
+            body: body.to_string(),
             attempts: 0,
             delivered: false,
             last_result: None,
@@ -344,11 +422,34 @@ impl State {
         let job = Job {
             session_id: id.to_string(),
             index: s.webhooks.len() - 1,
-            url,
-            body,
+            url: url.to_string(),
+            body: body.to_string(),
         };
         // The worker only stops with the process; a failed send has nobody to tell.
         let _ = self.webhooks.send(job);
+    }
+
+    /// Sends every payload delivered so far again, newest first (`reverse`) or in the original
+    /// order: late, repeated and reordered callbacks on demand. Returns how many were queued.
+    pub fn replay_webhooks(&mut self, id: &str, reverse: bool) -> usize {
+        let Some(s) = self.sessions.get(id) else {
+            return 0;
+        };
+        let Some(url) = s.callback_url().map(str::to_string) else {
+            return 0;
+        };
+        let mut sent: Vec<(String, String)> = s
+            .webhooks
+            .iter()
+            .map(|w| (w.status.clone(), w.body.clone()))
+            .collect();
+        if reverse {
+            sent.reverse();
+        }
+        for (status, body) in &sent {
+            self.queue_webhook(id, &url, status, body);
+        }
+        sent.len()
     }
 
     /// Brings a session up to date before its status is read: expiry, and the progress

@@ -717,3 +717,96 @@ fn webhook_delivers_status_changes() {
     assert_eq!(v["status"], "COMPLETED");
     assert!(v["order_id"].is_string());
 }
+
+/// Accepts one webhook call on `receiver`, answers it with `status`, and returns its body.
+fn answer_one_webhook(receiver: &TcpListener, status: &str) -> Value {
+    let (stream, _) = receiver.accept().unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut len = 0;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).unwrap();
+        if h.trim_end().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    (&stream)
+        .write_all(
+            format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[test]
+fn a_refused_webhook_is_delivered_again_and_replays_come_newest_first() {
+    let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", receiver.local_addr().unwrap());
+    let sim = Sim::start(&[]);
+    let mut o = order();
+    o["distribution"]["callback_urls"] = json!({"status_update": hook});
+    let (id, _) = sim.create(&o);
+
+    // The receiver is busy once: Klarna-like, the same payload comes again.
+    assert_eq!(
+        answer_one_webhook(&receiver, "503 Service Unavailable")["status"],
+        "DISTRIBUTED"
+    );
+    assert_eq!(
+        answer_one_webhook(&receiver, "200 OK")["status"],
+        "DISTRIBUTED"
+    );
+    sim.control("POST", &format!("/_sim/sessions/{id}/scan"), None);
+    assert_eq!(
+        answer_one_webhook(&receiver, "200 OK")["status"],
+        "ACCESSED"
+    );
+    let record = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
+    assert_eq!(record["webhooks"][0]["attempts"], 2);
+    assert_eq!(record["webhooks"][0]["delivered"], true);
+
+    let replay = sim.control("POST", &format!("/_sim/sessions/{id}/webhook_replay"), None);
+    assert_eq!(replay.json()["queued"], 2);
+    assert_eq!(
+        answer_one_webhook(&receiver, "200 OK")["status"],
+        "ACCESSED"
+    );
+    assert_eq!(
+        answer_one_webhook(&receiver, "200 OK")["status"],
+        "DISTRIBUTED"
+    );
+}
+
+#[test]
+fn short_codes_are_issued_fresh_and_work_once() {
+    let sim = Sim::start(&[]);
+    let issued = sim
+        .control("POST", "/_sim/short_codes", Some(json!({"digits": 8})))
+        .json();
+    let code = issued["short_code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 8);
+    let mut o = order();
+    o["distribution"]["short_code"] = json!(code);
+    let (first, _) = sim.create(&o);
+    let (second, _) = sim.create(&o);
+    let view = |id: &str| {
+        sim.control("GET", &format!("/_sim/sessions/{id}"), None)
+            .json()
+    };
+    assert_eq!(view(&first)["status"], "DISTRIBUTED");
+    assert_eq!(view(&second)["status"], "FAILED");
+    assert_eq!(view(&second)["error"]["code"], "BAD_REQUEST");
+    let too_short = sim.control("POST", "/_sim/short_codes", Some(json!({"digits": 1})));
+    assert_eq!(too_short.status, 400);
+}

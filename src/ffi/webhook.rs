@@ -1,0 +1,75 @@
+//! `kpos_webhook_verify`: a till backend hands over each callback it receives.
+
+use std::ffi::{c_char, CStr};
+
+use super::client::{client_arg, kpos_client};
+use super::{boundary, kpos_result, require_non_null, to_cstring, write_out};
+
+/// Verifies a webhook call Klarna made to a callback URL of this client's sessions (config key
+/// `webhook_url`) and merges the status it reports into its session. Call it from the receiver,
+/// on any thread, for every call to the `webhook_url` path; then answer the HTTP request as the
+/// result says.
+///
+/// `request` is what the call was received on: the full URL, the request target
+/// (`/path?query`) or the query alone; the library reads its `kpos_ref` and `kpos_token`
+/// parameters. `body` is the request body (the status payload JSON) as a NUL-terminated
+/// string. Both are untrusted network input: they need not be UTF-8, and nothing about them is
+/// reported as `KPOS_E_INVALID_ARGUMENT`.
+///
+/// What happens: the token is compared in constant time with the one made for the session the
+/// reference names, before anything else, so a refused call leaves every session untouched.
+/// The payload is read like a polled one and merged so that repeated, late and out-of-order
+/// calls never move a session backwards (a terminal status is final). A reported COMPLETED is
+/// not believed from the callback: as Klarna advises, the library confirms it with a GET of
+/// the session's result_url before the session becomes COMPLETED (this call then blocks for at
+/// most `request_timeout_ms`). A callback that arrives while `kpos_session_create` still
+/// waits for Klarna's answer waits for it too (at most `request_timeout_ms`). A
+/// `kpos_session_wait` on the session returns as soon as its status changed.
+///
+/// On success writes the session's status after the call (`KPOS_STATUS_*`; e.g. COMPLETED even
+/// for a late ACCESSED) to `*status_out` and, unless `session_id_out` is NULL, Klarna's session
+/// id to `*session_id_out` (release it with `kpos_string_free`).
+///
+/// Returns, with the HTTP answer the receiver should give:
+/// `KPOS_OK` (answer 200);
+/// `KPOS_E_PERMISSION_DENIED`: no `kpos_ref`/`kpos_token`, or a token that does not match,
+/// i.e. a forged or altered call (answer 403; the request did not authenticate, which is why
+/// this is not `KPOS_E_BAD_REQUEST`);
+/// `KPOS_E_NOT_FOUND`: no live session of this client has that reference: it was freed,
+/// resumed after a restart, or created by another client (answer 404; fall back to polling);
+/// `KPOS_E_BAD_REQUEST`: authenticated, but the body is not a status payload of that session
+/// (answer 400);
+/// `KPOS_E_TIMEOUT`, `KPOS_E_NETWORK`, `KPOS_E_UNKNOWN`, `KPOS_E_RATE_LIMITED`, ...: the
+/// confirming GET failed, or the session's creation did not finish in time; the session is
+/// unchanged (answer 503, so Klarna delivers again);
+/// `KPOS_E_INVALID_ARGUMENT`: NULL arguments or a freed client (answer 500).
+/// For this function the answers above replace `kpos_result_action`'s advice (a forged call is
+/// no reason to contact Klarna). The token never appears in log messages or in the last error.
+///
+/// # Safety
+/// `request` and `body` must be NULL or NUL-terminated; `status_out` must be valid for a write;
+/// `session_id_out` must be NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn kpos_webhook_verify(
+    client: *mut kpos_client,
+    request: *const c_char,
+    body: *const c_char,
+    session_id_out: *mut *mut c_char,
+    status_out: *mut u32,
+) -> kpos_result {
+    boundary(|| {
+        require_non_null!(status_out, "status_out");
+        require_non_null!(request, "request");
+        require_non_null!(body, "body");
+        let client = client_arg(client)?;
+        let outcome = client.handle_webhook(
+            CStr::from_ptr(request).to_bytes(),
+            CStr::from_ptr(body).to_bytes(),
+        )?;
+        write_out(status_out, outcome.status as u32);
+        if !session_id_out.is_null() {
+            write_out(session_id_out, to_cstring(outcome.session.id()).into_raw());
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,465 @@
+//! Webhook-driven payments through the C ABI: the simulator calls back a loopback receiver (a
+//! till backend in miniature) that hands every call to `kpos_webhook_verify`.
+
+mod common;
+
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use klarna_pos::ffi::error::*;
+use klarna_pos::ffi::kpos_string_free;
+use klarna_pos::ffi::log::*;
+use klarna_pos::ffi::session::*;
+use klarna_pos::ffi::webhook::kpos_webhook_verify;
+use serde_json::{json, Value};
+
+/// What the receiver did with one call.
+#[derive(Debug)]
+struct Delivery {
+    code: u32,
+    status: u32,
+    session_id: Option<String>,
+    payload_status: String,
+}
+
+/// Verifies one callback through the C ABI: the result code, the status written (or
+/// `u32::MAX` when none was) and the session id.
+fn verify(client: &Client, request: &str, body: &str) -> (u32, u32, Option<String>) {
+    let (r, b) = (cstring(request), cstring(body));
+    let mut status = u32::MAX;
+    let mut id: *mut c_char = std::ptr::null_mut();
+    let code =
+        unsafe { kpos_webhook_verify(client.0, r.as_ptr(), b.as_ptr(), &mut id, &mut status) };
+    let session_id = owned(id);
+    unsafe { kpos_string_free(id) };
+    (code, status, session_id)
+}
+
+/// A loopback HTTP listener standing in for the till backend's webhook endpoint, plain or with
+/// TLS (the test certificate of tests/data/tls, issued for 127.0.0.1 by the test CA).
+struct Receiver {
+    listener: TcpListener,
+    url: String,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+fn tls_file(name: &str) -> String {
+    format!("{}/tests/data/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Receiver {
+    fn bind() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/klarna/status", listener.local_addr().unwrap());
+        Receiver {
+            listener,
+            url,
+            tls: None,
+        }
+    }
+
+    fn bind_tls() -> Receiver {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_file_iter(tls_file("receiver.crt"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(tls_file("receiver.key")).unwrap();
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let plain = Receiver::bind();
+        Receiver {
+            url: plain.url.replace("http://", "https://"),
+            listener: plain.listener,
+            tls: Some(Arc::new(config)),
+        }
+    }
+
+    /// Serves callbacks for `client` on a thread until the test ends; each call's outcome is
+    /// sent to the returned channel.
+    fn serve(self, client: &'static Client) -> mpsc::Receiver<Delivery> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in self.listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let delivery = match &self.tls {
+                    None => answer(client, &mut &stream),
+                    Some(config) => {
+                        let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+                        let mut tls = rustls::StreamOwned::new(conn, stream);
+                        let delivery = answer(client, &mut tls);
+                        tls.conn.send_close_notify();
+                        let _ = tls.flush();
+                        delivery
+                    }
+                };
+                if let Some(d) = delivery {
+                    let _ = tx.send(d);
+                }
+            }
+        });
+        rx
+    }
+}
+
+/// Reads one callback from `stream`, verifies it and answers it as the header advises.
+fn answer(client: &Client, stream: &mut (impl Read + Write)) -> Option<Delivery> {
+    let mut reader = BufReader::new(&mut *stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let target = line.split(' ').nth(1)?.to_string();
+    let mut len = 0;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        if h.trim_end().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    drop(reader);
+    let body = String::from_utf8(body).ok()?;
+    let (code, status, session_id) = verify(client, &target, &body);
+    let answer = match code {
+        KPOS_OK => "200 OK",
+        KPOS_E_PERMISSION_DENIED => "403 Forbidden",
+        KPOS_E_NOT_FOUND => "404 Not Found",
+        KPOS_E_BAD_REQUEST => "400 Bad Request",
+        _ => "503 Service Unavailable",
+    };
+    let _ = stream.write_all(
+        format!("HTTP/1.1 {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    let payload: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    Some(Delivery {
+        code,
+        status,
+        session_id,
+        payload_status: payload["status"].as_str().unwrap_or("").to_string(),
+    })
+}
+
+/// A client whose sessions report by webhook to a receiver serving it. The client lives for
+/// the rest of the test process, as the receiver thread does.
+fn webhook_client(sim: &Sim) -> (&'static Client, mpsc::Receiver<Delivery>) {
+    webhook_client_on(sim, Receiver::bind())
+}
+
+fn webhook_client_on(sim: &Sim, receiver: Receiver) -> (&'static Client, mpsc::Receiver<Delivery>) {
+    let client = Client::new(&sim.config_json(json!({"webhook_url": receiver.url}))).unwrap();
+    let client: &'static Client = Box::leak(Box::new(client));
+    let deliveries = receiver.serve(client);
+    (client, deliveries)
+}
+
+/// The next `n` calls the receiver handled (bounded, so a missing call fails the test).
+fn next(deliveries: &mpsc::Receiver<Delivery>, n: usize) -> Vec<Delivery> {
+    (0..n)
+        .map(|i| {
+            deliveries
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("callback {} of {} never arrived", i + 1, n))
+        })
+        .collect()
+}
+
+fn callback_url(sim: &Sim, session: &Session) -> String {
+    sim.session(&session.id())["callback_url"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn param<'a>(url: &'a str, name: &str) -> &'a str {
+    url.split(['?', '&'])
+        .find_map(|p| p.strip_prefix(&format!("{name}=")))
+        .unwrap()
+}
+
+fn polls(sim: &Sim, session: &Session) -> u64 {
+    sim.session(&session.id())["polls"].as_u64().unwrap()
+}
+
+#[test]
+fn a_webhook_driven_payment_completes_with_one_status_read_to_confirm_completed() {
+    let sim = Sim::start();
+    let (client, deliveries) = webhook_client(&sim);
+    let s = client.create(&order()).unwrap();
+
+    let url = callback_url(&sim, &s);
+    assert!(url.contains("/klarna/status?kpos_ref="), "{url}");
+    assert_eq!(param(&url, "kpos_ref").len(), 32);
+    assert_eq!(param(&url, "kpos_token").len(), 43);
+
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    assert!(s.qr_url().is_some(), "the QR URL came with the callback");
+    sim.act(&s.id(), "scan", None);
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_ACCESSED);
+    assert_eq!(
+        polls(&sim, &s),
+        0,
+        "DISTRIBUTED and ACCESSED were learned from callbacks"
+    );
+
+    sim.act(&s.id(), "approve", Some(json!({"order_id": "by-webhook"})));
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_COMPLETED);
+    assert_eq!(s.order_id().as_deref(), Some("by-webhook"));
+    assert_eq!(
+        polls(&sim, &s),
+        1,
+        "one GET confirmed the COMPLETED callback"
+    );
+
+    let handled = next(&deliveries, 3);
+    let statuses: Vec<&str> = handled.iter().map(|d| d.payload_status.as_str()).collect();
+    assert_eq!(statuses, ["DISTRIBUTED", "ACCESSED", "COMPLETED"]);
+    for d in &handled {
+        assert_eq!(d.code, KPOS_OK, "{d:?}");
+        assert_eq!(d.session_id.as_deref(), Some(s.id().as_str()));
+    }
+    assert_eq!(handled[2].status, KPOS_STATUS_COMPLETED);
+}
+
+#[test]
+fn callbacks_over_https_are_verified_the_same_way() {
+    let sim = Sim::start_with(&["--webhook-ca", &tls_file("ca.crt")]);
+    let (client, deliveries) = webhook_client_on(&sim, Receiver::bind_tls());
+    let s = client.create(&order()).unwrap();
+    assert!(callback_url(&sim, &s).starts_with("https://127.0.0.1:"));
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    sim.act(&s.id(), "approve", Some(json!({"order_id": "over-tls"})));
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_COMPLETED);
+    assert_eq!(s.order_id().as_deref(), Some("over-tls"));
+    let handled = next(&deliveries, 2);
+    assert!(handled.iter().all(|d| d.code == KPOS_OK), "{handled:?}");
+    assert_eq!(polls(&sim, &s), 1);
+}
+
+#[test]
+fn forged_or_missing_tokens_are_refused_and_leave_the_session_untouched() {
+    let sim = Sim::start();
+    let (client, deliveries) = webhook_client(&sim);
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    next(&deliveries, 1);
+
+    let url = callback_url(&sim, &s);
+    let (reference, token) = (param(&url, "kpos_ref"), param(&url, "kpos_token"));
+    let flipped = {
+        let mut t = token.as_bytes().to_vec();
+        t[42] = if t[42] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(t).unwrap()
+    };
+    let path = "/klarna/status";
+    let forged_body = json!({"status": "COMPLETED", "order_id": "forged"}).to_string();
+    for request in [
+        format!("{path}?kpos_ref={reference}&kpos_token={flipped}"),
+        format!("{path}?kpos_ref={reference}&kpos_token={}", &token[..42]),
+        format!("{path}?kpos_ref={reference}&kpos_token="),
+        format!("{path}?kpos_ref={reference}"),
+        format!("{path}?kpos_token={token}"),
+        path.to_string(),
+        format!("{path}?kpos_ref={reference}&kpos_token={flipped}&kpos_token={token}"),
+    ] {
+        let (code, status, id) = verify(client, &request, &forged_body);
+        assert_eq!(code, KPOS_E_PERMISSION_DENIED, "{request}");
+        assert_eq!(
+            (status, id),
+            (u32::MAX, None),
+            "nothing written for {request}"
+        );
+        let error = owned(kpos_last_error_json()).unwrap();
+        assert!(
+            !error.contains(token) && !error.contains(&flipped),
+            "{error}"
+        );
+    }
+    let unknown = format!("{path}?kpos_ref={}&kpos_token={token}", "0".repeat(32));
+    assert_eq!(verify(client, &unknown, &forged_body).0, KPOS_E_NOT_FOUND);
+
+    assert_eq!(s.status(), KPOS_STATUS_DISTRIBUTED);
+    assert_eq!(s.order_id(), None);
+    assert_eq!(polls(&sim, &s), 0, "a refused call causes no traffic");
+
+    // The genuine URL with a body that is not a status payload of this session.
+    let genuine = format!("{path}?kpos_ref={reference}&kpos_token={token}");
+    for body in [
+        "not json",
+        "{}",
+        r#"{"status":"ACCESSED","session_id":"another"}"#,
+    ] {
+        assert_eq!(
+            verify(client, &genuine, body).0,
+            KPOS_E_BAD_REQUEST,
+            "{body}"
+        );
+    }
+    assert_eq!(s.status(), KPOS_STATUS_DISTRIBUTED);
+}
+
+#[test]
+fn replayed_duplicated_and_reordered_callbacks_leave_a_completed_session_completed() {
+    let sim = Sim::start();
+    sim.config(json!({"webhook_duplicate": true}));
+    let (client, deliveries) = webhook_client(&sim);
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    sim.act(&s.id(), "scan", None);
+    sim.act(&s.id(), "approve", Some(json!({"order_id": "o-1"})));
+    while s.status() != KPOS_STATUS_COMPLETED {
+        s.wait(20_000).unwrap();
+    }
+    // Each of DISTRIBUTED, ACCESSED, COMPLETED was delivered twice.
+    let first = next(&deliveries, 6);
+    assert!(first.iter().all(|d| d.code == KPOS_OK), "{first:?}");
+
+    // All six again, newest first: COMPLETED, COMPLETED, ACCESSED, ACCESSED, DISTRIBUTED, ...
+    let replay = sim.act(&s.id(), "webhook_replay", Some(json!({"order": "reverse"})));
+    assert_eq!(replay["queued"], 6);
+    let late = next(&deliveries, 6);
+    assert_eq!(late[0].payload_status, "COMPLETED");
+    assert_eq!(late[5].payload_status, "DISTRIBUTED");
+    for d in &late {
+        assert_eq!(
+            (d.code, d.status),
+            (KPOS_OK, KPOS_STATUS_COMPLETED),
+            "{d:?}"
+        );
+    }
+    assert_eq!(s.status(), KPOS_STATUS_COMPLETED);
+    assert_eq!(s.order_id().as_deref(), Some("o-1"));
+    assert_eq!(
+        polls(&sim, &s),
+        1,
+        "only the first COMPLETED needed confirming"
+    );
+}
+
+#[test]
+fn a_completed_callback_that_klarna_does_not_confirm_does_not_complete_the_session() {
+    let sim = Sim::start();
+    let (client, deliveries) = webhook_client(&sim);
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    next(&deliveries, 1);
+    // A caller who knows the token (say it leaked) claims COMPLETED; Klarna says DISTRIBUTED.
+    let url = callback_url(&sim, &s);
+    let request = &url[url.find("/klarna").unwrap()..];
+    let body = json!({"status": "COMPLETED", "order_id": "fake"}).to_string();
+    let (code, status, _) = verify(client, request, &body);
+    assert_eq!((code, status), (KPOS_OK, KPOS_STATUS_DISTRIBUTED));
+    assert_eq!(s.status(), KPOS_STATUS_DISTRIBUTED);
+    assert_eq!(s.order_id(), None);
+    assert_eq!(polls(&sim, &s), 1, "the claim was checked with a GET");
+}
+
+#[test]
+fn an_order_may_not_bring_its_own_callback_url_when_the_client_sets_one() {
+    let sim = Sim::start();
+    let client =
+        Client::new(&sim.config_json(json!({"webhook_url": "https://till.example/k"}))).unwrap();
+    let mut order: Value = serde_json::from_str(&order()).unwrap();
+    order["distribution"] = json!({"callback_urls": {"status_update": "https://own.example/x"}});
+    let f = client.create(&order.to_string()).unwrap_err();
+    assert_eq!(f.code, KPOS_E_BAD_REQUEST);
+    assert_eq!(
+        f.detail["field"],
+        "distribution.callback_urls.status_update"
+    );
+    assert_eq!(sim.stats()["requests"], 0);
+
+    // Without webhook_url the order's own callback URL is sent as it is.
+    let plain = sim.client();
+    let s = plain.create(&order.to_string()).unwrap();
+    assert_eq!(
+        sim.session(&s.id())["callback_url"],
+        "https://own.example/x"
+    );
+}
+
+#[test]
+fn webhook_url_over_plain_http_is_refused_unless_loopback() {
+    let sim = Sim::start();
+    let f =
+        Client::new(&sim.config_json(json!({"webhook_url": "http://till.example/k"}))).unwrap_err();
+    assert_eq!(f.code, KPOS_E_INVALID_ARGUMENT);
+    assert_eq!(f.detail["field"], "webhook_url");
+}
+
+static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn collect(_userdata: *mut c_void, _level: u32, message: *const c_char) {
+    let text = CStr::from_ptr(message).to_string_lossy().into_owned();
+    LINES.lock().unwrap().push(text);
+}
+
+#[test]
+fn the_callback_token_never_reaches_the_log_or_the_last_error() {
+    let sim = Sim::start();
+    assert_eq!(
+        unsafe { kpos_set_log_callback(Some(collect), std::ptr::null_mut(), KPOS_LOG_TRACE) },
+        KPOS_OK
+    );
+    let (client, deliveries) = webhook_client(&sim);
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    sim.act(&s.id(), "approve", None);
+    while s.status() != KPOS_STATUS_COMPLETED {
+        s.wait(20_000).unwrap();
+    }
+    next(&deliveries, 2);
+    let url = callback_url(&sim, &s);
+    let token = param(&url, "kpos_token");
+    let forged = url.replace(token, &"A".repeat(43));
+    assert_eq!(verify(client, &forged, "{}").0, KPOS_E_PERMISSION_DENIED);
+    unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+
+    let lines = LINES.lock().unwrap().clone();
+    assert!(lines.iter().any(|l| l.contains("webhook")), "{lines:?}");
+    for line in &lines {
+        assert!(!line.contains(token), "token in log: {line}");
+        assert!(!line.contains("kpos_token"), "callback URL in log: {line}");
+    }
+    let error = owned(kpos_last_error_json()).unwrap();
+    assert!(!error.contains(token) && !error.contains(&"A".repeat(43)));
+}
+
+#[test]
+fn null_arguments_are_invalid() {
+    let sim = Sim::start();
+    let client = sim.client();
+    let q = CString::new("/x?kpos_ref=1&kpos_token=2").unwrap();
+    let mut status = 0;
+    let code = unsafe {
+        kpos_webhook_verify(
+            client.0,
+            q.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null_mut(),
+            &mut status,
+        )
+    };
+    assert_eq!(code, KPOS_E_INVALID_ARGUMENT);
+    let code = unsafe {
+        kpos_webhook_verify(
+            std::ptr::null_mut(),
+            q.as_ptr(),
+            q.as_ptr(),
+            std::ptr::null_mut(),
+            &mut status,
+        )
+    };
+    assert_eq!(code, KPOS_E_INVALID_ARGUMENT);
+}
