@@ -31,7 +31,12 @@
 #include <time.h>
 
 #ifdef _WIN32
+#include <io.h>
 #include <windows.h>
+#define stderr_is_terminal() _isatty(_fileno(stderr))
+#else
+#include <unistd.h>
+#define stderr_is_terminal() isatty(STDERR_FILENO)
 #endif
 
 #include "klarna_pos.h"
@@ -254,6 +259,21 @@ static int parse_ms(const char *s, unsigned long *out)
 }
 
 /*
+ * For a cashier at a terminal (stderr is a tty, as in the demo): the payment link drawn as a QR
+ * code the customer can scan from the screen. stdout keeps only the key=value lines.
+ */
+static void draw_qr_on_terminal(const char *text)
+{
+    uint8_t *art = NULL;
+    size_t len = 0;
+    if (!stderr_is_terminal() || kpos_qr_render(text, KPOS_QR_TEXT, &art, &len) != KPOS_OK)
+        return;
+    fwrite(art, 1, len, stderr);
+    fflush(stderr);
+    kpos_bytes_free(art, len);
+}
+
+/*
  * Prints whatever became known since the last call: the QR code and payment link once the
  * session is distributed (before its status line, so the cashier's screen can show it), then
  * the status when it changed.
@@ -268,11 +288,14 @@ static void report_progress(const kpos_session *session, uint32_t status, uint32
             emit("qr_url", qr_url);
             if (link != NULL)
                 emit("payment_link", link);
+            draw_qr_on_terminal(link != NULL ? link : qr_url);
             *qr_shown = 1;
         }
     }
     if (status != *shown_status) {
         emit("status", kpos_status_name(status));
+        if (stderr_is_terminal())
+            fprintf(stderr, "  [cashier display: %s]\n", kpos_status_display_text(status));
         *shown_status = status;
     }
 }
