@@ -6,13 +6,12 @@ mod common;
 
 use std::env;
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Sim, PASSWORD, USER};
+use common::{compile_c, Sim, PASSWORD, USER};
 
 /// Every program in tests/c, each run by the #[test] of the same name below.
 const PROGRAMS: &[&str] = &[
@@ -29,98 +28,12 @@ const PROGRAM_TIME_LIMIT: Duration = Duration::from_secs(120);
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// Variables cargo sets for this test process (besides CARGO_PKG_*). Passed on to a nested
-/// cargo they look like a changed environment to dependencies' build scripts (ring watches
-/// CARGO_MANIFEST_DIR), which then rebuild on every run.
-const CARGO_RUNTIME_VARS: &[&str] = &[
-    "CARGO_MANIFEST_DIR",
-    "CARGO_MANIFEST_PATH",
-    "CARGO_CRATE_NAME",
-    "CARGO_PRIMARY_PACKAGE",
-    "CARGO_TARGET_TMPDIR",
-    "OUT_DIR",
-];
-
-struct Build {
-    /// Where cargo put libklarna_pos.so.
-    profile_dir: PathBuf,
-    /// target/ctests: the compiled programs and their output.
-    out_dir: PathBuf,
-}
-
-fn target_dir() -> PathBuf {
-    match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => Path::new(ROOT).join(dir),
-        None => Path::new(ROOT).join("target"),
-    }
-}
-
-/// Builds the shared library once for all tests: cargo test does not promise the cdylib is
-/// fresh. (The simulator is built by tests/common.)
-fn build() -> &'static Build {
-    static BUILD: OnceLock<Build> = OnceLock::new();
-    BUILD.get_or_init(|| {
-        let release = !cfg!(debug_assertions);
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "--lib"]).current_dir(ROOT);
-        if release {
-            cargo.arg("--release");
-        }
-        for (key, _) in env::vars_os() {
-            let key = key.to_string_lossy();
-            if key.starts_with("CARGO_PKG_") || CARGO_RUNTIME_VARS.contains(&key.as_ref()) {
-                cargo.env_remove(key.as_ref());
-            }
-        }
-        let status = cargo.status().expect("cargo runs");
-        assert!(status.success(), "cargo build --lib failed");
-        let profile_dir = target_dir().join(if release { "release" } else { "debug" });
-        let out_dir = target_dir().join("ctests");
-        fs::create_dir_all(&out_dir).expect("target/ctests can be created");
-
-        Build {
-            profile_dir,
-            out_dir,
-        }
-    })
-}
-
-/// Compiles one C file into target/ctests/<name>; panics with gcc's diagnostics on failure.
-fn compile(source: &Path, name: &str) -> PathBuf {
-    let b = build();
-    let exe = b.out_dir.join(name);
-    let cc = env::var("CC").unwrap_or_else(|_| "gcc".into());
-    let out = Command::new(&cc)
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pthread"])
-        .arg("-I")
-        .arg(Path::new(ROOT).join("include"))
-        .arg("-I")
-        .arg(Path::new(ROOT).join("tests/c"))
-        .arg(source)
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(&b.profile_dir)
-        .arg("-lklarna_pos")
-        .arg(format!("-Wl,-rpath,{}", b.profile_dir.display()))
-        .output()
-        .unwrap_or_else(|e| panic!("{} cannot be started: {}", cc, e));
-    assert!(
-        out.status.success(),
-        "{} does not compile cleanly:\n{}",
-        source.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    exe
-}
-
 /// Runs `exe` with the simulator's address and the test credentials in the environment,
-/// within PROGRAM_TIME_LIMIT; stdout and stderr are also kept in target/ctests/<name>.out/.err.
+/// within PROGRAM_TIME_LIMIT; stdout and stderr are also kept next to it as <name>.out/.err.
 fn run(exe: &Path, args: &[&str], sim: &Sim) -> Output {
-    let b = build();
     let name = exe.file_name().unwrap().to_string_lossy().to_string();
-    let out_path = b.out_dir.join(format!("{}.out", name));
-    let err_path = b.out_dir.join(format!("{}.err", name));
+    let out_path = exe.with_file_name(format!("{}.out", name));
+    let err_path = exe.with_file_name(format!("{}.err", name));
     let mut child = Command::new(exe)
         .args(args)
         .current_dir(ROOT)
@@ -158,10 +71,7 @@ fn run(exe: &Path, args: &[&str], sim: &Sim) -> Output {
 
 /// Compiles and runs tests/c/<name>.c against its own simulator.
 fn run_c_test(name: &str) {
-    let exe = compile(
-        &Path::new(ROOT).join("tests/c").join(format!("{}.c", name)),
-        name,
-    );
+    let exe = compile_c(&format!("tests/c/{}.c", name), name);
     let sim = Sim::start();
     let out = run(&exe, &[], &sim);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -210,7 +120,7 @@ fn payment_flow() {
 /// first poll: with the till's 1 s polling, each status is seen at least once.
 #[test]
 fn c_till_takes_a_payment() {
-    let exe = compile(&Path::new(ROOT).join("examples/c/till.c"), "till");
+    let exe = compile_c("examples/c/till.c", "till");
     let sim = Sim::start_with(&["--customer", "auto", "--auto-delay-ms", "4000"]);
     let out = run(
         &exe,

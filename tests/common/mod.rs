@@ -16,10 +16,43 @@ use serde_json::{json, Value};
 pub const USER: &str = "test_user";
 pub const PASSWORD: &str = "test_password";
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(ROOT).join(dir),
+        None => PathBuf::from(ROOT).join("target"),
+    }
+}
+
+/// Variables cargo sets for this test process (besides CARGO_PKG_*). Passed on to a nested
+/// cargo they look like a changed environment to dependencies' build scripts (ring watches
+/// CARGO_MANIFEST_DIR), which then rebuild on every run.
+const CARGO_RUNTIME_VARS: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "OUT_DIR",
+];
+
+/// `cargo build --quiet ARGS` in the checkout, as a developer would type it.
+fn cargo_build(args: &[&str]) {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .arg("build")
+        .arg("--quiet")
+        .args(args)
+        .current_dir(ROOT);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_") || CARGO_RUNTIME_VARS.contains(&key.as_ref()) {
+            cargo.env_remove(key.as_ref());
+        }
+    }
+    let status = cargo.status().expect("cargo runs");
+    assert!(status.success(), "cargo build {:?} failed", args);
 }
 
 /// The simulator binary, built once per test process.
@@ -27,13 +60,20 @@ pub fn sim_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "-p", "klarna-pos-sim"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building the simulator failed");
+            cargo_build(&["-p", "klarna-pos-sim"]);
             target_dir().join("debug").join("klarna-pos-sim")
+        })
+        .clone()
+}
+
+/// The directory of the freshly built shared library (cargo test does not promise the cdylib
+/// is fresh), built once per test process.
+pub fn library_dir() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            cargo_build(&["--lib", "-p", "klarna-pos"]);
+            target_dir().join("debug")
         })
         .clone()
 }
@@ -50,32 +90,22 @@ pub fn tool(name: &str, package: &str) -> PathBuf {
     })
 }
 
-#[cfg(unix)]
-/// Builds the shared library, then compiles the C program `source` against it and the committed
-/// header, as strictly as tills are asked to (`-std=c99 -Wall -Wextra -Werror`).
+/// Compiles the C program `source` (relative to the checkout) with gcc against the committed
+/// header and the freshly built library, warnings as errors, into target/c-programs/NAME.
 pub fn compile_c(source: &str, name: &str) -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--lib", "-p", "klarna-pos"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the library failed");
-    // The library's SONAME is libklarna_pos.so.<major>; give the loader that name too.
-    let out_dir = target_dir().join("c-examples");
-    let lib_dir = out_dir.join("lib");
-    std::fs::create_dir_all(&lib_dir).unwrap();
-    let built = target_dir().join("debug").join("libklarna_pos.so");
-    let soname = format!("libklarna_pos.so.{}", env!("CARGO_PKG_VERSION_MAJOR"));
-    for link in ["libklarna_pos.so", soname.as_str()] {
-        let link = lib_dir.join(link);
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&built, &link).unwrap();
-    }
+    let lib_dir = library_dir();
+    let out_dir = target_dir().join("c-programs");
+    std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join(name);
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(tool("gcc", "gcc"))
+    let root = PathBuf::from(ROOT);
+    let cc = std::env::var_os("CC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tool("gcc", "gcc"));
+    let result = Command::new(&cc)
         .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pthread", "-I"])
         .arg(root.join("include"))
+        .arg("-I")
+        .arg(root.join("tests/c"))
         .arg(root.join(source))
         .arg("-L")
         .arg(&lib_dir)
@@ -83,9 +113,14 @@ pub fn compile_c(source: &str, name: &str) -> PathBuf {
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
         .arg("-o")
         .arg(&out)
-        .status()
-        .expect("gcc runs");
-    assert!(status.success(), "compiling {source} failed");
+        .output()
+        .expect("the C compiler runs");
+    assert!(
+        result.status.success(),
+        "{} does not compile cleanly:\n{}",
+        source,
+        String::from_utf8_lossy(&result.stderr)
+    );
     out
 }
 
