@@ -404,7 +404,7 @@ impl Session {
         let url = format!(
             "{}/payments/v1/sessions/{}",
             self.client.config.api_url,
-            percent_encode_segment(&self.id)
+            url::encode_path_segment(&self.id)
         );
         self.client
             .transport
@@ -445,18 +445,6 @@ fn progress_rank(s: Status) -> u8 {
         Status::Accessed => 3,
         Status::Completed | Status::Canceled | Status::Failed | Status::Expired => 4,
     }
-}
-
-fn percent_encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{:02X}", b));
-        }
-    }
-    out
 }
 
 /// A distribution status payload, read tolerantly (`qr_code` or `qr`, both spellings of
@@ -557,11 +545,5 @@ mod tests {
     #[test]
     fn payload_without_status_is_rejected() {
         assert!(StatusPayload::parse(&json!({"qr":"x"})).is_none());
-    }
-
-    #[test]
-    fn session_ids_are_encoded_in_paths() {
-        assert_eq!(percent_encode_segment("ab-1_~."), "ab-1_~.");
-        assert_eq!(percent_encode_segment("a/b c"), "a%2Fb%20c");
     }
 }
