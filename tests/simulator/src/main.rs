@@ -5,6 +5,7 @@
 
 mod faults;
 mod http;
+mod orders;
 mod png;
 mod routes;
 mod state;
@@ -42,7 +43,7 @@ The first line on standard output is `listening on http://HOST:PORT`.
 Logs, one line per request, go to standard error.
 
 Control endpoints (no auth): /_sim/sessions[/ID[/scan|approve|cancel|fail|expire|force]],
-/_sim/stats, /_sim/config, /_sim/faults.
+/_sim/orders[/ID], /_sim/stats, /_sim/config, /_sim/faults.
 ";
 
 struct Options {
@@ -144,6 +145,7 @@ fn main() -> ExitCode {
         auto_delay_ms: opts.auto_delay_ms,
         cancel_spelling: "CANCELED",
         qr_field: "qr_code",
+        auto_capture: false,
     };
     let (hooks_tx, hooks_rx) = mpsc::channel();
     let sim = Arc::new(Sim::new(
@@ -303,6 +305,17 @@ fn serve(sim: &Sim, stream: TcpStream) {
             Some(faults::Action::Reset) => {
                 log(&req.method, &req.path, &format!("reset{fault_note}"));
                 faults::set_reset_on_close(&stream);
+                return;
+            }
+            Some(faults::Action::LoseAnswer(hold)) => {
+                // The action happens; only its answer is lost, as when a link dies mid-answer.
+                let resp = routes::handle(&ctx, &req);
+                log(
+                    &req.method,
+                    &req.path,
+                    &format!("{} lost{fault_note}", resp.status),
+                );
+                thread::sleep(hold);
                 return;
             }
             Some(faults::Action::Stall(d)) => {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Map, Value};
 
 use crate::faults::Rule;
+use crate::orders::Orders;
 use crate::util;
 use crate::webhook::Job;
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub cancel_spelling: &'static str,
     /// Name of the QR image URL field in status payloads (`qr_code` or `qr`).
     pub qr_field: &'static str,
+    /// Capture every placed order in full at once (as merchants with instant delivery do).
+    pub auto_capture: bool,
 }
 
 impl Config {
@@ -49,6 +52,7 @@ impl Config {
             "auto_delay_ms": self.auto_delay_ms,
             "cancel_spelling": self.cancel_spelling,
             "qr_field": self.qr_field,
+            "auto_capture": self.auto_capture,
         })
     }
 
@@ -73,7 +77,11 @@ impl Config {
                 ("qr_field", Value::String(s)) if s == "qr_code" || s == "qr" => {
                     next.qr_field = if s == "qr" { "qr" } else { "qr_code" };
                 }
-                ("customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field", v) => {
+                ("auto_capture", Value::Bool(b)) => next.auto_capture = *b,
+                (
+                    "customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field" | "auto_capture",
+                    v,
+                ) => {
                     return Err(format!("bad value for {key:?}: {v}"));
                 }
                 _ => return Err(format!("unknown config key {key:?}")),
@@ -290,6 +298,8 @@ pub struct State {
     pub config: Config,
     pub stats: Stats,
     pub faults: Vec<Rule>,
+    /// Orders placed by completed sessions (Order Management).
+    pub orders: Orders,
     webhooks: Sender<Job>,
 }
 
@@ -301,6 +311,7 @@ impl State {
             config,
             stats: Stats::default(),
             faults: Vec::new(),
+            orders: Orders::default(),
             webhooks,
         }
     }
@@ -323,6 +334,9 @@ impl State {
         }
         s.status = status.to_string();
         s.history.push(status.to_string());
+        if status == COMPLETED {
+            self.place_order(id);
+        }
         self.notify(id);
     }
 
