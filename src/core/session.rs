@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::config::Config;
 use super::error::{Code, Error, Result};
 use super::http::{Interrupt, Limits, Method, Request, Response, Retry, Transport};
+use super::journal::{Journal, RecordId};
 use super::log::{log, Level};
 use super::order;
 use super::status::Status;
@@ -23,11 +24,17 @@ const MAX_BACKOFF_FACTOR: u32 = 5;
 pub struct Client {
     pub config: Config,
     transport: Transport,
+    /// The crash-safe record of in-flight work, when `journal_dir` is configured.
+    journal: Option<Journal>,
 }
 
 impl Client {
     pub fn new(config: Config) -> Result<Client> {
         let transport = Transport::new(&config)?;
+        let journal = match &config.journal_dir {
+            Some(dir) => Some(Journal::open(dir)?),
+            None => None,
+        };
         log!(
             Level::Info,
             "client for {} (connect timeout {} ms, request timeout {} ms)",
@@ -35,29 +42,70 @@ impl Client {
             config.connect_timeout.as_millis(),
             config.request_timeout.as_millis()
         );
-        Ok(Client { config, transport })
+        Ok(Client {
+            config,
+            transport,
+            journal,
+        })
     }
 
     pub fn transport(&self) -> &Transport {
         &self.transport
     }
 
-    /// Validates the order locally, then creates the session with one POST (never repeated
-    /// automatically: a second POST could start a second payment).
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    /// Validates the order locally, records it in the journal (when configured), then creates
+    /// the session with one POST (never repeated automatically: a second POST could start a
+    /// second payment).
     pub fn create_session(self: &Arc<Self>, order_json: &str) -> Result<Session> {
         let prepared = order::prepare_session_request(order_json, self.config.allow_insecure_http)?;
+        let record = match &self.journal {
+            Some(j) => Some(j.open_session(
+                prepared.order_amount,
+                prepared.merchant_reference1.as_deref(),
+            )?),
+            None => None,
+        };
         let url = format!("{}/payments/v1/sessions", self.config.api_url);
-        let resp = self.transport.send(
-            &Request {
-                method: Method::Post,
-                url: &url,
-                body: Some(prepared.body.as_bytes()),
-                retry: Retry::Never,
-                idempotency_key: None,
-            },
-            Limits::default(),
-        )?;
-        let (session_id, result_url) = self.parse_create_answer(&resp)?;
+        let answer = self
+            .transport
+            .send(
+                &Request {
+                    method: Method::Post,
+                    url: &url,
+                    body: Some(prepared.body.as_bytes()),
+                    retry: Retry::Never,
+                    idempotency_key: None,
+                },
+                Limits::default(),
+            )
+            .and_then(|resp| self.parse_create_answer(&resp));
+        let (session_id, result_url) = match answer {
+            Ok(created) => created,
+            Err(e) => {
+                if let Some(r) = &record {
+                    // Refused for good: no session exists. Otherwise one may: the record stays.
+                    if is_definitive_refusal(&e) {
+                        self.close_record(r, "REFUSED");
+                    }
+                }
+                return Err(e);
+            }
+        };
+        if let (Some(j), Some(r)) = (&self.journal, &record) {
+            if let Err(e) = j.session_created(r, &session_id, &result_url) {
+                log!(
+                    Level::Warn,
+                    "session {}: the journal could not record its id ({}); after a crash it \
+                     would be listed without one",
+                    session_id,
+                    e
+                );
+            }
+        }
         log!(
             Level::Info,
             "session {} created ({} minor units {})",
@@ -65,7 +113,21 @@ impl Client {
             prepared.order_amount,
             prepared.purchase_currency
         );
-        Ok(Session::new(self.clone(), session_id, result_url))
+        Ok(Session::new(self.clone(), session_id, result_url, record))
+    }
+
+    /// Closes a journal record after the request; a failure only leaves it open (logged),
+    /// which makes the work show up as pending again: harmless to repeat.
+    pub(crate) fn close_record(&self, record: &RecordId, outcome: &str) {
+        if let Some(j) = &self.journal {
+            if let Err(e) = j.close(record, outcome) {
+                log!(
+                    Level::Warn,
+                    "journal: a finished record could not be closed ({}); it stays pending",
+                    e
+                );
+            }
+        }
     }
 
     /// Continues a session created earlier (e.g. before a till restart).
@@ -75,10 +137,16 @@ impl Client {
         }
         self.check_result_url(result_url)
             .map_err(|m| Error::invalid_argument(format!("result_url {}", m)))?;
+        // A journaled session closes its record when it ends, whichever process ends it.
+        let record = match &self.journal {
+            Some(j) => j.find_session(session_id)?,
+            None => None,
+        };
         Ok(Session::new(
             self.clone(),
             session_id.to_string(),
             result_url.to_string(),
+            record,
         ))
     }
 
@@ -138,14 +206,22 @@ pub struct Session {
     state: Mutex<State>,
     changed: Condvar,
     interrupt: Interrupt,
+    /// The journal record, taken (and closed) once the session is terminal.
+    record: Mutex<Option<RecordId>>,
 }
 
 impl Session {
-    fn new(client: Arc<Client>, id: String, result_url: String) -> Session {
+    fn new(
+        client: Arc<Client>,
+        id: String,
+        result_url: String,
+        record: Option<RecordId>,
+    ) -> Session {
         Session {
             client,
             id,
             result_url,
+            record: Mutex::new(record),
             state: Mutex::new(State {
                 snapshot: Snapshot::default(),
                 progress: 0,
@@ -255,7 +331,18 @@ impl Session {
         }
         drop(st);
         self.changed.notify_all();
+        self.close_record_if_terminal(status);
         status
+    }
+
+    fn close_record_if_terminal(&self, status: Status) {
+        if !status.is_terminal() {
+            return;
+        }
+        let record = self.record.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(r) = record {
+            self.client.close_record(&r, status.name());
+        }
     }
 
     /// The mapped failure when the session FAILED.
@@ -388,8 +475,10 @@ impl Session {
             }
             Err(e) => Err(e),
         };
+        let status = st.snapshot.status.unwrap_or(Status::Created);
         drop(st);
         self.changed.notify_all();
+        self.close_record_if_terminal(status);
         match outcome {
             Err(e) if e.code == Code::Conflict => {
                 // Klarna refused: learn the real state so the till sees COMPLETED.
@@ -427,6 +516,13 @@ fn completed_conflict() -> Error {
         Code::Conflict,
         "the payment is already COMPLETED and cannot be cancelled; refund it instead",
     )
+}
+
+/// Whether Klarna refused a request for good (a 4xx other than 408 and 429): nothing happened
+/// and repeating it unchanged cannot succeed.
+pub(crate) fn is_definitive_refusal(e: &Error) -> bool {
+    e.http_status
+        .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429)
 }
 
 /// Failures after which `wait` keeps polling until its deadline instead of giving up.
