@@ -278,6 +278,56 @@ fn two_clients_of_one_process_write_one_journal_concurrently() {
 }
 
 #[test]
+fn two_till_processes_share_one_journal_without_corrupting_it() {
+    if child_mode().as_deref() == Some("refunds") {
+        let client = child_client();
+        let order_id = std::env::var("KPOS_TILL_ORDER").unwrap();
+        let till = std::process::id();
+        for i in 0..10 {
+            client
+                .refund(
+                    &order_id,
+                    r#"{"refunded_amount": 10}"#,
+                    Some(&format!("p{}-{}", till, i)),
+                )
+                .unwrap();
+        }
+        return;
+    }
+    let sim = Sim::start();
+    sim.config(json!({"auto_capture": true}));
+    let order_id = sim.paid_order(&sim.client());
+    let dir = scratch_dir("two-processes");
+    let test = "two_till_processes_share_one_journal_without_corrupting_it";
+    let env = [("KPOS_TILL_ORDER", order_id.as_str())];
+    let tills = [
+        spawn_till(test, "refunds", &sim, &dir, &env),
+        spawn_till(test, "refunds", &sim, &dir, &env),
+    ];
+    for (mut till, output) in tills {
+        let output: Vec<String> = output.map_while(Result::ok).collect();
+        assert!(till.wait().unwrap().success(), "{:?}", output);
+    }
+    assert_eq!(
+        sim.order(&order_id)["refunds"].as_array().unwrap().len(),
+        20
+    );
+    // Whether or not one process compacted while the other wrote, every line is whole and
+    // nothing is left open.
+    for line in journal_lines(&dir) {
+        assert!(
+            serde_json::from_str::<Value>(&line).is_ok(),
+            "corrupt: {}",
+            line
+        );
+    }
+    assert!(journal_client(&sim, &dir, json!({}))
+        .pending()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
 fn compaction_keeps_only_the_open_records() {
     let sim = Sim::start();
     sim.config(json!({"auto_capture": true}));
