@@ -203,8 +203,14 @@ impl Drop for Locked {
 fn journal_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::bad_config(
         "journal_dir",
-        format!("{} {}: {} (nothing was sent)", what, path.display(), e),
+        format!("journal: {} {}: {}", what, path.display(), e),
     )
+}
+
+/// A record that could not be written before its request: the request is not sent.
+fn nothing_sent(mut e: Error) -> Error {
+    e.message.push_str(" (nothing was sent)");
+    e
 }
 
 fn open_options() -> OpenOptions {
@@ -343,7 +349,8 @@ impl Journal {
         let mut line = opening(&id, Kind::Session);
         line.insert("order_amount".into(), json!(order_amount));
         line.insert("merchant_reference1".into(), json!(merchant_reference1));
-        self.locked(|| self.append(&Value::Object(line)))?;
+        self.locked(|| self.append(&Value::Object(line)))
+            .map_err(nothing_sent)?;
         Ok(RecordId(id))
     }
 
@@ -390,6 +397,7 @@ impl Journal {
             self.append(&Value::Object(line))?;
             Ok(RecordId(id))
         })
+        .map_err(nothing_sent)
     }
 
     /// Closes a record with its outcome (a session status, `done` or `failed`); compacts now and
