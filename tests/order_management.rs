@@ -261,3 +261,27 @@ fn a_refund_of_one_order_line_carries_the_line_to_klarna() {
         json!({"receipt": "R-1"})
     );
 }
+
+#[test]
+fn a_refund_rate_limited_through_every_retry_is_rate_limited_and_a_later_repeat_books_it_once() {
+    let sim = captured_sim();
+    let client = sim.client();
+    let order_id = sim.paid_order(&client);
+    // max_retries 2: three attempts, all answered 429.
+    sim.fault(
+        json!({"mode": "rate_limit", "retry_after": 0, "count": 3, "path": "/ordermanagement/"}),
+    );
+    let f = client
+        .refund(&order_id, &refund_body(300), Some("R-429"))
+        .unwrap_err();
+    assert_eq!(f.code, KPOS_E_RATE_LIMITED);
+    assert_eq!(kpos_result_action(f.code), KPOS_ACTION_RETRY);
+    assert_eq!(sim.order(&order_id)["refunded_amount"], 0);
+
+    let refund_id = client
+        .refund(&order_id, &refund_body(300), Some("R-429"))
+        .unwrap();
+    let ledger = sim.order(&order_id);
+    assert_eq!(ledger["refunds"][0]["refund_id"], refund_id.as_str());
+    assert_eq!(ledger["refunded_amount"], 300);
+}
