@@ -300,19 +300,21 @@ void kpos_bytes_free(uint8_t *p, size_t len);
  * `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
  * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
  * `allow_insecure_http`, `webhook_url` (the till backend's endpoint for Klarna's status
- * callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
- * `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and `KLARNA_USER_AGENT`) from the environment.
- * No network traffic happens here.
+ * callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`, `journal_dir`; see the
+ * README). `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
+ * `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
+ * here; with `journal_dir` the directory is created when missing and its journal opened (see
+ * `kpos_journal_pending`).
  *
  * On success writes a new client to `*out`; release it with `kpos_client_free`.
  * Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` (NULL `out`, invalid UTF-8 or JSON, unknown
- * key, bad value: the last error names the key in `field`).
+ * key, bad value, a `journal_dir` that cannot be created, written or locked, or holds a journal
+ * of a newer format: the last error names the key in `field`).
  *
  * # Safety
  * `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
  */
-kpos_result kpos_client_new(const char *config_json,
-                            kpos_client **out);
+kpos_result kpos_client_new(const char *config_json, kpos_client **out);
 
 /**
  * Releases a client; its credentials are wiped from memory once the last session using it is
@@ -362,6 +364,33 @@ const char *kpos_last_error_message(void);
 const char *kpos_last_error_json(void);
 
 /**
+ * Lists the open work recorded in the client's journal (config `journal_dir`), oldest first,
+ * as a JSON array with one record per line:
+ *
+ * - `{"kind":"session","session_id","result_url","created_at","merchant_reference1","order_amount"}`:
+ *   a session not seen terminal. Continue it with `kpos_session_resume` and wait until it is
+ *   terminal; its record then closes. `session_id` and `result_url` are `null` when the create
+ *   was sent but its answer never arrived: such a session cannot be resumed (a payment of that
+ *   amount and reference may exist: check it in Klarna's merchant portal); it stays listed
+ *   until Klarna's session lifetime (46 hours) has passed.
+ * - `{"kind":"capture"|"refund"|"cancel"|"release","order_id","idempotency_key","body","created_at"}`:
+ *   an Order Management call without a definitive answer. Repeat it (`body` is the request
+ *   JSON, `null` for cancel and release) with the same `idempotency_key`: Klarna applies it
+ *   once, and the record closes.
+ *
+ * `created_at` is UTC (`2026-05-01T12:00:00Z`). Writes the array to `*json_out` (release it
+ * with `kpos_string_free`). Thread-safe; other processes sharing the directory are seen too.
+ *
+ * Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, a client without
+ * `journal_dir`, or an unreadable journal).
+ *
+ * # Safety
+ * `json_out` must be valid for a write.
+ */
+kpos_result kpos_journal_pending(kpos_client *client,
+                                 char **json_out);
+
+/**
  * Installs a process-wide log callback receiving messages up to `max_level` (`KPOS_LOG_*`);
  * `cb` NULL removes it. Credentials and webhook secrets are never logged; personal data only at
  * `KPOS_LOG_TRACE`. `userdata` is passed back unchanged and must be usable from any thread.
@@ -389,6 +418,111 @@ kpos_result kpos_set_log_callback(kpos_log_callback cb, void *userdata, uint32_t
 kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, size_t *len);
 
 /**
+ * Reads an order: `GET /ordermanagement/v1/orders/{order_id}` (retried on network errors, 429
+ * and 5xx). Writes Klarna's order JSON (`status` AUTHORIZED, PART_CAPTURED, CAPTURED,
+ * CANCELLED, EXPIRED or CLOSED, `order_amount`, `captured_amount`, `refunded_amount`,
+ * `remaining_authorized_amount`, `order_lines`, `captures`, `refunds`, …) to `*order_json_out`;
+ * release it with `kpos_string_free`. Thread-safe.
+ *
+ * Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, invalid UTF-8, empty order
+ * id); `KPOS_E_NOT_FOUND` (Klarna `NO_SUCH_ORDER`); `KPOS_E_PERMISSION_DENIED`;
+ * `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
+ * `KPOS_E_PROTOCOL`.
+ *
+ * # Safety
+ * `order_id` must be NULL or NUL-terminated; `order_json_out` must be valid for a write.
+ */
+kpos_result kpos_order_get(kpos_client *client, const char *order_id, char **order_json_out);
+
+/**
+ * Captures (part of) an order: `POST …/orders/{order_id}/captures` with `capture_json`
+ * (`{"captured_amount", "description"?, "reference"?, "order_lines"?, …}`), validated before
+ * anything is sent: `captured_amount` a positive integer of minor units up to 200 000 000,
+ * `description` and `reference` strings of at most 255 characters, `order_lines` as for a
+ * session and adding up to `captured_amount`; unknown fields pass through.
+ *
+ * `idempotency_key` (1-64 printable ASCII characters, no spaces) is sent as
+ * `Klarna-Idempotency-Key`; NULL makes the library generate a UUID v4. Automatic retries (after
+ * a timeout, reset, 429 or 5xx) reuse the key, and so may the caller after an error: Klarna
+ * captures once per key. With a journal, the call is recorded before it is sent and stays
+ * pending until it succeeded or was refused for good. On success writes the Capture-Id to
+ * `*capture_id_out` (release it with `kpos_string_free`). Thread-safe.
+ *
+ * Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, invalid UTF-8 or JSON, bad
+ * key, unusable journal: nothing was sent); `KPOS_E_BAD_REQUEST` (refused locally, the last
+ * error's `field` names the field, or by Klarna); `KPOS_E_CONFLICT` (Klarna
+ * `CAPTURE_NOT_ALLOWED`, e.g. above the remaining authorization, or 409); `KPOS_E_NOT_FOUND`
+ * (`NO_SUCH_ORDER`); `KPOS_E_PERMISSION_DENIED`; `KPOS_E_RATE_LIMITED` and `KPOS_E_UNKNOWN`
+ * (429 / 5xx after retries); `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
+ * `KPOS_E_PROTOCOL`. After a timeout, network, rate-limit or unknown error, repeat the call
+ * with the same key.
+ *
+ * # Safety
+ * String arguments must be NULL or NUL-terminated; `capture_id_out` must be valid for a write.
+ */
+kpos_result kpos_order_capture(kpos_client *client,
+                               const char *order_id,
+                               const char *capture_json,
+                               const char *idempotency_key,
+                               char **capture_id_out);
+
+/**
+ * Refunds (part of) a captured order: `POST …/orders/{order_id}/refunds` with `refund_json`
+ * (`{"refunded_amount", "description"?, "reference"?, "order_lines"?, …}`), validated before
+ * anything is sent like `kpos_order_capture`'s body. The idempotency key, retries and journal
+ * work as for `kpos_order_capture`: a refund is applied once per key. On success writes the
+ * Refund-Id to `*refund_id_out` (release it with `kpos_string_free`); repeating a refund with
+ * its key gives the same Refund-Id. Thread-safe.
+ *
+ * Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_BAD_REQUEST`; `KPOS_E_CONFLICT` (Klarna
+ * `REFUND_NOT_ALLOWED`, e.g. above the captured amount, or 409); `KPOS_E_NOT_FOUND`;
+ * `KPOS_E_PERMISSION_DENIED`; `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`;
+ * `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL` (as for `kpos_order_capture`).
+ *
+ * # Safety
+ * String arguments must be NULL or NUL-terminated; `refund_id_out` must be valid for a write.
+ */
+kpos_result kpos_order_refund(kpos_client *client,
+                              const char *order_id,
+                              const char *refund_json,
+                              const char *idempotency_key,
+                              char **refund_id_out);
+
+/**
+ * Cancels an order before anything was captured (a void): `POST …/orders/{order_id}/cancel`.
+ * `idempotency_key` may be NULL (the library makes one and reuses it for its own retries);
+ * journal as for `kpos_order_capture`. Thread-safe.
+ *
+ * Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna `CANCEL_NOT_ALLOWED` once something was
+ * captured: refund instead); `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_NOT_FOUND`;
+ * `KPOS_E_PERMISSION_DENIED`; `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`;
+ * `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL`.
+ *
+ * # Safety
+ * String arguments must be NULL or NUL-terminated.
+ */
+kpos_result kpos_order_cancel(kpos_client *client,
+                              const char *order_id,
+                              const char *idempotency_key);
+
+/**
+ * Releases the part of the authorization that will not be captured (the order then closes
+ * once its captures are done): `POST …/orders/{order_id}/release-remaining-authorization`.
+ * `idempotency_key` may be NULL; journal as for `kpos_order_capture`. Thread-safe.
+ *
+ * Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna `RELEASE_NOT_ALLOWED`, e.g. after a cancel);
+ * `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_NOT_FOUND`; `KPOS_E_PERMISSION_DENIED`;
+ * `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
+ * `KPOS_E_PROTOCOL`.
+ *
+ * # Safety
+ * String arguments must be NULL or NUL-terminated.
+ */
+kpos_result kpos_order_release_remaining_authorization(kpos_client *client,
+                                                       const char *order_id,
+                                                       const char *idempotency_key);
+
+/**
  * Validates `order_json` locally (nothing is sent when it is refused), then starts a Klarna
  * in-store session: one `POST /payments/v1/sessions`, never repeated automatically. Fills
  * `acquiring_channel: in_store` and `distribution.method: one_qr` when absent; unknown fields pass
@@ -403,6 +537,10 @@ kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, siz
  * `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
  * unused, and no money moves until a customer scans a QR the till never showed.
  *
+ * With `journal_dir` the session is recorded (and fsynced) before the request is sent and stays
+ * listed by `kpos_journal_pending` until it is seen terminal; a journal that cannot be written
+ * gives `KPOS_E_INVALID_ARGUMENT` (field `journal_dir`) and nothing is sent.
+ *
  * # Safety
  * `order_json` must be NULL or NUL-terminated; `out` must be valid for a write.
  */
@@ -410,13 +548,15 @@ kpos_result kpos_session_create(kpos_client *client, const char *order_json, kpo
 
 /**
  * Continues a session created earlier, e.g. after a till restart, from its id and
- * `result_url` (both as returned by the getters). No network traffic: call `kpos_session_poll`
- * to learn its status. A resumed session is followed by polling: its webhook token lived in the
- * old process, so `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
+ * `result_url` (both as returned by the getters, or listed by `kpos_journal_pending`). No
+ * network traffic: call `kpos_session_poll` to learn its status. With `journal_dir`, a session
+ * the journal lists is matched by its id, and its record closes once the session is seen
+ * terminal. A resumed session is followed by polling: its webhook token lived in the old
+ * process, so `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
  *
  * Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
  * that is not an absolute https URL, or plain http to a non-loopback host without
- * `allow_insecure_http`).
+ * `allow_insecure_http`, an unreadable journal).
  *
  * # Safety
  * String arguments must be NULL or NUL-terminated; `out` must be valid for a write.

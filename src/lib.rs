@@ -1,7 +1,7 @@
 //! klarna-pos: Klarna in-store payments for point-of-sale tills, behind a stable C ABI.
 //!
 //! `core` is safe Rust with no FFI types: configuration, order validation, the HTTP transport,
-//! the session state machine. `ffi` is the C boundary only: argument checks, the panic boundary,
+//! the session state machine, Order Management and the crash-safe journal. `ffi` is the C boundary only: argument checks, the panic boundary,
 //! conversions. The C header `include/klarna_pos.h` is generated from `ffi` by `build.rs`.
 
 // Errors carry Klarna's full detail for the till; they are the rare path, so their size is fine.

@@ -60,6 +60,8 @@ pub struct Config {
     /// How often `wait` still polls a session whose status arrives by webhook: the safety net
     /// for lost callbacks.
     pub webhook_poll_interval: Duration,
+    /// Directory of the crash-safe journal of in-flight work (see `journal`); none when absent.
+    pub journal_dir: Option<PathBuf>,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
@@ -99,7 +101,7 @@ impl Config {
     }
 
     /// Reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and optionally
-    /// `KLARNA_USER_AGENT`) from the environment.
+    /// `KLARNA_USER_AGENT` and `KLARNA_JOURNAL_DIR`) from the environment.
     pub fn from_env() -> Result<Config> {
         let mut map = Map::new();
         for (var, key) in [
@@ -107,6 +109,7 @@ impl Config {
             ("KLARNA_USERNAME", "username"),
             ("KLARNA_PASSWORD", "password"),
             ("KLARNA_USER_AGENT", "user_agent"),
+            ("KLARNA_JOURNAL_DIR", "journal_dir"),
         ] {
             match std::env::var(var) {
                 Ok(v) => {
@@ -234,12 +237,16 @@ impl Config {
             1_000,
             3_600_000,
         )?;
-        if map.contains_key("journal_dir") {
-            return Err(Error::bad_config(
-                "journal_dir",
-                "the crash-safe journal is not available in this version of the library",
-            ));
-        }
+        let journal_dir = match opt_str(map, "journal_dir")? {
+            Some(d) if d.trim().is_empty() => {
+                return Err(Error::bad_config(
+                    "journal_dir",
+                    "must name a directory (omit it to run without a journal)",
+                ))
+            }
+            Some(d) => Some(PathBuf::from(d)),
+            None => None,
+        };
         Ok(Config {
             api_url,
             username,
@@ -254,6 +261,7 @@ impl Config {
             allow_insecure_http,
             webhook_url,
             webhook_poll_interval,
+            journal_dir,
         })
     }
 }

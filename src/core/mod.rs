@@ -3,8 +3,11 @@
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod id;
+pub mod journal;
 pub mod log;
 pub mod order;
+pub mod orders;
 pub mod qr;
 pub mod session;
 pub mod status;

@@ -131,7 +131,7 @@ pub fn prepare_session_request(
 }
 
 /// Validates order lines at `path` (e.g. "order_lines") and returns the sum of their total_amount.
-/// Public because Order Management captures/refunds with order_lines reuse it later.
+/// Public because Order Management captures and refunds with order_lines reuse it.
 ///
 /// Requires 1 to 1000 lines; applies the per-line rules of a session, including the US
 /// sales-tax model when one line has type `sales_tax`.

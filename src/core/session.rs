@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::config::Config;
 use super::error::{Code, Error, Result};
 use super::http::{Interrupt, Limits, Method, Request, Response, Retry, Transport};
+use super::journal::{Journal, RecordId};
 use super::log::{log, Level};
 use super::order;
 use super::status::Status;
@@ -26,6 +27,8 @@ pub struct Client {
     transport: Transport,
     /// Callback references and tokens of this client's sessions (with `webhook_url`).
     webhooks: webhook::Registry,
+    /// The crash-safe record of in-flight work, when `journal_dir` is configured.
+    journal: Option<Journal>,
 }
 
 /// What a verified webhook did: the session it belongs to and the status after merging it.
@@ -37,6 +40,10 @@ pub struct WebhookOutcome {
 impl Client {
     pub fn new(config: Config) -> Result<Client> {
         let transport = Transport::new(&config)?;
+        let journal = match &config.journal_dir {
+            Some(dir) => Some(Journal::open(dir)?),
+            None => None,
+        };
         log!(
             Level::Info,
             "client for {} (connect timeout {} ms, request timeout {} ms)",
@@ -48,6 +55,7 @@ impl Client {
             config,
             transport,
             webhooks: webhook::Registry::default(),
+            journal,
         })
     }
 
@@ -55,9 +63,13 @@ impl Client {
         &self.transport
     }
 
-    /// Validates the order locally, then creates the session with one POST (never repeated
-    /// automatically: a second POST could start a second payment). With `webhook_url`
-    /// configured, the session gets its own callback URL.
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    /// Validates the order locally, records it in the journal (when configured), then creates
+    /// the session with one POST (never repeated automatically: a second POST could start a
+    /// second payment). With `webhook_url` configured, the session gets its own callback URL.
     pub fn create_session(self: &Arc<Self>, order_json: &str) -> Result<Arc<Session>> {
         let reservation = match &self.config.webhook_url {
             Some(base) => Some(self.webhooks.reserve(base)?),
@@ -68,18 +80,50 @@ impl Client {
             self.config.allow_insecure_http,
             reservation.as_ref().map(|r| r.url()),
         )?;
+        let record = match &self.journal {
+            Some(j) => Some(j.open_session(
+                prepared.order_amount,
+                prepared.merchant_reference1.as_deref(),
+            )?),
+            None => None,
+        };
         let url = format!("{}/payments/v1/sessions", self.config.api_url);
-        let resp = self.transport.send(
-            &Request {
-                method: Method::Post,
-                url: &url,
-                body: Some(prepared.body.as_bytes()),
-                retry: Retry::Never,
-                idempotency_key: None,
-            },
-            Limits::default(),
-        )?;
-        let (session_id, result_url) = self.parse_create_answer(&resp)?;
+        let answer = self
+            .transport
+            .send(
+                &Request {
+                    method: Method::Post,
+                    url: &url,
+                    body: Some(prepared.body.as_bytes()),
+                    retry: Retry::Never,
+                    idempotency_key: None,
+                },
+                Limits::default(),
+            )
+            .and_then(|resp| self.parse_create_answer(&resp));
+        let (session_id, result_url) = match answer {
+            Ok(created) => created,
+            Err(e) => {
+                if let Some(r) = &record {
+                    // Refused for good: no session exists. Otherwise one may: the record stays.
+                    if is_definitive_refusal(&e) {
+                        self.close_record(r, "REFUSED");
+                    }
+                }
+                return Err(e);
+            }
+        };
+        if let (Some(j), Some(r)) = (&self.journal, &record) {
+            if let Err(e) = j.session_created(r, &session_id, &result_url) {
+                log!(
+                    Level::Warn,
+                    "session {}: the journal could not record its id ({}); after a crash it \
+                     would be listed without one",
+                    session_id,
+                    e
+                );
+            }
+        }
         log!(
             Level::Info,
             "session {} created ({} minor units {}{})",
@@ -97,11 +141,26 @@ impl Client {
             session_id,
             result_url,
             reservation.is_some(),
+            record,
         ));
         if let Some(r) = reservation {
             r.publish(&session);
         }
         Ok(session)
+    }
+
+    /// Closes a journal record after the request; a failure only leaves it open (logged),
+    /// which makes the work show up as pending again: harmless to repeat.
+    pub(crate) fn close_record(&self, record: &RecordId, outcome: &str) {
+        if let Some(j) = &self.journal {
+            if let Err(e) = j.close(record, outcome) {
+                log!(
+                    Level::Warn,
+                    "journal: a finished record could not be closed ({}); it stays pending",
+                    e
+                );
+            }
+        }
     }
 
     /// Verifies a webhook call and merges its status into its session. `request` is the URL,
@@ -171,11 +230,17 @@ impl Client {
         }
         self.check_result_url(result_url)
             .map_err(|m| Error::invalid_argument(format!("result_url {}", m)))?;
+        // A journaled session closes its record when it ends, whichever process ends it.
+        let record = match &self.journal {
+            Some(j) => j.find_session(session_id)?,
+            None => None,
+        };
         Ok(Arc::new(Session::new(
             self.clone(),
             session_id.to_string(),
             result_url.to_string(),
             false,
+            record,
         )))
     }
 
@@ -237,15 +302,24 @@ pub struct Session {
     state: Mutex<State>,
     changed: Condvar,
     interrupt: Interrupt,
+    /// The journal record, taken (and closed) once the session is terminal.
+    record: Mutex<Option<RecordId>>,
 }
 
 impl Session {
-    fn new(client: Arc<Client>, id: String, result_url: String, by_webhook: bool) -> Session {
+    fn new(
+        client: Arc<Client>,
+        id: String,
+        result_url: String,
+        by_webhook: bool,
+        record: Option<RecordId>,
+    ) -> Session {
         Session {
             client,
             id,
             result_url,
             by_webhook,
+            record: Mutex::new(record),
             state: Mutex::new(State {
                 snapshot: Snapshot::default(),
                 progress: 0,
@@ -355,7 +429,18 @@ impl Session {
         }
         drop(st);
         self.changed.notify_all();
+        self.close_record_if_terminal(status);
         status
+    }
+
+    fn close_record_if_terminal(&self, status: Status) {
+        if !status.is_terminal() {
+            return;
+        }
+        let record = self.record.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(r) = record {
+            self.client.close_record(&r, status.name());
+        }
     }
 
     /// The mapped failure when the session FAILED.
@@ -527,8 +612,10 @@ impl Session {
             }
             Err(e) => Err(e),
         };
+        let status = st.snapshot.status.unwrap_or(Status::Created);
         drop(st);
         self.changed.notify_all();
+        self.close_record_if_terminal(status);
         match outcome {
             Err(e) if e.code == Code::Conflict => {
                 // Klarna refused: learn the real state so the till sees COMPLETED.
@@ -543,7 +630,7 @@ impl Session {
         let url = format!(
             "{}/payments/v1/sessions/{}",
             self.client.config.api_url,
-            percent_encode_segment(&self.id)
+            url::encode_path_segment(&self.id)
         );
         self.client
             .transport
@@ -568,6 +655,13 @@ fn completed_conflict() -> Error {
     )
 }
 
+/// Whether Klarna refused a request for good (a 4xx other than 408 and 429): nothing happened
+/// and repeating it unchanged cannot succeed.
+pub(crate) fn is_definitive_refusal(e: &Error) -> bool {
+    e.http_status
+        .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429)
+}
+
 /// Failures after which `wait` keeps polling until its deadline instead of giving up.
 fn is_worth_waiting_through(e: &Error) -> bool {
     matches!(
@@ -584,18 +678,6 @@ fn progress_rank(s: Status) -> u8 {
         Status::Accessed => 3,
         Status::Completed | Status::Canceled | Status::Failed | Status::Expired => 4,
     }
-}
-
-fn percent_encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{:02X}", b));
-        }
-    }
-    out
 }
 
 /// A distribution status payload, read tolerantly (`qr_code` or `qr`, both spellings of
@@ -696,11 +778,5 @@ mod tests {
     #[test]
     fn payload_without_status_is_rejected() {
         assert!(StatusPayload::parse(&json!({"qr":"x"})).is_none());
-    }
-
-    #[test]
-    fn session_ids_are_encoded_in_paths() {
-        assert_eq!(percent_encode_segment("ab-1_~."), "ab-1_~.");
-        assert_eq!(percent_encode_segment("a/b c"), "a%2Fb%20c");
     }
 }

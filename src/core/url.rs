@@ -71,6 +71,20 @@ pub fn require_secure(url: &str, allow_insecure_http: bool) -> Result<(), String
     Ok(())
 }
 
+/// Percent-encodes one path segment (a session or order id), so an id can never change the
+/// path it is put into.
+pub fn encode_path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{:02X}", b));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +111,11 @@ mod tests {
         assert!(parse("https://user:pw@host/").is_err());
         assert!(parse("https://ho st/").is_err());
         assert!(parse("localhost:8080").is_err());
+    }
+
+    #[test]
+    fn ids_are_encoded_in_paths() {
+        assert_eq!(encode_path_segment("ab-1_~."), "ab-1_~.");
+        assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
     }
 }

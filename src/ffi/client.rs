@@ -26,13 +26,16 @@ pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Erro
 /// `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
 /// `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
 /// `allow_insecure_http`, `webhook_url` (the till backend's endpoint for Klarna's status
-/// callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`; see the README). `config_json` NULL reads `KLARNA_API_URL`,
-/// `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and `KLARNA_USER_AGENT`) from the environment.
-/// No network traffic happens here.
+/// callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`, `journal_dir`; see the
+/// README). `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
+/// `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
+/// here; with `journal_dir` the directory is created when missing and its journal opened (see
+/// `kpos_journal_pending`).
 ///
 /// On success writes a new client to `*out`; release it with `kpos_client_free`.
 /// Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` (NULL `out`, invalid UTF-8 or JSON, unknown
-/// key, bad value: the last error names the key in `field`).
+/// key, bad value, a `journal_dir` that cannot be created, written or locked, or holds a journal
+/// of a newer format: the last error names the key in `field`).
 ///
 /// # Safety
 /// `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.

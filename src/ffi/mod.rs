@@ -14,7 +14,9 @@ use crate::core::{Code, Error};
 pub mod client;
 pub mod error;
 pub mod handle;
+pub mod journal;
 pub mod log;
+pub mod order;
 pub mod qr;
 pub mod session;
 #[cfg(feature = "test-panic")]
@@ -87,6 +89,20 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
         .map_err(|e| Error::invalid_argument(format!("{} is not valid UTF-8: {}", name, e)))
 }
 
+/// Reads an optional NUL-terminated UTF-8 string argument (NULL gives `None`).
+///
+/// # Safety
+/// As for [`str_arg`].
+pub(crate) unsafe fn opt_str_arg<'a>(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    str_arg(ptr, name).map(Some)
+}
+
 /// A C string; interior NULs (never expected) are replaced rather than truncating silently.
 pub(crate) fn to_cstring(s: &str) -> CString {
     CString::new(s)
@@ -99,6 +115,15 @@ pub(crate) fn to_cstring(s: &str) -> CString {
 /// `out` must be valid for writes.
 pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
     out.write(value)
+}
+
+/// Hands a string to C through a `char **` out-parameter checked non-NULL earlier; the caller
+/// releases it with `kpos_string_free`.
+///
+/// # Safety
+/// `out` must be valid for writes.
+pub(crate) unsafe fn string_out(out: *mut *mut c_char, s: &str) {
+    write_out(out, to_cstring(s).into_raw())
 }
 
 /// The library version, `"MAJOR.MINOR.PATCH"`; static, never freed.

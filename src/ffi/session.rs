@@ -82,6 +82,10 @@ fn publish(session: Arc<Session>) -> *mut kpos_session {
 /// `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
 /// unused, and no money moves until a customer scans a QR the till never showed.
 ///
+/// With `journal_dir` the session is recorded (and fsynced) before the request is sent and stays
+/// listed by `kpos_journal_pending` until it is seen terminal; a journal that cannot be written
+/// gives `KPOS_E_INVALID_ARGUMENT` (field `journal_dir`) and nothing is sent.
+///
 /// # Safety
 /// `order_json` must be NULL or NUL-terminated; `out` must be valid for a write.
 #[no_mangle]
@@ -101,13 +105,15 @@ pub unsafe extern "C" fn kpos_session_create(
 }
 
 /// Continues a session created earlier, e.g. after a till restart, from its id and
-/// `result_url` (both as returned by the getters). No network traffic: call `kpos_session_poll`
-/// to learn its status. A resumed session is followed by polling: its webhook token lived in the
-/// old process, so `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
+/// `result_url` (both as returned by the getters, or listed by `kpos_journal_pending`). No
+/// network traffic: call `kpos_session_poll` to learn its status. With `journal_dir`, a session
+/// the journal lists is matched by its id, and its record closes once the session is seen
+/// terminal. A resumed session is followed by polling: its webhook token lived in the old
+/// process, so `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
 ///
 /// Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
 /// that is not an absolute https URL, or plain http to a non-loopback host without
-/// `allow_insecure_http`).
+/// `allow_insecure_http`, an unreadable journal).
 ///
 /// # Safety
 /// String arguments must be NULL or NUL-terminated; `out` must be valid for a write.

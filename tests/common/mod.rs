@@ -10,6 +10,9 @@ use std::sync::OnceLock;
 
 use klarna_pos::ffi::client::*;
 use klarna_pos::ffi::error::*;
+use klarna_pos::ffi::journal::*;
+use klarna_pos::ffi::kpos_string_free;
+use klarna_pos::ffi::order::*;
 use klarna_pos::ffi::session::*;
 use serde_json::{json, Value};
 
@@ -203,6 +206,18 @@ impl Sim {
         self.control("POST", "config", Some(cfg));
     }
 
+    /// The ledger of an order: amounts, captures, refunds, every request and key seen.
+    pub fn order(&self, id: &str) -> Value {
+        self.control("GET", &format!("orders/{}", id), None)
+    }
+
+    /// Completes a new session (created through the library) and returns its order id.
+    pub fn paid_order(&self, client: &Client) -> String {
+        let s = client.create(&order()).unwrap();
+        let approved = self.act(&s.id(), "approve", None);
+        approved["order_id"].as_str().unwrap().to_string()
+    }
+
     /// A client configuration for this simulator, with `extra` keys merged in.
     pub fn config_json(&self, extra: Value) -> String {
         let mut cfg = json!({"api_url": self.url, "username": USER, "password": PASSWORD,
@@ -285,6 +300,93 @@ impl Client {
         let mut out = std::ptr::null_mut();
         check(unsafe { kpos_session_resume(self.0, i.as_ptr(), u.as_ptr(), &mut out) })?;
         Ok(Session(out))
+    }
+}
+
+/// A string the library returned through `char **`, copied and released.
+fn take_string(p: *mut c_char) -> String {
+    let s = owned(p).expect("a string");
+    unsafe { kpos_string_free(p) };
+    s
+}
+
+fn opt_cstring(s: Option<&str>) -> Option<CString> {
+    s.map(cstring)
+}
+
+fn ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
+impl Client {
+    pub fn order_get(&self, order_id: &str) -> Result<Value, Failure> {
+        let id = cstring(order_id);
+        let mut out = std::ptr::null_mut();
+        check(unsafe { kpos_order_get(self.0, id.as_ptr(), &mut out) })?;
+        Ok(serde_json::from_str(&take_string(out)).unwrap())
+    }
+
+    pub fn capture(
+        &self,
+        order_id: &str,
+        body: &str,
+        key: Option<&str>,
+    ) -> Result<String, Failure> {
+        let (id, b, k) = (cstring(order_id), cstring(body), opt_cstring(key));
+        let mut out = std::ptr::null_mut();
+        check(unsafe { kpos_order_capture(self.0, id.as_ptr(), b.as_ptr(), ptr(&k), &mut out) })?;
+        Ok(take_string(out))
+    }
+
+    pub fn refund(&self, order_id: &str, body: &str, key: Option<&str>) -> Result<String, Failure> {
+        let (id, b, k) = (cstring(order_id), cstring(body), opt_cstring(key));
+        let mut out = std::ptr::null_mut();
+        check(unsafe { kpos_order_refund(self.0, id.as_ptr(), b.as_ptr(), ptr(&k), &mut out) })?;
+        Ok(take_string(out))
+    }
+
+    pub fn cancel_order(&self, order_id: &str, key: Option<&str>) -> Result<(), Failure> {
+        let (id, k) = (cstring(order_id), opt_cstring(key));
+        check(unsafe { kpos_order_cancel(self.0, id.as_ptr(), ptr(&k)) })
+    }
+
+    pub fn release(&self, order_id: &str, key: Option<&str>) -> Result<(), Failure> {
+        let (id, k) = (cstring(order_id), opt_cstring(key));
+        check(unsafe { kpos_order_release_remaining_authorization(self.0, id.as_ptr(), ptr(&k)) })
+    }
+
+    /// `kpos_journal_pending`, parsed.
+    pub fn pending(&self) -> Result<Vec<Value>, Failure> {
+        let mut out = std::ptr::null_mut();
+        check(unsafe { kpos_journal_pending(self.0, &mut out) })?;
+        Ok(serde_json::from_str(&take_string(out)).unwrap())
+    }
+}
+
+/// A fresh, empty directory under the target directory (kept for inspection after a failure).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        target_dir()
+            .join("test-scratch")
+            .join(format!("{}-{}-{}", name, std::process::id(), n));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Waits, bounded, until `condition` holds: for effects of another process or thread that the
+/// test can observe but not be told about.
+pub fn until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {}",
+            what
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 

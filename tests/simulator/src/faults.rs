@@ -24,9 +24,11 @@ pub enum Mode {
     SlowDrip,
     /// Klarna's 400 `BAD_VALUE` for `field`, for a request the client thought valid.
     BadValue,
+    /// Process the request, then close the connection without answering (after `hold_ms`).
+    LoseAnswer,
 }
 
-const MODES: [(&str, Mode); 11] = [
+const MODES: [(&str, Mode); 12] = [
     ("status_500", Mode::Status500),
     ("status_502", Mode::Status502),
     ("status_503", Mode::Status503),
@@ -38,6 +40,7 @@ const MODES: [(&str, Mode); 11] = [
     ("html_500", Mode::Html500),
     ("slow_drip", Mode::SlowDrip),
     ("bad_value", Mode::BadValue),
+    ("lose_answer", Mode::LoseAnswer),
 ];
 
 impl Mode {
@@ -59,6 +62,8 @@ pub struct Rule {
     pub retry_after: u64,
     pub stall_ms: u64,
     pub drip_ms: u64,
+    /// How long `lose_answer` keeps the connection open, silent, after acting.
+    pub hold_ms: u64,
     /// The field a `bad_value` answer names.
     pub field: String,
 }
@@ -66,8 +71,9 @@ pub struct Rule {
 impl Rule {
     pub fn from_json(v: &Value) -> Result<Rule, String> {
         let obj = v.as_object().ok_or("body must be a JSON object")?;
-        const KNOWN: [&str; 8] = [
+        const KNOWN: [&str; 9] = [
             "field",
+            "hold_ms",
             "mode",
             "count",
             "path",
@@ -115,6 +121,7 @@ impl Rule {
             retry_after: number("retry_after", 1)?,
             stall_ms: number("stall_ms", 60_000)?,
             drip_ms: number("drip_ms", 50)?,
+            hold_ms: number("hold_ms", 0)?,
             field: text("field")?.unwrap_or_else(|| "order_lines[0].total_tax_amount".into()),
         })
     }
@@ -137,6 +144,7 @@ impl Rule {
             "retry_after": self.retry_after,
             "stall_ms": self.stall_ms,
             "drip_ms": self.drip_ms,
+            "hold_ms": self.hold_ms,
             "field": self.field,
         })
     }
@@ -152,6 +160,8 @@ pub enum Action {
     Stall(Duration),
     /// Process normally but write the answer one byte at a time.
     Drip(Duration),
+    /// Process the request, say nothing for this long, then close.
+    LoseAnswer(Duration),
 }
 
 pub fn action(rule: &Rule, correlation_id: &str) -> Action {
@@ -190,6 +200,7 @@ pub fn action(rule: &Rule, correlation_id: &str) -> Action {
         Mode::Reset => return Action::Reset,
         Mode::Stall => return Action::Stall(Duration::from_millis(rule.stall_ms)),
         Mode::SlowDrip => return Action::Drip(Duration::from_millis(rule.drip_ms)),
+        Mode::LoseAnswer => return Action::LoseAnswer(Duration::from_millis(rule.hold_ms)),
     })
 }
 

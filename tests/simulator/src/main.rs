@@ -5,6 +5,7 @@
 
 mod faults;
 mod http;
+mod orders;
 mod png;
 mod routes;
 mod state;
@@ -45,7 +46,7 @@ Logs, one line per request, go to standard error.
 
 Control endpoints (no auth):
 /_sim/sessions[/ID[/scan|approve|cancel|fail|expire|force|webhook_replay]],
-/_sim/short_codes[/CODE/expire], /_sim/stats, /_sim/config, /_sim/faults.
+/_sim/short_codes[/CODE/expire], /_sim/orders[/ID], /_sim/stats, /_sim/config, /_sim/faults.
 ";
 
 struct Options {
@@ -168,6 +169,7 @@ fn main() -> ExitCode {
         cancel_spelling: "CANCELED",
         qr_field: "qr_code",
         webhook_duplicate: false,
+        auto_capture: false,
     };
     let (hooks_tx, hooks_rx) = mpsc::channel();
     let sim = Arc::new(Sim::new(
@@ -356,6 +358,17 @@ fn serve(sim: &Sim, stream: TcpStream) {
             Some(faults::Action::Reset) => {
                 log(&req.method, &req.path, &format!("reset{fault_note}"));
                 faults::set_reset_on_close(&stream);
+                return;
+            }
+            Some(faults::Action::LoseAnswer(hold)) => {
+                // The action happens; only its answer is lost, as when a link dies mid-answer.
+                let resp = routes::handle(&ctx, &req);
+                log(
+                    &req.method,
+                    &req.path,
+                    &format!("{} lost{fault_note}", resp.status),
+                );
+                thread::sleep(hold);
                 return;
             }
             Some(faults::Action::Stall(d)) => {

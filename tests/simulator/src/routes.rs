@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::faults::Rule;
 use crate::http::{Request, Response};
+use crate::orders;
 use crate::png;
 use crate::state::{self, is_terminal, Session, Sim, State};
 use crate::util;
@@ -91,6 +92,7 @@ pub fn handle(ctx: &Ctx, req: &Request) -> Response {
             _ => method_not_allowed(ctx, "GET, DELETE"),
         },
         ["instore", "v1", "distributions", id] => distribution_status(ctx, req, id),
+        ["ordermanagement", "v1", "orders", rest @ ..] => orders::handle(ctx, req, rest),
         _ => not_found(ctx),
     }
 }
@@ -402,6 +404,8 @@ fn control(ctx: &Ctx, req: &Request, rest: &[&str]) -> Response {
                 None => sim_error(404, "unknown short code"),
             })
         }
+        ("GET", ["orders"]) => Ok(orders::control_list(&ctx.sim.lock())),
+        ("GET", ["orders", id]) => Ok(orders::control_read(&ctx.sim.lock(), id)),
         ("GET", ["stats"]) => Ok(Response::json(200, &ctx.sim.lock().stats.to_json())),
         ("GET", ["config"]) => Ok(Response::json(200, &ctx.sim.lock().config.to_json())),
         ("POST", ["config"]) => control_body(req).map(|body| {
@@ -436,6 +440,8 @@ fn control(ctx: &Ctx, req: &Request, rest: &[&str]) -> Response {
             ["sessions"]
             | ["sessions", _]
             | ["sessions", _, _]
+            | ["orders"]
+            | ["orders", _]
             | ["stats"]
             | ["short_codes", ..]
             | ["config"]

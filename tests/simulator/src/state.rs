@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Map, Value};
 
 use crate::faults::Rule;
+use crate::orders::Orders;
 use crate::util;
 use crate::webhook::Job;
 
@@ -58,6 +59,8 @@ pub struct Config {
     pub qr_field: &'static str,
     /// Deliver every webhook twice, as Klarna may.
     pub webhook_duplicate: bool,
+    /// Capture every placed order in full at once (as merchants with instant delivery do).
+    pub auto_capture: bool,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
             "cancel_spelling": self.cancel_spelling,
             "qr_field": self.qr_field,
             "webhook_duplicate": self.webhook_duplicate,
+            "auto_capture": self.auto_capture,
         })
     }
 
@@ -93,9 +97,10 @@ impl Config {
                     next.qr_field = if s == "qr" { "qr" } else { "qr_code" };
                 }
                 ("webhook_duplicate", Value::Bool(b)) => next.webhook_duplicate = *b,
+                ("auto_capture", Value::Bool(b)) => next.auto_capture = *b,
                 (
                     "customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field"
-                    | "webhook_duplicate",
+                    | "webhook_duplicate" | "auto_capture",
                     v,
                 ) => {
                     return Err(format!("bad value for {key:?}: {v}"));
@@ -323,6 +328,8 @@ pub struct State {
     pub faults: Vec<Rule>,
     /// Short codes handed out by `/_sim/short_codes`, by code.
     pub short_codes: HashMap<String, ShortCode>,
+    /// Orders placed by completed sessions (Order Management).
+    pub orders: Orders,
     webhooks: Sender<Job>,
 }
 
@@ -335,6 +342,7 @@ impl State {
             stats: Stats::default(),
             faults: Vec::new(),
             short_codes: HashMap::new(),
+            orders: Orders::default(),
             webhooks,
         }
     }
@@ -388,6 +396,9 @@ impl State {
         }
         s.status = status.to_string();
         s.history.push(status.to_string());
+        if status == COMPLETED {
+            self.place_order(id);
+        }
         self.notify(id);
     }
 

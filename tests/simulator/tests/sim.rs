@@ -810,3 +810,239 @@ fn short_codes_are_issued_fresh_and_work_once() {
     let too_short = sim.control("POST", "/_sim/short_codes", Some(json!({"digits": 1})));
     assert_eq!(too_short.status, 400);
 }
+
+/// Completes a session and returns the order id it placed.
+fn placed_order(sim: &Sim) -> String {
+    let (id, _) = sim.create(&order());
+    let r = sim.control("POST", &format!("/_sim/sessions/{id}/approve"), None);
+    r.json()["order_id"].as_str().unwrap().to_string()
+}
+
+fn om_post(sim: &Sim, path: &str, key: Option<&str>, body: Option<&str>) -> Resp {
+    let mut conn = sim.connect();
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {AUTH}\r\nConnection: close\r\n",
+        sim.host
+    );
+    if let Some(k) = key {
+        req.push_str(&format!("Klarna-Idempotency-Key: {k}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    conn.send_raw(req.as_bytes());
+    conn.read_response().expect("a response")
+}
+
+#[test]
+fn a_completed_session_places_an_order_with_its_amount_and_lines() {
+    let sim = Sim::start(&[]);
+    let order_id = placed_order(&sim);
+    let o = sim
+        .api(
+            "GET",
+            &format!("/ordermanagement/v1/orders/{order_id}"),
+            None,
+        )
+        .json();
+    assert_eq!(o["status"], "AUTHORIZED");
+    assert_eq!(o["order_amount"], 12500);
+    assert_eq!(o["purchase_currency"], "SEK");
+    assert_eq!(o["remaining_authorized_amount"], 12500);
+    assert_eq!(o["order_lines"], order()["order_lines"]);
+    assert_eq!(
+        (o["captured_amount"].as_i64(), o["refunded_amount"].as_i64()),
+        (Some(0), Some(0))
+    );
+
+    let list = sim.control("GET", "/_sim/orders", None).json();
+    assert_eq!(list[0]["order_id"], order_id.as_str());
+    let r = sim.api("GET", "/ordermanagement/v1/orders/nope", None);
+    assert_eq!(
+        (r.status, r.json()["error_code"].as_str()),
+        (404, Some("NO_SUCH_ORDER"))
+    );
+
+    sim.control("POST", "/_sim/config", Some(json!({"auto_capture": true})));
+    let captured = placed_order(&sim);
+    let o = sim
+        .api(
+            "GET",
+            &format!("/ordermanagement/v1/orders/{captured}"),
+            None,
+        )
+        .json();
+    assert_eq!(
+        (o["status"].as_str(), o["captured_amount"].as_i64()),
+        (Some("CAPTURED"), Some(12500))
+    );
+}
+
+#[test]
+fn the_ledger_keeps_klarnas_invariants() {
+    let sim = Sim::start(&[]);
+    let id = placed_order(&sim);
+    let base = format!("/ordermanagement/v1/orders/{id}");
+    let r = om_post(
+        &sim,
+        &format!("{base}/refunds"),
+        None,
+        Some(r#"{"refunded_amount":1}"#),
+    );
+    assert_eq!(
+        (r.status, r.json()["error_code"].as_str()),
+        (403, Some("REFUND_NOT_ALLOWED"))
+    );
+    let r = om_post(
+        &sim,
+        &format!("{base}/captures"),
+        None,
+        Some(r#"{"captured_amount":12501}"#),
+    );
+    assert_eq!(
+        (r.status, r.json()["error_code"].as_str()),
+        (403, Some("CAPTURE_NOT_ALLOWED"))
+    );
+
+    let r = om_post(
+        &sim,
+        &format!("{base}/captures"),
+        None,
+        Some(r#"{"captured_amount":10000}"#),
+    );
+    assert_eq!(r.status, 201);
+    let capture_id = r.header("Capture-Id").unwrap().to_string();
+    assert_eq!(
+        r.header("Location").unwrap(),
+        format!("{}{base}/captures/{capture_id}", sim.base())
+    );
+    let o = sim.api("GET", &base, None).json();
+    assert_eq!(
+        (
+            o["status"].as_str(),
+            o["remaining_authorized_amount"].as_i64()
+        ),
+        (Some("PART_CAPTURED"), Some(2500))
+    );
+
+    let r = om_post(&sim, &format!("{base}/cancel"), None, None);
+    assert_eq!(
+        (r.status, r.json()["error_code"].as_str()),
+        (403, Some("CANCEL_NOT_ALLOWED"))
+    );
+    let r = om_post(
+        &sim,
+        &format!("{base}/refunds"),
+        None,
+        Some(r#"{"refunded_amount":10001}"#),
+    );
+    assert_eq!(r.status, 403);
+    let r = om_post(
+        &sim,
+        &format!("{base}/refunds"),
+        None,
+        Some(r#"{"refunded_amount":4000}"#),
+    );
+    assert_eq!(r.status, 201);
+    assert!(r.header("Refund-Id").is_some());
+    let r = om_post(
+        &sim,
+        &format!("{base}/release-remaining-authorization"),
+        None,
+        None,
+    );
+    assert_eq!(r.status, 204);
+    let o = sim.api("GET", &base, None).json();
+    assert_eq!(o["status"], "CAPTURED");
+    assert_eq!(
+        (
+            o["refunded_amount"].as_i64(),
+            o["remaining_authorized_amount"].as_i64()
+        ),
+        (Some(4000), Some(0))
+    );
+
+    let other = placed_order(&sim);
+    let r = om_post(
+        &sim,
+        &format!("/ordermanagement/v1/orders/{other}/cancel"),
+        None,
+        None,
+    );
+    assert_eq!(r.status, 204);
+    let o = sim
+        .api("GET", &format!("/ordermanagement/v1/orders/{other}"), None)
+        .json();
+    assert_eq!(o["status"], "CANCELLED");
+}
+
+#[test]
+fn a_repeated_idempotency_key_replays_the_first_answer_and_acts_once() {
+    let sim = Sim::start(&[]);
+    sim.control("POST", "/_sim/config", Some(json!({"auto_capture": true})));
+    let id = placed_order(&sim);
+    let path = format!("/ordermanagement/v1/orders/{id}/refunds");
+    let body = r#"{"refunded_amount":500}"#;
+    let first = om_post(&sim, &path, Some("key-1"), Some(body));
+    let second = om_post(&sim, &path, Some("key-1"), Some(body));
+    assert_eq!(first.status, 201);
+    assert_eq!((first.status, &first.body), (second.status, &second.body));
+    assert_eq!(first.header("Refund-Id"), second.header("Refund-Id"));
+    assert_eq!(first.header("Location"), second.header("Location"));
+    let other = om_post(&sim, &path, Some("key-2"), Some(body));
+    assert_ne!(other.header("Refund-Id"), first.header("Refund-Id"));
+
+    let ledger = sim
+        .control("GET", &format!("/_sim/orders/{id}"), None)
+        .json();
+    assert_eq!(ledger["refunds"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        ledger["idempotency_keys"]["refunds"],
+        json!(["key-1", "key-2"])
+    );
+    let replayed: Vec<bool> = ledger["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["replayed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(replayed, [false, true, false]);
+}
+
+#[test]
+fn lose_answer_performs_the_request_then_closes_without_a_word() {
+    let sim = Sim::start(&[]);
+    sim.control("POST", "/_sim/config", Some(json!({"auto_capture": true})));
+    let id = placed_order(&sim);
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        Some(json!({"mode": "lose_answer", "path": "/ordermanagement/", "method": "POST"})),
+    );
+    let mut conn = sim.connect();
+    let body = r#"{"refunded_amount":700}"#;
+    conn.send_raw(
+        format!(
+            "POST /ordermanagement/v1/orders/{id}/refunds HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\n\
+             Klarna-Idempotency-Key: k\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert!(conn.read_response().is_none());
+    let ledger = sim
+        .control("GET", &format!("/_sim/orders/{id}"), None)
+        .json();
+    assert_eq!(ledger["refunded_amount"], 700);
+    // The key was remembered: the repeat is answered, not executed again.
+    let r = om_post(
+        &sim,
+        &format!("/ordermanagement/v1/orders/{id}/refunds"),
+        Some("k"),
+        Some(body),
+    );
+    assert_eq!(r.status, 201);
+    let ledger = sim
+        .control("GET", &format!("/_sim/orders/{id}"), None)
+        .json();
+    assert_eq!(ledger["refunds"].as_array().unwrap().len(), 1);
+}

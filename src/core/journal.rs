@@ -1,0 +1,734 @@
+//! The crash-safe journal of in-flight work (config key `journal_dir`).
+//!
+//! Before a session create or an Order Management call leaves the process, a record of it is
+//! written and fsynced; when the work ends, a closing line is appended. Whatever a killed, frozen
+//! or powered-off till left open is listed by [`Journal::pending`] after the restart: sessions to
+//! resume, and calls to repeat with their recorded idempotency key (Klarna applies them once).
+//!
+//! # Files
+//!
+//! `journal_dir/klarna-pos.journal` holds the records; `journal_dir/klarna-pos.journal.lock` is
+//! only ever locked (never renamed), so every process locks the same inode even while another
+//! one compacts the journal. Both are created with mode 0600 on Unix: records carry result URLs
+//! (which act as capabilities for reading a session's status) and refund bodies.
+//!
+//! # Format (version 1)
+//!
+//! UTF-8 JSON lines, append-only. The first line is the header `{"klarna_pos_journal":1}`; a
+//! newer version is refused rather than misread. Every other line has an `op` and the `id` of
+//! the record it belongs to:
+//!
+//! ```text
+//! {"op":"open","id":"…","kind":"session","created_at":"2026-05-01T12:00:00Z","created_unix":1777636800,"order_amount":12500,"merchant_reference1":"R-1"}
+//! {"op":"session","id":"…","session_id":"…","result_url":"https://…"}
+//! {"op":"open","id":"…","kind":"refund","created_at":"…","created_unix":…,"order_id":"…","idempotency_key":"…","body":{…}}
+//! {"op":"close","id":"…","outcome":"COMPLETED"}
+//! ```
+//!
+//! `kind` is `session`, `capture`, `refund`, `cancel` or `release` (`body` is `null` for the last
+//! two). A record is open until a `close` line names it. A line that cannot be read (typically
+//! the torn last line of a process killed while writing) is skipped with a logged warning; the
+//! next append first ends it with a newline so it cannot swallow the new line.
+//!
+//! # When records open and close
+//!
+//! - A session record opens before `POST /payments/v1/sessions` and learns its `session_id` and
+//!   `result_url` from the answer. It closes when the session is seen terminal (poll, wait,
+//!   cancel; also through a session resumed by id), or when Klarna refused the create for good
+//!   (a 4xx other than 408/429). A create whose answer never came (timeout, reset, 5xx) stays
+//!   open without a session id: the pending list shows it with `session_id: null` so the till
+//!   can tell the cashier that a payment of that amount and reference may exist (with a static
+//!   short code the customer can pay without seeing a QR). It cannot be resumed; it is closed as
+//!   `EXPIRED` once Klarna's session lifetime (46 hours) has passed.
+//! - An Order Management record opens before its POST and closes when the call succeeded or was
+//!   refused for good (a 4xx other than 408/429). After a timeout, a reset or a 5xx it stays
+//!   open. Repeating the call with the same kind, order id and idempotency key reuses the open
+//!   record and closes it when Klarna answers.
+//!
+//! # Sharing and durability
+//!
+//! One mutex serialises the threads of a process; an exclusive lock on the lock file
+//! (`File::lock`) serialises processes around every append, read and compaction. Each record
+//! line is written with one `write` and fsynced before the request is sent. A journal that
+//! cannot be written fails the call before anything is sent (`KPOS_E_INVALID_ARGUMENT`, field
+//! `journal_dir`); a closing line that cannot be written only leaves the record open (logged):
+//! repeating the work with its key is harmless.
+//!
+//! # Compaction
+//!
+//! When closed records outnumber open ones (checked when the journal is opened and after every
+//! [`COMPACT_CHECK_EVERY`] closes), the file is rewritten with the header and the open records'
+//! lines only, into a temporary file that is fsynced and renamed over the journal (then the
+//! directory is fsynced), so a crash leaves either the old or the new file, never a mix.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use super::error::{Error, Result};
+use super::id;
+use super::log::{log, Level};
+
+pub const FORMAT_VERSION: u64 = 1;
+const FILE_NAME: &str = "klarna-pos.journal";
+const LOCK_NAME: &str = "klarna-pos.journal.lock";
+const TEMP_NAME: &str = "klarna-pos.journal.tmp";
+/// Klarna lets an in-store session live 46 hours; an unanswered create is moot after that.
+const SESSION_LIFETIME: Duration = Duration::from_secs(46 * 3600);
+/// Closes between two checks whether compaction is worth it.
+pub const COMPACT_CHECK_EVERY: u32 = 64;
+
+/// What a record stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Session,
+    Capture,
+    Refund,
+    Cancel,
+    Release,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Session => "session",
+            Kind::Capture => "capture",
+            Kind::Refund => "refund",
+            Kind::Cancel => "cancel",
+            Kind::Release => "release",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<Kind> {
+        [
+            Kind::Session,
+            Kind::Capture,
+            Kind::Refund,
+            Kind::Cancel,
+            Kind::Release,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
+    }
+}
+
+/// The id of one record in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordId(String);
+
+/// An Order Management call as recorded.
+pub struct Call<'a> {
+    pub kind: Kind,
+    pub order_id: &'a str,
+    pub idempotency_key: &'a str,
+    /// The validated request body; `None` for cancel and release.
+    pub body: Option<&'a Value>,
+}
+
+pub struct Journal {
+    dir: PathBuf,
+    /// Serialises this process's threads; the file lock serialises processes.
+    closes_since_check: Mutex<u32>,
+}
+
+/// A record as folded from the file's lines.
+struct Record {
+    id: String,
+    kind: Kind,
+    open_line: Map<String, Value>,
+    session_id: Option<String>,
+    result_url: Option<String>,
+    /// The record's lines as read, for compaction.
+    lines: Vec<String>,
+    closed: bool,
+}
+
+impl Record {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.open_line.get(key).and_then(Value::as_str)
+    }
+
+    /// The record as `kpos_journal_pending` shows it.
+    fn pending_view(&self) -> Value {
+        let field = |k: &str| self.open_line.get(k).cloned().unwrap_or(Value::Null);
+        match self.kind {
+            Kind::Session => json!({
+                "kind": "session",
+                "session_id": self.session_id,
+                "result_url": self.result_url,
+                "created_at": field("created_at"),
+                "merchant_reference1": field("merchant_reference1"),
+                "order_amount": field("order_amount"),
+            }),
+            k => json!({
+                "kind": k.name(),
+                "order_id": field("order_id"),
+                "idempotency_key": field("idempotency_key"),
+                "body": field("body"),
+                "created_at": field("created_at"),
+            }),
+        }
+    }
+}
+
+/// Everything read from the journal file.
+struct Folded {
+    records: Vec<Record>,
+}
+
+impl Folded {
+    fn open_records(&self) -> impl Iterator<Item = &Record> {
+        self.records.iter().filter(|r| !r.closed)
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let open = self.open_records().count();
+        (open, self.records.len() - open)
+    }
+}
+
+/// Holds the cross-process lock until dropped.
+struct Locked(File);
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+fn journal_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::bad_config(
+        "journal_dir",
+        format!("journal: {} {}: {}", what, path.display(), e),
+    )
+}
+
+/// A record that could not be written before its request: the request is not sent.
+fn nothing_sent(mut e: Error) -> Error {
+    e.message.push_str(" (nothing was sent)");
+    e
+}
+
+fn open_options() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}
+
+impl Journal {
+    /// Opens (creating when needed) the journal in `dir`, closes unanswered creates older than a
+    /// session's lifetime and compacts when closed records dominate. Errors are
+    /// `InvalidArgument` with field `journal_dir`.
+    pub fn open(dir: &Path) -> Result<Journal> {
+        std::fs::create_dir_all(dir).map_err(|e| journal_error("cannot create", dir, e))?;
+        let journal = Journal {
+            dir: dir.to_path_buf(),
+            closes_since_check: Mutex::new(0),
+        };
+        {
+            let _lock = journal.lock()?;
+            let path = journal.path(FILE_NAME);
+            let mut file = open_options()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(&path)
+                .map_err(|e| journal_error("cannot open", &path, e))?;
+            let len = file
+                .metadata()
+                .map_err(|e| journal_error("cannot read", &path, e))?
+                .len();
+            if len == 0 {
+                file.write_all(format!("{{\"klarna_pos_journal\":{FORMAT_VERSION}}}\n").as_bytes())
+                    .and_then(|_| file.sync_all())
+                    .map_err(|e| journal_error("cannot write", &path, e))?;
+                sync_dir(dir);
+            }
+            drop(file);
+            let folded = journal.read()?;
+            let now = unix_now();
+            for r in folded.open_records() {
+                let created = r
+                    .open_line
+                    .get("created_unix")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(now);
+                if r.kind == Kind::Session
+                    && r.session_id.is_none()
+                    && now.saturating_sub(created) > SESSION_LIFETIME.as_secs()
+                {
+                    journal.append(&close_line(&r.id, "EXPIRED"))?;
+                }
+            }
+        }
+        journal.compact_if_worth_it()?;
+        let (open, closed) = journal.locked(|| journal.read())?.counts();
+        log!(
+            Level::Info,
+            "journal {}: {} open record(s), {} closed",
+            journal.path(FILE_NAME).display(),
+            open,
+            closed
+        );
+        Ok(journal)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Takes the cross-process lock (blocking until another process releases it).
+    fn lock(&self) -> Result<Locked> {
+        let path = self.path(LOCK_NAME);
+        let file = open_options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| journal_error("cannot open", &path, e))?;
+        file.lock()
+            .map_err(|e| journal_error("cannot lock", &path, e))?;
+        Ok(Locked(file))
+    }
+
+    /// Appends one line and fsyncs it. The caller holds the lock.
+    fn append(&self, line: &Value) -> Result<()> {
+        let path = self.path(FILE_NAME);
+        let mut file = open_options()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| journal_error("cannot open", &path, e))?;
+        let mut text = String::new();
+        // A torn last line from a killed writer must not swallow this one.
+        let len = file
+            .metadata()
+            .map_err(|e| journal_error("cannot read", &path, e))?
+            .len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(len - 1))
+                .and_then(|_| file.read_exact(&mut last))
+                .map_err(|e| journal_error("cannot read", &path, e))?;
+            if last[0] != b'\n' {
+                text.push('\n');
+            }
+        }
+        text.push_str(&line.to_string());
+        text.push('\n');
+        file.write_all(text.as_bytes())
+            .and_then(|_| file.sync_data())
+            .map_err(|e| journal_error("cannot write", &path, e))
+    }
+
+    /// Runs `f` with this process's mutex and the cross-process lock held.
+    fn locked<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let _threads = self
+            .closes_since_check
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let _processes = self.lock()?;
+        f()
+    }
+
+    /// Records a session create before it is sent.
+    pub fn open_session(
+        &self,
+        order_amount: i64,
+        merchant_reference1: Option<&str>,
+    ) -> Result<RecordId> {
+        let id = id::uuid_v4()?;
+        let mut line = opening(&id, Kind::Session);
+        line.insert("order_amount".into(), json!(order_amount));
+        line.insert("merchant_reference1".into(), json!(merchant_reference1));
+        self.locked(|| self.append(&Value::Object(line)))
+            .map_err(nothing_sent)?;
+        Ok(RecordId(id))
+    }
+
+    /// Adds the session id and result URL from the create answer.
+    pub fn session_created(
+        &self,
+        record: &RecordId,
+        session_id: &str,
+        result_url: &str,
+    ) -> Result<()> {
+        let line = json!({"op": "session", "id": record.0, "session_id": session_id,
+                          "result_url": result_url});
+        self.locked(|| self.append(&line))
+    }
+
+    /// The open record of a session, by Klarna's session id.
+    pub fn find_session(&self, session_id: &str) -> Result<Option<RecordId>> {
+        let folded = self.locked(|| self.read())?;
+        let found = folded
+            .open_records()
+            .find(|r| r.kind == Kind::Session && r.session_id.as_deref() == Some(session_id))
+            .map(|r| RecordId(r.id.clone()));
+        Ok(found)
+    }
+
+    /// Records an Order Management call before it is sent; a repeat of an open call (same kind,
+    /// order id and idempotency key) continues its record.
+    pub fn open_call(&self, call: &Call<'_>) -> Result<RecordId> {
+        self.locked(|| {
+            let folded = self.read()?;
+            let existing = folded.open_records().find(|r| {
+                r.kind == call.kind
+                    && r.text("order_id") == Some(call.order_id)
+                    && r.text("idempotency_key") == Some(call.idempotency_key)
+            });
+            if let Some(r) = existing {
+                return Ok(RecordId(r.id.clone()));
+            }
+            let id = id::uuid_v4()?;
+            let mut line = opening(&id, call.kind);
+            line.insert("order_id".into(), json!(call.order_id));
+            line.insert("idempotency_key".into(), json!(call.idempotency_key));
+            line.insert("body".into(), call.body.cloned().unwrap_or(Value::Null));
+            self.append(&Value::Object(line))?;
+            Ok(RecordId(id))
+        })
+        .map_err(nothing_sent)
+    }
+
+    /// Closes a record with its outcome (a session status, `done` or `failed`); compacts now and
+    /// then.
+    pub fn close(&self, record: &RecordId, outcome: &str) -> Result<()> {
+        let check = {
+            let mut n = self
+                .closes_since_check
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let _processes = self.lock()?;
+            self.append(&close_line(&record.0, outcome))?;
+            *n += 1;
+            *n >= COMPACT_CHECK_EVERY
+        };
+        if check {
+            self.compact_if_worth_it()?;
+        }
+        Ok(())
+    }
+
+    /// The open records as `kpos_journal_pending` returns them, oldest first.
+    pub fn pending(&self) -> Result<Vec<Value>> {
+        let folded = self.locked(|| self.read())?;
+        Ok(folded.open_records().map(Record::pending_view).collect())
+    }
+
+    /// [`Journal::pending`] as a JSON array with one record per line (easy to split for tills
+    /// without a JSON parser); `[]` when nothing is open.
+    pub fn pending_json(&self) -> Result<String> {
+        let records = self.pending()?;
+        if records.is_empty() {
+            return Ok("[]".into());
+        }
+        let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+        Ok(format!("[\n{}\n]", lines.join(",\n")))
+    }
+
+    /// Rewrites the journal without closed records when they outnumber the open ones.
+    pub fn compact_if_worth_it(&self) -> Result<()> {
+        let mut n = self
+            .closes_since_check
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *n = 0;
+        let _processes = self.lock()?;
+        let folded = self.read()?;
+        let (open, closed) = folded.counts();
+        if closed == 0 || closed <= open {
+            return Ok(());
+        }
+        let temp = self.path(TEMP_NAME);
+        let mut text = format!("{{\"klarna_pos_journal\":{FORMAT_VERSION}}}\n");
+        for r in folded.open_records() {
+            for line in &r.lines {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        let mut file = open_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
+            .map_err(|e| journal_error("cannot create", &temp, e))?;
+        file.write_all(text.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|e| journal_error("cannot write", &temp, e))?;
+        drop(file);
+        let path = self.path(FILE_NAME);
+        std::fs::rename(&temp, &path).map_err(|e| journal_error("cannot replace", &path, e))?;
+        sync_dir(&self.dir);
+        log!(
+            Level::Info,
+            "journal compacted: {} closed record(s) dropped, {} open kept",
+            closed,
+            open
+        );
+        Ok(())
+    }
+
+    /// Reads and folds the whole file. The caller holds the lock.
+    fn read(&self) -> Result<Folded> {
+        let path = self.path(FILE_NAME);
+        let bytes = std::fs::read(&path).map_err(|e| journal_error("cannot read", &path, e))?;
+        fold(&String::from_utf8_lossy(&bytes), &path)
+    }
+}
+
+fn opening(id: &str, kind: Kind) -> Map<String, Value> {
+    let now = SystemTime::now();
+    let mut line = Map::new();
+    line.insert("op".into(), json!("open"));
+    line.insert("id".into(), json!(id));
+    line.insert("kind".into(), json!(kind.name()));
+    line.insert("created_at".into(), json!(rfc3339(now)));
+    line.insert("created_unix".into(), json!(unix_seconds(now)));
+    line
+}
+
+fn close_line(id: &str, outcome: &str) -> Value {
+    json!({"op": "close", "id": id, "outcome": outcome})
+}
+
+/// Folds the lines into records. Unreadable lines are skipped with a warning; a header of a
+/// newer format is an error (its records could be misread).
+fn fold(text: &str, path: &Path) -> Result<Folded> {
+    let mut records: Vec<Record> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (n, line) in text.split('\n').enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: Option<Map<String, Value>> = match serde_json::from_str(line) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        };
+        let Some(obj) = parsed else {
+            log!(
+                Level::Warn,
+                "journal {} line {}: unreadable (a write cut short by a crash?), skipped",
+                path.display(),
+                n + 1
+            );
+            continue;
+        };
+        if let Some(version) = obj.get("klarna_pos_journal") {
+            if version.as_u64() != Some(FORMAT_VERSION) {
+                return Err(Error::bad_config(
+                    "journal_dir",
+                    format!(
+                        "{} has format version {} but this library reads version {}",
+                        path.display(),
+                        version,
+                        FORMAT_VERSION
+                    ),
+                ));
+            }
+            continue;
+        }
+        let op = obj.get("op").and_then(Value::as_str).unwrap_or("");
+        let id = obj
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        match (op, index.get(&id).copied()) {
+            ("open", None) if !id.is_empty() => {
+                let Some(kind) = obj
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .and_then(Kind::from_name)
+                else {
+                    log!(
+                        Level::Warn,
+                        "journal {} line {}: unknown record kind, skipped",
+                        path.display(),
+                        n + 1
+                    );
+                    continue;
+                };
+                index.insert(id.clone(), records.len());
+                records.push(Record {
+                    id,
+                    kind,
+                    open_line: obj,
+                    session_id: None,
+                    result_url: None,
+                    lines: vec![line.to_string()],
+                    closed: false,
+                });
+            }
+            ("session", Some(i)) => {
+                let r = &mut records[i];
+                r.session_id = obj
+                    .get("session_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                r.result_url = obj
+                    .get("result_url")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                r.lines.push(line.to_string());
+            }
+            ("close", Some(i)) => records[i].closed = true,
+            // A close of a record compacted away by another process, or a line of a newer
+            // minor feature: nothing to do.
+            _ => {}
+        }
+    }
+    Ok(Folded { records })
+}
+
+/// Makes a rename or a new file durable in its directory (Unix; a no-op elsewhere).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+        log!(
+            Level::Warn,
+            "journal: cannot fsync {}: {}",
+            dir.display(),
+            e
+        );
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn unix_now() -> u64 {
+    unix_seconds(SystemTime::now())
+}
+
+/// `2026-05-01T12:34:56Z`
+fn rfc3339(t: SystemTime) -> String {
+    let secs = unix_seconds(t);
+    // Days since 1970-01-01 to a civil date (proleptic Gregorian).
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let s = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "kpos-journal-unit-{}-{}",
+            name,
+            id::uuid_v4().unwrap()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn dates_are_rfc3339_utc() {
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_714_566_896)),
+            "2024-05-01T12:34:56Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_session_record_is_pending_until_closed() {
+        let dir = temp_dir("session");
+        let j = Journal::open(&dir).unwrap();
+        let r = j.open_session(12500, Some("R-1")).unwrap();
+        let p = j.pending().unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0]["session_id"], Value::Null);
+        assert_eq!(p[0]["order_amount"], 12500);
+        j.session_created(&r, "s-1", "https://x/s-1").unwrap();
+        assert_eq!(j.find_session("s-1").unwrap(), Some(r.clone()));
+        assert_eq!(j.pending().unwrap()[0]["result_url"], "https://x/s-1");
+        j.close(&r, "COMPLETED").unwrap();
+        assert!(j.pending().unwrap().is_empty());
+        assert_eq!(j.find_session("s-1").unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn repeating_an_open_call_continues_its_record() {
+        let dir = temp_dir("call");
+        let j = Journal::open(&dir).unwrap();
+        let body = json!({"refunded_amount": 100});
+        let call = Call {
+            kind: Kind::Refund,
+            order_id: "o-1",
+            idempotency_key: "k-1",
+            body: Some(&body),
+        };
+        let a = j.open_call(&call).unwrap();
+        let b = j.open_call(&call).unwrap();
+        assert_eq!(a, b);
+        let other = j
+            .open_call(&Call {
+                kind: Kind::Capture,
+                ..call
+            })
+            .unwrap();
+        assert_ne!(a, other);
+        assert_eq!(j.pending().unwrap().len(), 2);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_rather_than_misread() {
+        let dir = temp_dir("version");
+        std::fs::write(dir.join(FILE_NAME), "{\"klarna_pos_journal\":2}\n").unwrap();
+        let e = Journal::open(&dir).err().unwrap();
+        assert_eq!(e.field.as_deref(), Some("journal_dir"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unanswered_create_older_than_a_session_lifetime_is_closed() {
+        let dir = temp_dir("expiry");
+        let old = unix_now() - SESSION_LIFETIME.as_secs() - 60;
+        std::fs::write(
+            dir.join(FILE_NAME),
+            format!(
+                "{{\"klarna_pos_journal\":1}}\n{{\"op\":\"open\",\"id\":\"a\",\"kind\":\"session\",\"created_at\":\"x\",\"created_unix\":{old},\"order_amount\":1,\"merchant_reference1\":null}}\n"
+            ),
+        )
+        .unwrap();
+        let j = Journal::open(&dir).unwrap();
+        assert!(j.pending().unwrap().is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
