@@ -403,21 +403,6 @@ kpos_result kpos_journal_pending(kpos_client *client,
 kpos_result kpos_set_log_callback(kpos_log_callback cb, void *userdata, uint32_t max_level);
 
 /**
- * Draws `text` (UTF-8, e.g. `kpos_session_payment_link`) as a QR code with error correction
- * level M and a quiet zone of 4 modules, in `format` (`KPOS_QR_*`). No network traffic.
- *
- * On success writes the bytes to `*out` and their number to `*len`; release them with
- * `kpos_bytes_free(*out, *len)`. A NUL byte follows the last byte (not counted in `*len`), so
- * the SVG and text formats can be used as C strings. Returns `KPOS_OK`;
- * `KPOS_E_INVALID_ARGUMENT` (NULL, invalid UTF-8, unknown `format`); `KPOS_E_BAD_REQUEST` (empty
- * text, or too long for a QR code: more than 2331 bytes; the last error says so).
- *
- * # Safety
- * `text` must be NULL or NUL-terminated; `out` and `len` must be valid for writes.
- */
-kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, size_t *len);
-
-/**
  * Reads an order: `GET /ordermanagement/v1/orders/{order_id}` (retried on network errors, 429
  * and 5xx). Writes Klarna's order JSON (`status` AUTHORIZED, PART_CAPTURED, CAPTURED,
  * CANCELLED, EXPIRED or CLOSED, `order_amount`, `captured_amount`, `refunded_amount`,
@@ -521,6 +506,21 @@ kpos_result kpos_order_cancel(kpos_client *client,
 kpos_result kpos_order_release_remaining_authorization(kpos_client *client,
                                                        const char *order_id,
                                                        const char *idempotency_key);
+
+/**
+ * Draws `text` (UTF-8, e.g. `kpos_session_payment_link`) as a QR code with error correction
+ * level M and a quiet zone of 4 modules, in `format` (`KPOS_QR_*`). No network traffic.
+ *
+ * On success writes the bytes to `*out` and their number to `*len`; release them with
+ * `kpos_bytes_free(*out, *len)`. A NUL byte follows the last byte (not counted in `*len`), so
+ * the SVG and text formats can be used as C strings. Returns `KPOS_OK`;
+ * `KPOS_E_INVALID_ARGUMENT` (NULL, invalid UTF-8, unknown `format`); `KPOS_E_BAD_REQUEST` (empty
+ * text, or too long for a QR code: more than 2331 bytes; the last error says so).
+ *
+ * # Safety
+ * `text` must be NULL or NUL-terminated; `out` and `len` must be valid for writes.
+ */
+kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, size_t *len);
 
 /**
  * Validates `order_json` locally (nothing is sent when it is refused), then starts a Klarna
