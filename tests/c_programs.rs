@@ -1,5 +1,6 @@
 //! The C programs: each test program in `tests/c/` and the C till of `examples/c/` is compiled
-//! with gcc against the shared library (warnings are errors) and run against a fresh simulator.
+//! with gcc against the shared library (warnings are errors) and run against a fresh simulator;
+//! so is the C++ test program of `include/klarna_pos.hpp` in `tests/cpp/`, with g++ -std=c++11.
 //! A test program passes when it exits 0 with at least one `ok - ` line and no `not ok - `.
 
 mod common;
@@ -87,11 +88,21 @@ fn build() -> &'static Build {
 
 /// Compiles one C file into target/ctests/<name>; panics with gcc's diagnostics on failure.
 fn compile(source: &Path, name: &str) -> PathBuf {
+    let cc = env::var("CC").unwrap_or_else(|_| "gcc".into());
+    compile_with(&cc, "-std=c99", source, name)
+}
+
+/// Compiles one C++ file (C++11) into target/ctests/<name>, like `compile`.
+fn compile_cpp(source: &Path, name: &str) -> PathBuf {
+    let cxx = env::var("CXX").unwrap_or_else(|_| "g++".into());
+    compile_with(&cxx, "-std=c++11", source, name)
+}
+
+fn compile_with(cc: &str, std: &str, source: &Path, name: &str) -> PathBuf {
     let b = build();
     let exe = b.out_dir.join(name);
-    let cc = env::var("CC").unwrap_or_else(|_| "gcc".into());
-    let out = Command::new(&cc)
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pthread"])
+    let out = Command::new(cc)
+        .args([std, "-Wall", "-Wextra", "-Werror", "-pthread"])
         .arg("-I")
         .arg(Path::new(ROOT).join("include"))
         .arg("-I")
@@ -162,8 +173,14 @@ fn run_c_test(name: &str) {
         &Path::new(ROOT).join("tests/c").join(format!("{}.c", name)),
         name,
     );
+    run_test_program(&exe, name);
+}
+
+/// Runs a compiled test program against its own simulator: it passes when it exits 0 with at
+/// least one `ok - ` line and no `not ok - `.
+fn run_test_program(exe: &Path, name: &str) {
     let sim = Sim::start();
-    let out = run(&exe, &[], &sim);
+    let out = run(exe, &[], &sim);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let failed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("not ok")).collect();
     assert!(failed.is_empty(), "{} failed:\n{}", name, failed.join("\n"));
@@ -203,6 +220,17 @@ fn misuse() {
 #[test]
 fn payment_flow() {
     run_c_test("payment_flow");
+}
+
+/// The C++ RAII header: payment flow, UTF-8 both ways, errors with detail, timeout, cancel
+/// from another thread, moved-from objects.
+#[test]
+fn cpp_header() {
+    let exe = compile_cpp(
+        &Path::new(ROOT).join("tests/cpp/klarna_pos_hpp.cpp"),
+        "klarna_pos_hpp",
+    );
+    run_test_program(&exe, "klarna_pos_hpp");
 }
 
 /// The C till takes a payment the simulator's automatic customer approves, printing the
