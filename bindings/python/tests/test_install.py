@@ -115,7 +115,16 @@ def test_installed_package_pays_and_raises_against_the_simulator(installed, sim)
 
 
 def test_wheel_is_platform_specific_and_holds_the_library(tmp_path):
-    pip(sys.executable, "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(PACKAGE), cwd=tmp_path)
+    pip(
+        sys.executable,
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "-w",
+        str(tmp_path),
+        str(PACKAGE),
+        cwd=tmp_path,
+    )
     wheels = list(tmp_path.glob("klarna_pos-*.whl"))
     assert len(wheels) == 1, wheels
     name = wheels[0].name
@@ -123,9 +132,7 @@ def test_wheel_is_platform_specific_and_holds_the_library(tmp_path):
     assert not name.endswith("-any.whl")
     with zipfile.ZipFile(str(wheels[0])) as wheel:
         names = wheel.namelist()
-        metadata = wheel.read(
-            "klarna_pos-{}.dist-info/WHEEL".format(klarna_pos_version())
-        ).decode()
+        metadata = wheel.read("klarna_pos-{}.dist-info/WHEEL".format(klarna_pos_version())).decode()
     assert "klarna_pos/libklarna_pos.so" in names
     assert "klarna_pos/py.typed" in names
     assert "Root-Is-Purelib: false" in metadata

@@ -416,6 +416,26 @@ def test_ten_thousand_sessions_created_and_dropped_do_not_grow_memory(client, or
     assert growth_mb < 8
 
 
+def test_log_callback_receives_lines_without_credentials(client, order):
+    lines = []
+    klarna_pos.set_log_callback(
+        lambda level, text: lines.append((level, text)), klarna_pos.LogLevel.DEBUG
+    )
+    try:
+        with client.create_session(order) as session:
+            session.poll()
+    finally:
+        klarna_pos.set_log_callback(None)
+    assert lines and all(isinstance(level, klarna_pos.LogLevel) for level, _ in lines)
+    assert not any(TEST_PASSWORD in text for _, text in lines)
+    count = len(lines)
+    with client.create_session(order):
+        pass
+    assert len(lines) == count  # removed
+    with pytest.raises(InvalidArgument):
+        klarna_pos.set_log_callback(print, 9)
+
+
 # ---- agreement with the C header -----------------------------------------------------------
 
 
