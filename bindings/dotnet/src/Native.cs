@@ -137,5 +137,19 @@ namespace KlarnaPos
             Marshal.Copy(text, bytes, 0, length);
             return Encoding.UTF8.GetString(bytes);
         }
+
+        /// <summary>A managed copy of a string the library returned through a char **
+        /// out-parameter; the library's copy is released with kpos_string_free.</summary>
+        internal static string TakeOwned(IntPtr text)
+        {
+            try
+            {
+                return FromNative(text);
+            }
+            finally
+            {
+                Native.kpos_string_free(text);
+            }
+        }
     }
 }

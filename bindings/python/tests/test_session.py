@@ -387,7 +387,7 @@ def resident_bytes():
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs Linux /proc")
-def test_ten_thousand_sessions_created_and_dropped_do_not_grow_memory(client, order):
+def test_ten_thousand_sessions_created_and_dropped_do_not_grow_memory(client, order, capsys):
     """A leak check, not a benchmark: a till runs for weeks. Every session is created at the
     simulator and dropped, half closed by `with`, half left to the garbage collector."""
 
@@ -407,11 +407,12 @@ def test_ten_thousand_sessions_created_and_dropped_do_not_grow_memory(client, or
     create_and_drop(10_000)
     after = resident_bytes()
     growth_mb = (after - before) / 2**20
-    print(
-        "RSS before {:.1f} MB, after 10000 sessions {:.1f} MB, growth {:.2f} MB".format(
-            before / 2**20, after / 2**20, growth_mb
+    with capsys.disabled():  # shown in the test run's output, not only on failure
+        print(
+            "\nRSS before {:.1f} MB, after 10000 sessions {:.1f} MB, growth {:.2f} MB".format(
+                before / 2**20, after / 2**20, growth_mb
+            )
         )
-    )
     # A leak of the order (about 1 KB) per session would add 10 MB.
     assert growth_mb < 8
 
