@@ -1,5 +1,6 @@
 //! The C programs: each test program in `tests/c/` and the C till of `examples/c/` is compiled
-//! with gcc against the shared library (warnings are errors) and run against a fresh simulator.
+//! with gcc against the shared library (warnings are errors) and run against a fresh simulator;
+//! so is the C++ test program of `include/klarna_pos.hpp` in `tests/cpp/`, with g++ -std=c++11.
 //! A test program passes when it exits 0 with at least one `ok - ` line and no `not ok - `.
 
 mod common;
@@ -11,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{compile_c, Sim, PASSWORD, USER};
+use common::{compile_c, compile_cpp, Sim, PASSWORD, USER};
 
 /// Every program in tests/c, each run by the #[test] of the same name below.
 const PROGRAMS: &[&str] = &[
@@ -72,8 +73,14 @@ fn run(exe: &Path, args: &[&str], sim: &Sim) -> Output {
 /// Compiles and runs tests/c/<name>.c against its own simulator.
 fn run_c_test(name: &str) {
     let exe = compile_c(&format!("tests/c/{}.c", name), name);
+    run_test_program(&exe, name);
+}
+
+/// Runs a compiled test program against its own simulator: it passes when it exits 0 with at
+/// least one `ok - ` line and no `not ok - `.
+fn run_test_program(exe: &Path, name: &str) {
     let sim = Sim::start();
-    let out = run(&exe, &[], &sim);
+    let out = run(exe, &[], &sim);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let failed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("not ok")).collect();
     assert!(failed.is_empty(), "{} failed:\n{}", name, failed.join("\n"));
@@ -113,6 +120,14 @@ fn misuse() {
 #[test]
 fn payment_flow() {
     run_c_test("payment_flow");
+}
+
+/// The C++ RAII header: payment flow, UTF-8 both ways, errors with detail, timeout, cancel
+/// from another thread, moved-from objects.
+#[test]
+fn cpp_header() {
+    let exe = compile_cpp("tests/cpp/klarna_pos_hpp.cpp", "klarna_pos_hpp");
+    run_test_program(&exe, "klarna_pos_hpp");
 }
 
 /// The C till takes a payment the simulator's automatic customer approves, printing the

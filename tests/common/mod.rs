@@ -96,16 +96,28 @@ pub fn tool(name: &str, package: &str) -> PathBuf {
 /// Compiles the C program `source` (relative to the checkout) with gcc against the committed
 /// header and the freshly built library, warnings as errors, into target/c-programs/NAME.
 pub fn compile_c(source: &str, name: &str) -> PathBuf {
+    let cc = std::env::var_os("CC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tool("gcc", "gcc"));
+    compile_with(&cc, "-std=c99", source, name)
+}
+
+/// Like [`compile_c`], for a C++11 program with g++.
+pub fn compile_cpp(source: &str, name: &str) -> PathBuf {
+    let cxx = std::env::var_os("CXX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tool("g++", "g++"));
+    compile_with(&cxx, "-std=c++11", source, name)
+}
+
+fn compile_with(compiler: &std::path::Path, std: &str, source: &str, name: &str) -> PathBuf {
     let lib_dir = library_dir();
     let out_dir = target_dir().join("c-programs");
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join(name);
     let root = PathBuf::from(ROOT);
-    let cc = std::env::var_os("CC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tool("gcc", "gcc"));
-    let result = Command::new(&cc)
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pthread", "-I"])
+    let result = Command::new(compiler)
+        .args([std, "-Wall", "-Wextra", "-Werror", "-pthread", "-I"])
         .arg(root.join("include"))
         .arg("-I")
         .arg(root.join("tests/c"))
@@ -117,7 +129,7 @@ pub fn compile_c(source: &str, name: &str) -> PathBuf {
         .arg("-o")
         .arg(&out)
         .output()
-        .expect("the C compiler runs");
+        .expect("the compiler runs");
     assert!(
         result.status.success(),
         "{} does not compile cleanly:\n{}",

@@ -1,5 +1,6 @@
-"""Fixtures for the till command-line contract: both tills (the C one compiled here with gcc,
-the Python one run with this interpreter) and a fresh simulator per test."""
+"""Fixtures for the till command-line contract: every till (the C one compiled here with gcc, the
+C++ one with g++, the Python one run with this interpreter, the .NET one compiled with Mono's mcs
+and run on mono) and a fresh simulator per test."""
 
 import os
 import queue
@@ -50,14 +51,65 @@ def c_till(tmp_path_factory) -> List[str]:
 
 
 @pytest.fixture(scope="session")
+def cpp_till(tmp_path_factory) -> List[str]:
+    """examples/cpp/till.cpp over include/klarna_pos.hpp, C++11, warnings are errors."""
+    build()
+    exe = tmp_path_factory.mktemp("cpp_till") / "till"
+    subprocess.run(
+        [
+            os.environ.get("CXX", "g++"),
+            "-std=c++11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-I",
+            str(ROOT / "include"),
+            str(ROOT / "examples/cpp/till.cpp"),
+            "-o",
+            str(exe),
+            "-L",
+            str(profile_dir()),
+            "-lklarna_pos",
+            "-Wl,-rpath," + str(profile_dir()),
+        ],
+        check=True,
+    )
+    return [str(exe)]
+
+
+@pytest.fixture(scope="session")
 def python_till() -> List[str]:
     build()
     return [sys.executable, str(ROOT / "examples/python/till.py")]
 
 
-@pytest.fixture(params=["c", "python"])
+@pytest.fixture(scope="session")
+def dotnet_till(tmp_path_factory) -> List[str]:
+    """examples/dotnet/Till.cs compiled with mcs against KlarnaPos.dll; the library is copied
+    next to the assemblies, where mono looks for [DllImport("klarna_pos")] first."""
+    build()
+    out = tmp_path_factory.mktemp("dotnet_till")
+    subprocess.run(
+        [str(ROOT / "bindings/dotnet/build.sh"), str(out), str(library_path())], check=True
+    )
+    subprocess.run(
+        [
+            "mcs",
+            "-langversion:7",
+            "-warnaserror+",
+            "-nologo",
+            "-r:" + str(out / "KlarnaPos.dll"),
+            "-out:" + str(out / "Till.exe"),
+            str(ROOT / "examples/dotnet/Till.cs"),
+        ],
+        check=True,
+    )
+    return ["mono", str(out / "Till.exe")]
+
+
+@pytest.fixture(params=["c", "cpp", "python", "dotnet"])
 def till(request) -> List[str]:
-    """The command that starts the till under test; every contract test runs for both."""
+    """The command that starts the till under test; every contract test runs for each."""
     return request.getfixturevalue(request.param + "_till")
 
 

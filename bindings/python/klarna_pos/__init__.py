@@ -34,6 +34,7 @@ from .errors import (
     TlsError,
     Unknown,
 )
+from .log import LogLevel, set_log_callback
 from .status import Status
 
 __version__: str = _from_c(_lib.kpos_version()) or ""
@@ -47,6 +48,7 @@ __all__ = [
     "InternalError",
     "InvalidArgument",
     "KlarnaError",
+    "LogLevel",
     "NetworkError",
     "NotFound",
     "Order",
@@ -59,4 +61,5 @@ __all__ = [
     "TlsError",
     "Unknown",
     "__version__",
+    "set_log_callback",
 ]

@@ -22,8 +22,9 @@ else:
     _FILE_NAMES = ["libklarna_pos.so", "libklarna_pos.so.0"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-# bindings/python/klarna_pos -> the repository root, for a development checkout.
-_CHECKOUT_ROOT = _PACKAGE_DIR.parents[2]
+# bindings/python/klarna_pos -> the repository root, for a development checkout (an installed
+# package finds its own copy first).
+_CHECKOUT_ROOT = _PACKAGE_DIR.parents[min(2, len(_PACKAGE_DIR.parents) - 1)]
 
 
 def _candidates() -> List[Path]:
@@ -112,3 +113,14 @@ def to_c(text: Union[str, bytes, bytearray]) -> bytes:
 def from_c(raw: Optional[bytes]) -> Optional[str]:
     """A library string (UTF-8, or NULL) as ``str`` or ``None``."""
     return None if raw is None else raw.decode("utf-8", errors="replace")
+
+
+def take_string(raw: ctypes.c_void_p) -> Optional[str]:
+    """A string the library returned through a ``char **`` out-parameter, as ``str``; the
+    library's copy is released with ``kpos_string_free``."""
+    if not raw.value:
+        return None
+    try:
+        return from_c(ctypes.string_at(raw.value))
+    finally:
+        lib.kpos_string_free(raw.value)

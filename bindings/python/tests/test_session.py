@@ -19,16 +19,21 @@ from klarna_pos import (
     Cancelled,
     Client,
     Conflict,
+    InternalError,
     InvalidArgument,
     KlarnaError,
+    NetworkError,
     NotFound,
     PermissionDenied,
+    ProtocolError,
+    RateLimited,
     Status,
     Timeout,
+    TlsError,
     Unknown,
 )
 from klarna_pos._native import lib
-from klarna_pos.errors import error_class
+from klarna_pos.errors import check, error_class
 from klarna_sim import (
     ROOT,
     TEST_PASSWORD,
@@ -281,6 +286,82 @@ def test_wait_needs_a_non_negative_timeout(client, order):
             session.wait(timeout=-1)
 
 
+@pytest.mark.parametrize(
+    "fault, cls",
+    [
+        ({"mode": "rate_limit", "retry_after": 0}, RateLimited),
+        ({"mode": "status_500"}, Unknown),
+        ({"mode": "reset"}, NetworkError),
+        ({"mode": "malformed_json"}, ProtocolError),
+    ],
+    ids=["rate_limited", "unknown", "network", "protocol"],
+)
+def test_failures_of_klarnas_side_raise_their_class(sim, client, order, fault, cls):
+    # Enough faulted answers for every retry the library makes.
+    status, _ = sim.request("POST", "/_sim/faults", dict(fault, count=50))
+    assert status == 200
+    with pytest.raises(cls) as e:
+        client.create_session(order)
+    assert type(e.value) is cls and e.value.code == cls.code
+    assert e.value.name == lib.kpos_result_name(cls.code).decode()
+    assert e.value.message
+
+
+def test_request_without_answer_in_time_raises_timeout(sim, make_client, order):
+    with Client(
+        api_url=sim.url, username=TEST_USER, password=TEST_PASSWORD, request_timeout_ms=300
+    ) as client:
+        sim.request("POST", "/_sim/faults", {"mode": "stall", "stall_ms": 3000, "count": 50})
+        with pytest.raises(Timeout) as e:
+            client.create_session(order)
+    assert e.value.code == 30 and e.value.status is None
+
+
+def test_https_to_a_plain_http_server_is_a_tls_error(sim, order):
+    with Client(
+        api_url=sim.url.replace("http://", "https://"),
+        username=TEST_USER,
+        password=TEST_PASSWORD,
+    ) as client:
+        with pytest.raises(TlsError) as e:
+            client.create_session(order)
+    assert (e.value.code, e.value.name) == (32, "KPOS_E_TLS")
+
+
+def test_internal_error_is_raised_for_the_librarys_own_bug_code():
+    # Only a test build of the library can panic on purpose (tests/panic_boundary.rs); the
+    # wrapper's side is the mapping of the code to the class.
+    with pytest.raises(InternalError) as e:
+        check(90)
+    assert (e.value.code, e.value.name, e.value.action) == (90, "KPOS_E_INTERNAL", 4)
+
+
+def test_client_is_shared_by_threads_each_with_its_own_errors(sim, client, order):
+    """The client is thread-safe and the last error is per thread: every thread gets its own
+    session and its own exception detail."""
+    results = {}
+
+    def till(number):
+        try:
+            with client.create_session(order) as session:
+                sim.customer(session.id, "approve", {"order_id": "ORDER-T{}".format(number)})
+                session.poll()
+                bad = dict(order, order_amount=order["order_amount"] + number + 1)
+                try:
+                    client.create_session(bad)
+                except BadRequest as e:
+                    results[number] = (session.order_id, e.field)
+        except Exception as e:  # reported by the assertion below
+            results[number] = e
+
+    threads = [threading.Thread(target=till, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {n: ("ORDER-T{}".format(n), "order_amount") for n in range(8)}
+
+
 # ---- resources -----------------------------------------------------------------------------
 
 
@@ -297,6 +378,63 @@ def test_sessions_are_freed_on_close_and_on_garbage_collection(client, order):
     del dropped
     gc.collect()
     assert lib.kpos_session_status(handle) == Status.UNKNOWN
+
+
+def resident_bytes():
+    """This process's resident set size, from /proc/self/statm (in pages)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs Linux /proc")
+def test_ten_thousand_sessions_created_and_dropped_do_not_grow_memory(client, order, capsys):
+    """A leak check, not a benchmark: a till runs for weeks. Every session is created at the
+    simulator and dropped, half closed by `with`, half left to the garbage collector."""
+
+    def create_and_drop(count):
+        for n in range(count):
+            if n % 2:
+                with client.create_session(order) as session:
+                    assert session.id
+            else:
+                session = client.create_session(order)
+                assert session.id
+                del session
+        gc.collect()
+
+    create_and_drop(1000)  # warm-up: allocator pools, connection, caches
+    before = resident_bytes()
+    create_and_drop(10_000)
+    after = resident_bytes()
+    growth_mb = (after - before) / 2**20
+    with capsys.disabled():  # shown in the test run's output, not only on failure
+        print(
+            "\nRSS before {:.1f} MB, after 10000 sessions {:.1f} MB, growth {:.2f} MB".format(
+                before / 2**20, after / 2**20, growth_mb
+            )
+        )
+    # A leak of the order (about 1 KB) per session would add 10 MB.
+    assert growth_mb < 8
+
+
+def test_log_callback_receives_lines_without_credentials(client, order):
+    lines = []
+    klarna_pos.set_log_callback(
+        lambda level, text: lines.append((level, text)), klarna_pos.LogLevel.DEBUG
+    )
+    try:
+        with client.create_session(order) as session:
+            session.poll()
+    finally:
+        klarna_pos.set_log_callback(None)
+    assert lines and all(isinstance(level, klarna_pos.LogLevel) for level, _ in lines)
+    assert not any(TEST_PASSWORD in text for _, text in lines)
+    count = len(lines)
+    with client.create_session(order):
+        pass
+    assert len(lines) == count  # removed
+    with pytest.raises(InvalidArgument):
+        klarna_pos.set_log_callback(print, 9)
 
 
 # ---- agreement with the C header -----------------------------------------------------------

@@ -1,0 +1,436 @@
+/*
+ * klarna_pos.hpp: C++11 RAII layer over klarna_pos.h, header-only.
+ *
+ *   #include "klarna_pos.hpp"
+ *
+ *   klarna_pos::client client = klarna_pos::client::from_env();   // or client(config_json)
+ *   klarna_pos::session session = client.create_session(order_json);
+ *   klarna_pos::status s = session.wait(std::chrono::seconds(30));  // throws on KPOS_E_TIMEOUT
+ *
+ * Objects own their handles through std::unique_ptr with the library's free functions, and are
+ * movable, not copyable. Every failing call throws klarna_pos::error, carrying the code and the
+ * detail of kpos_last_error_json (message, HTTP status, Klarna's error code, correlation id,
+ * offending field). Strings are std::string in UTF-8, both ways; a getter whose C function
+ * returns NULL gives "". Thread-safety is the C library's: a client may be shared by threads; a
+ * session is used by one thread at a time, except cancel(), which any thread may call. For what
+ * this header does not wrap yet (the log callback), call the C functions directly.
+ */
+
+#ifndef KLARNA_POS_HPP
+#define KLARNA_POS_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "klarna_pos.h"
+
+namespace klarna_pos {
+
+/** Session status, with the numbers of KPOS_STATUS_*. */
+enum class status : std::uint32_t {
+    created = KPOS_STATUS_CREATED,
+    waiting = KPOS_STATUS_WAITING,
+    distributed = KPOS_STATUS_DISTRIBUTED,
+    accessed = KPOS_STATUS_ACCESSED,
+    completed = KPOS_STATUS_COMPLETED,
+    canceled = KPOS_STATUS_CANCELED,
+    failed = KPOS_STATUS_FAILED,
+    expired = KPOS_STATUS_EXPIRED,
+    unknown = KPOS_STATUS_UNKNOWN
+};
+
+/** The status name, e.g. "COMPLETED"; "UNKNOWN" for a number this version does not know. */
+inline std::string status_name(status s) { return kpos_status_name(static_cast<std::uint32_t>(s)); }
+
+/** True for completed, canceled, failed and expired: the session never moves again. */
+inline bool is_terminal(status s) { return kpos_status_is_terminal(static_cast<std::uint32_t>(s)) != 0; }
+
+/** The library's version, "MAJOR.MINOR.PATCH". */
+inline std::string version() { return kpos_version(); }
+
+namespace detail {
+
+inline std::string text(const char *s) { return s != nullptr ? std::string(s) : std::string(); }
+
+/* Appends code point cp to out as UTF-8. */
+inline void append_utf8(std::string &out, std::uint32_t cp)
+{
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+/*
+ * Reads the members of the flat JSON object kpos_last_error_json returns: strings into `texts`,
+ * numbers, true/false into `tokens` (as written), arrays of strings into `lists`; null members
+ * are left out. Returns false for text that is not such an object.
+ */
+class flat_json {
+public:
+    std::map<std::string, std::string> texts, tokens;
+    std::map<std::string, std::vector<std::string> > lists;
+
+    bool parse(const std::string &json)
+    {
+        p_ = json.c_str();
+        end_ = p_ + json.size();
+        if (!take('{'))
+            return false;
+        if (take('}'))
+            return true;
+        for (;;) {
+            std::string key, value;
+            if (!read_string(key) || !take(':'))
+                return false;
+            space();
+            if (p_ < end_ && *p_ == '"') {
+                if (!read_string(value))
+                    return false;
+                texts[key] = value;
+            } else if (take('[')) {
+                std::vector<std::string> &list = lists[key];
+                if (!take(']')) {
+                    do {
+                        if (!read_string(value))
+                            return false;
+                        list.push_back(value);
+                    } while (take(','));
+                    if (!take(']'))
+                        return false;
+                }
+            } else {
+                const char *start = p_;
+                while (p_ < end_ && *p_ != ',' && *p_ != '}' && *p_ != ' ')
+                    ++p_;
+                std::string token(start, p_);
+                if (token.empty())
+                    return false;
+                if (token != "null")
+                    tokens[key] = token;
+            }
+            if (take('}'))
+                return true;
+            if (!take(','))
+                return false;
+        }
+    }
+
+private:
+    const char *p_ = nullptr;
+    const char *end_ = nullptr;
+
+    void space()
+    {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
+            ++p_;
+    }
+
+    bool take(char c)
+    {
+        space();
+        if (p_ < end_ && *p_ == c) {
+            ++p_;
+            return true;
+        }
+        return false;
+    }
+
+    bool hex4(std::uint32_t &unit)
+    {
+        unit = 0;
+        for (int i = 0; i < 4; ++i, ++p_) {
+            if (p_ >= end_)
+                return false;
+            char c = *p_;
+            unit <<= 4;
+            if (c >= '0' && c <= '9')
+                unit |= static_cast<std::uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                unit |= static_cast<std::uint32_t>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                unit |= static_cast<std::uint32_t>(c - 'A' + 10);
+            else
+                return false;
+        }
+        return true;
+    }
+
+    bool read_string(std::string &out)
+    {
+        out.clear();
+        if (!take('"'))
+            return false;
+        while (p_ < end_ && *p_ != '"') {
+            char c = *p_++;
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
+            if (p_ >= end_)
+                return false;
+            char e = *p_++;
+            switch (e) {
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'u': {
+                std::uint32_t unit, low;
+                if (!hex4(unit))
+                    return false;
+                /* A character outside the BMP arrives as a surrogate pair of escapes. */
+                if (unit >= 0xD800 && unit < 0xDC00 && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
+                    p_ += 2;
+                    if (!hex4(low))
+                        return false;
+                    unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                }
+                append_utf8(out, unit);
+                break;
+            }
+            default: out += e; /* \" \\ \/ */
+            }
+        }
+        return p_ < end_ && *p_++ == '"';
+    }
+};
+
+} // namespace detail
+
+/**
+ * A failing library call, with the detail the library kept for the calling thread. what() is
+ * "KPOS_E_NAME: message (correlation_id ...)".
+ */
+class error : public std::runtime_error {
+public:
+    /** An error the caller makes itself, shaped like the library's. */
+    error(kpos_result code, const std::string &message, const std::string &field = std::string())
+        : std::runtime_error(std::string(kpos_result_name(code)) + ": " + message),
+          code_(code), name_(kpos_result_name(code)), message_(message), field_(field)
+    {
+    }
+
+    /** The error for a call on this thread that just returned `code`: call it right after. */
+    static error last(kpos_result code)
+    {
+        std::string json = detail::text(kpos_last_error_json());
+        detail::flat_json parsed;
+        bool ours = parsed.parse(json) && parsed.tokens["code"] == std::to_string(code);
+        if (!ours)
+            parsed = detail::flat_json();
+        std::string message = parsed.texts.count("message") ? parsed.texts["message"]
+                                                            : std::string(kpos_result_text(code));
+        error e(code, message, parsed.texts["field"], parsed.texts["correlation_id"]);
+        e.klarna_error_code_ = parsed.texts["klarna_error_code"];
+        e.error_messages_ = parsed.lists["error_messages"];
+        e.json_ = ours ? json : std::string();
+        if (parsed.tokens.count("http_status"))
+            e.http_status_ = std::atoi(parsed.tokens["http_status"].c_str());
+        return e;
+    }
+
+    /** The kpos_result number, e.g. KPOS_E_BAD_REQUEST (10). */
+    kpos_result code() const noexcept { return code_; }
+    /** The code's name, e.g. "KPOS_E_BAD_REQUEST". */
+    const std::string &name() const noexcept { return name_; }
+    /** The library's message (names the field of a refused order). */
+    const std::string &message() const noexcept { return message_; }
+    /** What to do about it: a KPOS_ACTION_* value. */
+    std::uint32_t action() const noexcept { return kpos_result_action(code_); }
+    /** The HTTP status Klarna answered, 0 when there was none. */
+    int http_status() const noexcept { return http_status_; }
+    /** Klarna's error_code (e.g. "BAD_VALUE"), "" when none. */
+    const std::string &klarna_error_code() const noexcept { return klarna_error_code_; }
+    /** Klarna's error_messages. */
+    const std::vector<std::string> &error_messages() const noexcept { return error_messages_; }
+    /** Klarna's correlation id, "" when none: quote it to Klarna merchant support. */
+    const std::string &correlation_id() const noexcept { return correlation_id_; }
+    /** The offending field path, e.g. "order_lines[1].total_tax_amount", "" when none. */
+    const std::string &field() const noexcept { return field_; }
+    /** The whole kpos_last_error_json text the error was made from ("" for a caller's error). */
+    const std::string &json() const noexcept { return json_; }
+
+private:
+    error(kpos_result code, const std::string &message, const std::string &field,
+          const std::string &correlation_id)
+        : std::runtime_error(std::string(kpos_result_name(code)) + ": " + message +
+                             (correlation_id.empty() ? std::string()
+                                                     : " (correlation_id " + correlation_id + ")")),
+          code_(code), name_(kpos_result_name(code)), message_(message), field_(field),
+          correlation_id_(correlation_id)
+    {
+    }
+
+    kpos_result code_;
+    std::string name_, message_, field_, correlation_id_, klarna_error_code_, json_;
+    std::vector<std::string> error_messages_;
+    int http_status_ = 0;
+};
+
+namespace detail {
+
+inline void check(kpos_result code)
+{
+    if (code != KPOS_OK)
+        throw error::last(code);
+}
+
+/* A string argument for the C ABI: NUL-terminated, so an embedded NUL would cut it short. */
+inline const char *c_str(const std::string &s, const char *what)
+{
+    if (s.find('\0') != std::string::npos)
+        throw error(KPOS_E_INVALID_ARGUMENT, std::string(what) + " contains a NUL character", what);
+    return s.c_str();
+}
+
+struct client_free {
+    void operator()(kpos_client *c) const noexcept { kpos_client_free(c); }
+};
+struct session_free {
+    void operator()(kpos_session *s) const noexcept { kpos_session_free(s); }
+};
+/* For strings returned through char ** (released with kpos_string_free). */
+struct string_free {
+    void operator()(char *s) const noexcept { kpos_string_free(s); }
+};
+typedef std::unique_ptr<char, string_free> owned_string;
+
+} // namespace detail
+
+/**
+ * One in-store payment. Movable, not copyable; the destructor frees it (does not cancel it at
+ * Klarna). Use from one thread at a time, except cancel().
+ */
+class session {
+public:
+    /** Klarna's session id. */
+    std::string id() const { return detail::text(kpos_session_id(get())); }
+    /** The status URL; keep it with id() to resume after a restart. */
+    std::string result_url() const { return detail::text(kpos_session_result_url(get())); }
+    /** The last known status, without network traffic. */
+    klarna_pos::status status() const { return from_c(kpos_session_status(get())); }
+    /** The QR code image URL to show; "" until the session is distributed. */
+    std::string qr_url() const { return detail::text(kpos_session_qr_url(get())); }
+    /** The payment link for the customer's phone; "" if Klarna gave none. */
+    std::string payment_link() const { return detail::text(kpos_session_payment_link(get())); }
+    /** Klarna's order id once completed (for capture, refund, cancel); "" before. */
+    std::string order_id() const { return detail::text(kpos_session_order_id(get())); }
+
+    /** Why a failed session failed (KPOS_E_BAD_REQUEST, _PERMISSION_DENIED or _UNKNOWN, with
+     *  Klarna's detail); nullptr when it has not failed. Returned, not thrown. */
+    std::unique_ptr<error> failure() const
+    {
+        kpos_result code = kpos_session_failure(get());
+        return std::unique_ptr<error>(code == KPOS_OK ? nullptr : new error(error::last(code)));
+    }
+
+    /** Reads the status once from Klarna. */
+    klarna_pos::status poll()
+    {
+        std::uint32_t s = KPOS_STATUS_UNKNOWN;
+        detail::check(kpos_session_poll(get(), &s));
+        return from_c(s);
+    }
+
+    /** Blocks until the status differs from the one last returned by poll() or wait(), or is
+     *  terminal. Throws error with code KPOS_E_TIMEOUT when `timeout` passes (status() is then
+     *  the last known status), KPOS_E_CANCELLED when cancel() is called meanwhile. */
+    klarna_pos::status wait(std::chrono::milliseconds timeout)
+    {
+        long long ms = timeout.count();
+        std::uint32_t limit = ms <= 0 ? 0u : ms >= 0xFFFFFFFFLL ? 0xFFFFFFFFu : static_cast<std::uint32_t>(ms);
+        std::uint32_t s = KPOS_STATUS_UNKNOWN;
+        detail::check(kpos_session_wait(get(), limit, &s));
+        return from_c(s);
+    }
+
+    /** Cancels the payment at Klarna and wakes a wait() on another thread. Any thread, any
+     *  moment; idempotent. Throws KPOS_E_CONFLICT once the payment completed (refund it). */
+    void cancel() { detail::check(kpos_session_cancel(get())); }
+
+    /** The C handle, for functions this header does not wrap; owned by this object. */
+    kpos_session *get() const noexcept { return handle_.get(); }
+
+private:
+    friend class client;
+    explicit session(kpos_session *handle) : handle_(handle) {}
+
+    static klarna_pos::status from_c(std::uint32_t s)
+    {
+        return s <= KPOS_STATUS_EXPIRED ? static_cast<klarna_pos::status>(s) : klarna_pos::status::unknown;
+    }
+
+    std::unique_ptr<kpos_session, detail::session_free> handle_;
+};
+
+/**
+ * A Klarna client: configuration, credentials, connection pool. Thread-safe: share one between
+ * all tills of a process. Movable, not copyable; sessions stay usable after it is destroyed.
+ */
+class client {
+public:
+    /** A client from the configuration JSON (keys in the README: api_url, username, password,
+     *  user_agent, timeouts, ...). Throws KPOS_E_INVALID_ARGUMENT with field() naming a bad key. */
+    explicit client(const std::string &config_json) : handle_(open(detail::c_str(config_json, "config"))) {}
+
+    /** A client from KLARNA_API_URL, KLARNA_USERNAME, KLARNA_PASSWORD (and KLARNA_USER_AGENT). */
+    static client from_env() { return client(open(nullptr)); }
+
+    /** Validates the order locally (KPOS_E_BAD_REQUEST with field() when refused; nothing is
+     *  sent), then starts the in-store payment with one request to Klarna. */
+    session create_session(const std::string &order_json)
+    {
+        kpos_session *out = nullptr;
+        detail::check(kpos_session_create(get(), detail::c_str(order_json, "order"), &out));
+        return session(out);
+    }
+
+    /** Continues a session created earlier (e.g. before a restart). No network traffic. */
+    session resume_session(const std::string &session_id, const std::string &result_url)
+    {
+        kpos_session *out = nullptr;
+        detail::check(kpos_session_resume(get(), detail::c_str(session_id, "session_id"),
+                                          detail::c_str(result_url, "result_url"), &out));
+        return session(out);
+    }
+
+    /** The C handle, for functions this header does not wrap; owned by this object. */
+    kpos_client *get() const noexcept { return handle_.get(); }
+
+private:
+    explicit client(kpos_client *handle) : handle_(handle) {}
+
+    static kpos_client *open(const char *config)
+    {
+        kpos_client *out = nullptr;
+        detail::check(kpos_client_new(config, &out));
+        return out;
+    }
+
+    std::unique_ptr<kpos_client, detail::client_free> handle_;
+};
+
+} // namespace klarna_pos
+
+#endif /* KLARNA_POS_HPP */
