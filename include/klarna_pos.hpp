@@ -12,8 +12,12 @@
  * detail of kpos_last_error_json (message, HTTP status, Klarna's error code, correlation id,
  * offending field). Strings are std::string in UTF-8, both ways; a getter whose C function
  * returns NULL gives "". Thread-safety is the C library's: a client may be shared by threads; a
- * session is used by one thread at a time, except cancel(), which any thread may call. For what
- * this header does not wrap yet (the log callback), call the C functions directly.
+ * session is used by one thread at a time, except cancel(), which any thread may call. After the
+ * sale, the client reads and changes orders (get_order, capture, refund, cancel_order,
+ * release_remaining_authorization), lists its journal (journal_pending) and verifies webhook
+ * calls (webhook_verify); qr_render() draws a QR code locally and display_text() gives the
+ * cashier's text for a status. For what this header does not wrap yet (the log callback), call
+ * the C functions directly.
  */
 
 #ifndef KLARNA_POS_HPP
@@ -53,8 +57,24 @@ inline std::string status_name(status s) { return kpos_status_name(static_cast<s
 /** True for completed, canceled, failed and expired: the session never moves again. */
 inline bool is_terminal(status s) { return kpos_status_is_terminal(static_cast<std::uint32_t>(s)) != 0; }
 
+/** The English text Klarna's in-store best practices recommend showing the cashier for a
+ *  status: distributed "Scan the QR code with your phone", accessed "Payment in progress",
+ *  completed "Payment is done", failed "Something went wrong" (show the session id next to it),
+ *  ...; unknown "Checking the payment status...". */
+inline std::string display_text(status s) { return kpos_status_display_text(static_cast<std::uint32_t>(s)); }
+
 /** The library's version, "MAJOR.MINOR.PATCH". */
 inline std::string version() { return kpos_version(); }
+
+/** What qr_render() produces, with the numbers of KPOS_QR_*. */
+enum class qr_format : std::uint32_t {
+    svg = KPOS_QR_SVG,                    /* SVG document (UTF-8), black on white */
+    png = KPOS_QR_PNG,                    /* 1-bit grayscale PNG, 8 pixels per module */
+    text = KPOS_QR_TEXT,                  /* UTF-8 half blocks drawing the light modules */
+    escpos = KPOS_QR_ESCPOS,              /* ESC/POS raster image GS v 0, at most 384 dots wide */
+    escpos_native = KPOS_QR_ESCPOS_NATIVE, /* ESC/POS GS ( k: the printer draws the code */
+    text_inverse = KPOS_QR_TEXT_INVERSE   /* UTF-8 half blocks drawing the dark modules */
+};
 
 namespace detail {
 
@@ -316,7 +336,65 @@ struct string_free {
 };
 typedef std::unique_ptr<char, string_free> owned_string;
 
+/* A status number from the library; a number a newer library added is unknown. */
+inline klarna_pos::status to_status(std::uint32_t s)
+{
+    return s <= KPOS_STATUS_EXPIRED ? static_cast<klarna_pos::status>(s) : klarna_pos::status::unknown;
+}
+
+/* A string the library returned through char **, copied and released. */
+inline std::string take(char *s)
+{
+    owned_string owned(s);
+    return text(s);
+}
+
+/* An optional string argument: "" is NULL (the library's choice, e.g. a generated key). */
+inline const char *c_str_or_null(const std::string &s, const char *what)
+{
+    return s.empty() ? nullptr : c_str(s, what);
+}
+
+/* Untrusted network input as a C string: a NUL byte, which a C string cannot hold, becomes
+ * 0x01, as invalid as a NUL in JSON and in a URL, so the library refuses such input as it would
+ * the original instead of reading a shortened copy of it. */
+inline std::string untrusted(std::string s)
+{
+    for (std::string::size_type i = 0; i < s.size(); ++i)
+        if (s[i] == '\0')
+            s[i] = '\x01';
+    return s;
+}
+
 } // namespace detail
+
+/**
+ * Draws `text` (e.g. session.payment_link()) as a QR code with error correction level M and a
+ * quiet zone of 4 modules, in `format`. No network traffic. SVG and the text formats are UTF-8.
+ * Throws KPOS_E_BAD_REQUEST for an empty text or one too long for a QR code (more than 2331
+ * bytes), KPOS_E_INVALID_ARGUMENT for an unknown format.
+ */
+inline std::vector<std::uint8_t> qr_render(const std::string &text, qr_format format)
+{
+    std::uint8_t *bytes = nullptr;
+    std::size_t length = 0;
+    detail::check(kpos_qr_render(detail::c_str(text, "text"), static_cast<std::uint32_t>(format),
+                                 &bytes, &length));
+    struct release {
+        std::uint8_t *p;
+        std::size_t n;
+        ~release() { kpos_bytes_free(p, n); }
+    } guard = {bytes, length};
+    return std::vector<std::uint8_t>(guard.p, guard.p + guard.n);
+}
+
+/** What client::webhook_verify() learned from a verified callback. */
+struct webhook_result {
+    /** Klarna's id of the session the callback was about. */
+    std::string session_id;
+    /** The session's status after the callback was merged (completed stays completed). */
+    klarna_pos::status status;
+};
 
 /**
  * One in-store payment. Movable, not copyable; the destructor frees it (does not cancel it at
@@ -376,10 +454,7 @@ private:
     friend class client;
     explicit session(kpos_session *handle) : handle_(handle) {}
 
-    static klarna_pos::status from_c(std::uint32_t s)
-    {
-        return s <= KPOS_STATUS_EXPIRED ? static_cast<klarna_pos::status>(s) : klarna_pos::status::unknown;
-    }
+    static klarna_pos::status from_c(std::uint32_t s) { return detail::to_status(s); }
 
     std::unique_ptr<kpos_session, detail::session_free> handle_;
 };
@@ -413,6 +488,93 @@ public:
         detail::check(kpos_session_resume(get(), detail::c_str(session_id, "session_id"),
                                           detail::c_str(result_url, "result_url"), &out));
         return session(out);
+    }
+
+    /** Klarna's order as JSON: status (AUTHORIZED, PART_CAPTURED, CAPTURED, CANCELLED, EXPIRED,
+     *  CLOSED), order_amount, captured_amount, refunded_amount, remaining_authorized_amount,
+     *  order_lines, captures, refunds, ... Throws KPOS_E_NOT_FOUND for an unknown order. */
+    std::string get_order(const std::string &order_id)
+    {
+        char *out = nullptr;
+        detail::check(kpos_order_get(get(), detail::c_str(order_id, "order_id"), &out));
+        return detail::take(out);
+    }
+
+    /** Captures with Klarna's body ({"captured_amount", "description"?, "reference"?,
+     *  "order_lines"?, ...}, checked before anything is sent) and returns the capture id.
+     *  `idempotency_key` (1-64 printable ASCII characters, no spaces) makes a repeated call
+     *  capture once; "" lets the library make one. After KPOS_E_TIMEOUT, _NETWORK,
+     *  _RATE_LIMITED or _UNKNOWN, call again with the same key. KPOS_E_CONFLICT beyond the
+     *  remaining authorization. */
+    std::string capture(const std::string &order_id, const std::string &capture_json,
+                        const std::string &idempotency_key = std::string())
+    {
+        char *out = nullptr;
+        detail::check(kpos_order_capture(get(), detail::c_str(order_id, "order_id"),
+                                         detail::c_str(capture_json, "capture"),
+                                         detail::c_str_or_null(idempotency_key, "idempotency_key"),
+                                         &out));
+        return detail::take(out);
+    }
+
+    /** Refunds with Klarna's body ({"refunded_amount", ...}) and returns the refund id; repeated
+     *  with its key, the refund is booked once and the same id returned. KPOS_E_CONFLICT above
+     *  the captured amount (Klarna's REFUND_NOT_ALLOWED). Key as for capture(). */
+    std::string refund(const std::string &order_id, const std::string &refund_json,
+                       const std::string &idempotency_key = std::string())
+    {
+        char *out = nullptr;
+        detail::check(kpos_order_refund(get(), detail::c_str(order_id, "order_id"),
+                                        detail::c_str(refund_json, "refund"),
+                                        detail::c_str_or_null(idempotency_key, "idempotency_key"),
+                                        &out));
+        return detail::take(out);
+    }
+
+    /** Cancels an order before anything was captured (a void); KPOS_E_CONFLICT once something
+     *  was captured (refund instead). Key as for capture(). */
+    void cancel_order(const std::string &order_id, const std::string &idempotency_key = std::string())
+    {
+        detail::check(kpos_order_cancel(get(), detail::c_str(order_id, "order_id"),
+                                        detail::c_str_or_null(idempotency_key, "idempotency_key")));
+    }
+
+    /** Releases the part of the authorization that will not be captured; KPOS_E_CONFLICT when
+     *  Klarna does not allow it (e.g. after a cancel). Key as for capture(). */
+    void release_remaining_authorization(const std::string &order_id,
+                                         const std::string &idempotency_key = std::string())
+    {
+        detail::check(kpos_order_release_remaining_authorization(
+            get(), detail::c_str(order_id, "order_id"),
+            detail::c_str_or_null(idempotency_key, "idempotency_key")));
+    }
+
+    /** The open work of the journal (config journal_dir) as a JSON array, oldest first, one
+     *  record per line: sessions to resume and Order Management calls to repeat with their key
+     *  (see kpos_journal_pending). KPOS_E_INVALID_ARGUMENT without a journal. */
+    std::string journal_pending()
+    {
+        char *out = nullptr;
+        detail::check(kpos_journal_pending(get(), &out));
+        return detail::take(out);
+    }
+
+    /** Verifies a callback Klarna made to the webhook_url and merges the status it reports into
+     *  its session. `request` is the request target ("/path?query"), the full URL or the query;
+     *  `body` the request body as received. Answer 200 when it returns; when it throws, 403 for
+     *  KPOS_E_PERMISSION_DENIED (forged or altered: nothing changed), 404 for KPOS_E_NOT_FOUND,
+     *  400 for KPOS_E_BAD_REQUEST, 503 for anything else (Klarna delivers again). A reported
+     *  COMPLETED is confirmed with Klarna first (blocks up to request_timeout_ms). */
+    webhook_result webhook_verify(const std::string &request, const std::string &body)
+    {
+        std::string target = detail::untrusted(request), payload = detail::untrusted(body);
+        char *id = nullptr;
+        std::uint32_t s = KPOS_STATUS_UNKNOWN;
+        detail::check(kpos_webhook_verify(get(), target.c_str(), payload.c_str(), &id, &s));
+        webhook_result result;
+        result.session_id = detail::take(id);
+        result.status = detail::to_status(s);
+        return result;
     }
 
     /** The C handle, for functions this header does not wrap; owned by this object. */

@@ -1,17 +1,22 @@
 /*
  * klarna_pos_hpp.cpp: include/klarna_pos.hpp against the simulator in KLARNA_API_URL: the
  * payment flow through the RAII types, UTF-8 both ways, klarna_pos::error with its detail,
- * timeout, cancel from another thread, moved-from objects. Prints `ok - NAME` per check.
+ * timeout, cancel from another thread, moved-from objects; after the sale, Order Management
+ * exactly once, the journal, webhook verification, local QR codes and the cashier texts.
+ * Prints `ok - NAME` per check.
  * Compiled with g++ -std=c++11 -Wall -Wextra -Werror -pthread by tests/c_programs.rs.
  */
 
 #define _POSIX_C_SOURCE 200809L
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "harness.h"
 #include "klarna_pos.hpp"
@@ -19,11 +24,11 @@
 
 namespace {
 
-std::string config(const std::string &password)
+std::string config(const std::string &password, const std::string &extra = std::string())
 {
     return std::string("{\"api_url\":\"") + getenv("KLARNA_API_URL") + "\",\"username\":\"" +
            getenv("KLARNA_USERNAME") + "\",\"password\":\"" + password +
-           "\",\"poll_interval_ms\":100}";
+           "\",\"poll_interval_ms\":100" + extra + "}";
 }
 
 klarna_pos::client test_client() { return klarna_pos::client(config(getenv("KLARNA_PASSWORD"))); }
@@ -172,6 +177,171 @@ void failed_session_reports_its_failure()
     CHECK(failure && failure->klarna_error_code() == "PERMISSION_DENIED", "Klarna's code");
 }
 
+/* Completes a session of VALID_ORDER (9000); Klarna places the order with `order_id`. */
+std::string paid_order(klarna_pos::client &client, const std::string &order_id)
+{
+    klarna_pos::session session = client.create_session(VALID_ORDER);
+    sim_customer(session.id().c_str(), "approve", ("{\"order_id\":\"" + order_id + "\"}").c_str());
+    return order_id;
+}
+
+/* How often `part` occurs in `text`. */
+int occurrences(const std::string &text, const std::string &part)
+{
+    int n = 0;
+    for (std::string::size_type at = text.find(part); at != std::string::npos;
+         at = text.find(part, at + part.size()))
+        ++n;
+    return n;
+}
+
+std::string ledger(const std::string &order_id)
+{
+    char body[65536];
+    CHECK(sim_get(("/_sim/orders/" + order_id).c_str(), body, sizeof body) == 200, "order ledger");
+    return body;
+}
+
+void order_management_exactly_once()
+{
+    klarna_pos::client client = test_client();
+    CHECK(sim_post("/_sim/config", "{\"auto_capture\":true}") == 200, "capture orders when placed");
+    std::string order_id = paid_order(client, "ORDER-CPP-REFUND");
+    CHECK(sim_post("/_sim/config", "{\"auto_capture\":false}") == 200, "back to authorizing");
+    CHECK_CONTAINS(client.get_order(order_id).c_str(), "\"status\":\"CAPTURED\"", "get_order: captured");
+
+    const std::string body = "{\"refunded_amount\":4500,\"reference\":\"R-1001\"}";
+    std::string first = client.refund(order_id, body, "till3-R1001");
+    std::string second = client.refund(order_id, body, "till3-R1001");
+    CHECK(!first.empty() && first == second, "a refund repeated with its key returns the same id");
+    std::string booked = ledger(order_id);
+    CHECK(occurrences(booked, "\"refund_id\"") == 1, "booked once");
+    CHECK_CONTAINS(booked.c_str(), first.c_str(), "the ledger has the refund id");
+    CHECK(!client.refund(order_id, "{\"refunded_amount\":100}").empty(), "a generated key");
+
+    klarna_pos::error e = thrown([&] { client.refund(order_id, "{\"refunded_amount\":4401}"); });
+    CHECK_CODE(e.code(), KPOS_E_CONFLICT, "a refund above the captured amount is a conflict");
+    CHECK_STR(e.klarna_error_code().c_str(), "REFUND_NOT_ALLOWED", "Klarna's code");
+    e = thrown([&] { client.cancel_order(order_id); });
+    CHECK_CODE(e.code(), KPOS_E_CONFLICT, "a cancel after a capture is a conflict");
+    e = thrown([&] { client.refund(order_id, "{\"refunded_amount\":0}"); });
+    CHECK_CODE(e.code(), KPOS_E_BAD_REQUEST, "a zero refund is refused locally");
+    CHECK_STR(e.field().c_str(), "refunded_amount", "field");
+    e = thrown([&] { client.get_order("no-such-order"); });
+    CHECK_CODE(e.code(), KPOS_E_NOT_FOUND, "an unknown order");
+
+    std::string part = paid_order(client, "ORDER-CPP-CAPTURE");
+    std::string capture_id = client.capture(part, "{\"captured_amount\":4500}", "cap-1");
+    CHECK_CONTAINS(ledger(part).c_str(), capture_id.c_str(), "the ledger has the capture id");
+    client.release_remaining_authorization(part);
+    CHECK_CONTAINS(client.get_order(part).c_str(), "\"status\":\"CAPTURED\"", "released: captured");
+
+    std::string voided = paid_order(client, "ORDER-CPP-VOID");
+    client.cancel_order(voided, "void-1");
+    CHECK_CONTAINS(client.get_order(voided).c_str(), "\"status\":\"CANCELLED\"", "cancelled");
+    e = thrown([&] { client.release_remaining_authorization(voided); });
+    CHECK_CODE(e.code(), KPOS_E_CONFLICT, "a release after a cancel is a conflict");
+}
+
+void journal_lists_open_sessions()
+{
+    char dir[] = "/tmp/klarna-pos-hpp-XXXXXX";
+    CHECK(mkdtemp(dir) != nullptr, "a journal directory");
+    {
+        klarna_pos::client client(config(getenv("KLARNA_PASSWORD"),
+                                         std::string(",\"journal_dir\":\"") + dir + "\""));
+        CHECK(occurrences(client.journal_pending(), "\"kind\"") == 0, "nothing open");
+        klarna_pos::session session = client.create_session(VALID_ORDER);
+        std::string pending = client.journal_pending();
+        CHECK_CONTAINS(pending.c_str(), ("\"session_id\":\"" + session.id() + "\"").c_str(),
+                       "the session is listed");
+        session.poll();
+        sim_customer(session.id().c_str(), "approve", "{}");
+        CHECK(session.wait(std::chrono::seconds(10)) == klarna_pos::status::completed, "completed");
+        CHECK(occurrences(client.journal_pending(), "\"kind\"") == 0, "closed once terminal");
+    }
+    unlink((std::string(dir) + "/klarna-pos.journal").c_str());
+    unlink((std::string(dir) + "/klarna-pos.journal.lock").c_str());
+    rmdir(dir);
+    klarna_pos::client plain = test_client();
+    CHECK_CODE(thrown([&] { plain.journal_pending(); }).code(), KPOS_E_INVALID_ARGUMENT,
+               "journal_pending without a journal_dir");
+}
+
+/* The value of `name=` in a URL's query. */
+std::string query_parameter(const std::string &url, const std::string &name)
+{
+    std::string::size_type at = url.find(name + "=");
+    if (at == std::string::npos)
+        return std::string();
+    at += name.size() + 1;
+    std::string::size_type end = url.find('&', at);
+    return url.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+void webhook_tokens_are_verified()
+{
+    /* Nothing listens there: the simulator's deliveries fail, and the test plays the receiver. */
+    klarna_pos::client client(config(getenv("KLARNA_PASSWORD"),
+                                     ",\"webhook_url\":\"http://127.0.0.1:9/klarna/status\""));
+    klarna_pos::session session = client.create_session(VALID_ORDER);
+    CHECK(session.poll() == klarna_pos::status::distributed, "distributed");
+    char record[65536], url[1024];
+    CHECK(sim_session(session.id().c_str(), record, sizeof record) == 200, "simulator record");
+    CHECK(sim_json_str(record, "callback_url", url, sizeof url), "the callback URL");
+    std::string callback = url;
+    std::string token = query_parameter(callback, "kpos_token");
+    CHECK(token.size() == 43, "a 43-character token");
+    std::string forged_token = token.substr(0, 42) + (token[42] == 'A' ? "B" : "A");
+    std::string forged = callback;
+    forged.replace(forged.find(token), token.size(), forged_token);
+
+    const std::string claim = "{\"status\":\"COMPLETED\",\"order_id\":\"forged\"}";
+    klarna_pos::error e = thrown([&] { client.webhook_verify(forged, claim); });
+    CHECK_CODE(e.code(), KPOS_E_PERMISSION_DENIED, "a forged token is refused");
+    CHECK(std::string(e.what()).find(token) == std::string::npos, "no token in the error");
+    e = thrown([&] { client.webhook_verify("/klarna/status", claim); });
+    CHECK_CODE(e.code(), KPOS_E_PERMISSION_DENIED, "no token is refused");
+    CHECK(session.status() == klarna_pos::status::distributed, "nothing changed");
+
+    const std::string payload = "{\"status\":\"ACCESSED\",\"session_id\":\"" + session.id() + "\"}";
+    e = thrown([&] { client.webhook_verify(callback, payload + std::string("\0x", 2)); });
+    CHECK_CODE(e.code(), KPOS_E_BAD_REQUEST, "a NUL does not shorten the body");
+    klarna_pos::webhook_result result = client.webhook_verify(callback, payload);
+    CHECK_STR(result.session_id.c_str(), session.id().c_str(), "the session id");
+    CHECK(result.status == klarna_pos::status::accessed, "the status after the callback");
+    CHECK(session.status() == klarna_pos::status::accessed, "the session learned it");
+}
+
+void qr_codes_and_display_texts()
+{
+    const std::string link = "https://pay.klarna.com/eu/p/7d2a4f0e?q=Kaffeb\xc3\xb6nor";
+    const klarna_pos::qr_format formats[] = {
+        klarna_pos::qr_format::svg,    klarna_pos::qr_format::png,
+        klarna_pos::qr_format::text,   klarna_pos::qr_format::escpos,
+        klarna_pos::qr_format::escpos_native, klarna_pos::qr_format::text_inverse};
+    bool all_drawn = true;
+    for (klarna_pos::qr_format f : formats)
+        all_drawn = all_drawn && !klarna_pos::qr_render(link, f).empty();
+    CHECK(all_drawn, "every QR format gives bytes");
+    std::vector<std::uint8_t> png = klarna_pos::qr_render(link, klarna_pos::qr_format::png);
+    const std::uint8_t signature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    CHECK(png.size() > 8 && std::equal(signature, signature + 8, png.begin()), "PNG signature");
+    std::vector<std::uint8_t> svg = klarna_pos::qr_render(link, klarna_pos::qr_format::svg);
+    CHECK_CONTAINS(std::string(svg.begin(), svg.end()).c_str(), "<svg", "an SVG document");
+    CHECK_CODE(thrown([&] { klarna_pos::qr_render("", klarna_pos::qr_format::png); }).code(),
+               KPOS_E_BAD_REQUEST, "an empty text");
+    CHECK_CODE(thrown([&] { klarna_pos::qr_render(link, static_cast<klarna_pos::qr_format>(9)); }).code(),
+               KPOS_E_INVALID_ARGUMENT, "an unknown format");
+
+    CHECK_STR(klarna_pos::display_text(klarna_pos::status::distributed).c_str(),
+              "Scan the QR code with your phone", "display text of distributed");
+    CHECK_STR(klarna_pos::display_text(klarna_pos::status::completed).c_str(), "Payment is done",
+              "display text of completed");
+    CHECK_STR(klarna_pos::display_text(klarna_pos::status::unknown).c_str(),
+              "Checking the payment status...", "display text of unknown");
+}
+
 } // namespace
 
 int main()
@@ -185,6 +355,10 @@ int main()
         timeout_and_cancel_from_another_thread();
         moved_from_objects_are_refused_not_crashed();
         failed_session_reports_its_failure();
+        order_management_exactly_once();
+        journal_lists_open_sessions();
+        webhook_tokens_are_verified();
+        qr_codes_and_display_texts();
     } catch (const std::exception &e) {
         CHECK(false, e.what());
     }

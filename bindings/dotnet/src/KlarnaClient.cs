@@ -1,4 +1,6 @@
 using System;
+using System.Globalization;
+using System.Text;
 
 namespace KlarnaPos
 {
@@ -30,7 +32,7 @@ namespace KlarnaPos
         }
 
         /// <summary>A client configured from KLARNA_API_URL, KLARNA_USERNAME, KLARNA_PASSWORD (and
-        /// KLARNA_USER_AGENT).</summary>
+        /// KLARNA_USER_AGENT, KLARNA_JOURNAL_DIR).</summary>
         public static KlarnaClient FromEnvironment()
         {
             return new KlarnaClient(Open(null));
@@ -70,10 +72,150 @@ namespace KlarnaPos
             return KlarnaSession.Opened(code, session);
         }
 
+        // ---- after the sale: Order Management ---------------------------------------------
+
+        /// <summary>Klarna's order as JSON: status (AUTHORIZED, PART_CAPTURED, CAPTURED,
+        /// CANCELLED, EXPIRED, CLOSED), order_amount, captured_amount, refunded_amount,
+        /// remaining_authorized_amount, order_lines, captures, refunds, ... Throws
+        /// KlarnaNotFoundException for an unknown order.</summary>
+        public string GetOrder(string orderId)
+        {
+            IntPtr json;
+            KlarnaException.Check(Native.kpos_order_get(handle, OrderIdArgument(orderId), out json));
+            return Utf8.TakeOwned(json);
+        }
+
+        /// <summary>Captures <paramref name="amount"/> (minor units) of an order and returns
+        /// Klarna's capture id. <paramref name="idempotencyKey"/> (1-64 printable ASCII
+        /// characters, no spaces) makes a repeated call capture once; null lets the library make
+        /// one for its own retries. After a timeout, network, rate-limit or unknown error, call
+        /// again with the same key. Throws KlarnaConflictException beyond the remaining
+        /// authorization.</summary>
+        public string Capture(string orderId, long amount, string reference = null, string idempotencyKey = null)
+        {
+            return CaptureWithBody(orderId, AmountBody("captured_amount", amount, reference), idempotencyKey);
+        }
+
+        /// <summary>Captures with Klarna's capture body as JSON ({"captured_amount",
+        /// "description"?, "reference"?, "order_lines"?, ...}), checked before anything is sent
+        /// (KlarnaBadRequestException with Field); returns the capture id.</summary>
+        public string CaptureWithBody(string orderId, string captureJson, string idempotencyKey = null)
+        {
+            byte[] body = Utf8.ToNative(captureJson ?? throw new ArgumentNullException("captureJson"), "capture");
+            IntPtr id;
+            KlarnaException.Check(Native.kpos_order_capture(handle, OrderIdArgument(orderId), body,
+                Utf8.ToNative(idempotencyKey, "idempotency_key"), out id));
+            return Utf8.TakeOwned(id);
+        }
+
+        /// <summary>Refunds <paramref name="amount"/> (minor units) of a captured order and
+        /// returns Klarna's refund id; repeated with its <paramref name="idempotencyKey"/>, the
+        /// refund is booked once and the same id returned. Throws KlarnaConflictException above
+        /// the captured amount (Klarna's REFUND_NOT_ALLOWED).</summary>
+        public string Refund(string orderId, long amount, string reference = null, string idempotencyKey = null)
+        {
+            return RefundWithBody(orderId, AmountBody("refunded_amount", amount, reference), idempotencyKey);
+        }
+
+        /// <summary>Refunds with Klarna's refund body as JSON ({"refunded_amount",
+        /// "description"?, "reference"?, "order_lines"?, ...}), checked before anything is sent;
+        /// returns the refund id. A journal record's body is repeated this way.</summary>
+        public string RefundWithBody(string orderId, string refundJson, string idempotencyKey = null)
+        {
+            byte[] body = Utf8.ToNative(refundJson ?? throw new ArgumentNullException("refundJson"), "refund");
+            IntPtr id;
+            KlarnaException.Check(Native.kpos_order_refund(handle, OrderIdArgument(orderId), body,
+                Utf8.ToNative(idempotencyKey, "idempotency_key"), out id));
+            return Utf8.TakeOwned(id);
+        }
+
+        /// <summary>Cancels an order before anything was captured (a void). Throws
+        /// KlarnaConflictException once something was captured: refund instead.</summary>
+        public void CancelOrder(string orderId, string idempotencyKey = null)
+        {
+            KlarnaException.Check(Native.kpos_order_cancel(handle, OrderIdArgument(orderId),
+                Utf8.ToNative(idempotencyKey, "idempotency_key")));
+        }
+
+        /// <summary>Releases the part of the authorization that will not be captured. Throws
+        /// KlarnaConflictException when Klarna does not allow it (e.g. after a cancel).</summary>
+        public void ReleaseRemainingAuthorization(string orderId, string idempotencyKey = null)
+        {
+            KlarnaException.Check(Native.kpos_order_release_remaining_authorization(handle, OrderIdArgument(orderId),
+                Utf8.ToNative(idempotencyKey, "idempotency_key")));
+        }
+
+        // ---- crash safety and webhooks ------------------------------------------------------
+
+        /// <summary>The open work of the client's journal (configuration JournalDir) as a JSON
+        /// array, oldest first, one record per line: sessions to resume
+        /// ({"kind":"session","session_id","result_url",...}; session_id null when the create was
+        /// never answered) and Order Management calls to repeat with their key
+        /// ({"kind":"capture"|"refund"|"cancel"|"release","order_id","idempotency_key","body",...}).
+        /// Throws KlarnaInvalidArgumentException for a client without a journal.</summary>
+        public string JournalPending()
+        {
+            IntPtr json;
+            KlarnaException.Check(Native.kpos_journal_pending(handle, out json));
+            return Utf8.TakeOwned(json);
+        }
+
+        /// <summary>Verifies a callback Klarna made to the WebhookUrl and merges the status it
+        /// reports into its session (a Wait returns at once). Call it from the receiver, on any
+        /// thread, for every request to that path, with the request target ("/path?query", the
+        /// full URL or the query) and the body as received. Answer 200 when it returns; 403 for
+        /// KlarnaPermissionDeniedException (forged or altered: nothing changed); 404 for
+        /// KlarnaNotFoundException (no live session of this client has that reference); 400 for
+        /// KlarnaBadRequestException (authentic, but not a status payload of that session); 503
+        /// for any other KlarnaException (Klarna delivers again). A reported COMPLETED is
+        /// confirmed with Klarna first, so this may block for up to RequestTimeoutMs.</summary>
+        public WebhookResult VerifyWebhook(string request, byte[] body)
+        {
+            if (request == null)
+                throw new ArgumentNullException("request");
+            if (body == null)
+                throw new ArgumentNullException("body");
+            byte[] target = Utf8.UntrustedToNative(Encoding.UTF8.GetBytes(request));
+            IntPtr sessionId;
+            uint status;
+            KlarnaException.Check(Native.kpos_webhook_verify(handle, target, Utf8.UntrustedToNative(body), out sessionId, out status));
+            return new WebhookResult(Utf8.TakeOwned(sessionId), SessionStatusExtensions.FromNative(status));
+        }
+
+        private static byte[] OrderIdArgument(string orderId)
+        {
+            return Utf8.ToNative(orderId ?? throw new ArgumentNullException("orderId"), "order_id");
+        }
+
+        private static string AmountBody(string amountKey, long amount, string reference)
+        {
+            string body = "{\"" + amountKey + "\":" + amount.ToString(CultureInfo.InvariantCulture);
+            if (reference != null)
+                body += ",\"reference\":" + Json.Quote(reference);
+            return body + "}";
+        }
+
         /// <summary>Releases the client. Sessions created from it stay usable. Idempotent.</summary>
         public void Dispose()
         {
             handle.Dispose();
         }
+    }
+
+    /// <summary>What <see cref="KlarnaClient.VerifyWebhook"/> learned from a verified callback.</summary>
+    public sealed class WebhookResult
+    {
+        internal WebhookResult(string sessionId, SessionStatus status)
+        {
+            SessionId = sessionId;
+            Status = status;
+        }
+
+        /// <summary>Klarna's id of the session the callback was about.</summary>
+        public string SessionId { get; private set; }
+
+        /// <summary>The session's status after the callback was merged (Completed stays
+        /// Completed).</summary>
+        public SessionStatus Status { get; private set; }
     }
 }

@@ -34,6 +34,15 @@ namespace KlarnaPos
         public string Proxy { get; set; }
         /// <summary>allow_insecure_http: plain http to a non-loopback host (default false).</summary>
         public bool? AllowInsecureHttp { get; set; }
+        /// <summary>webhook_url: the till backend's endpoint for Klarna's status callbacks (https,
+        /// or http to loopback); every call to it goes to <see cref="KlarnaClient.VerifyWebhook"/>.</summary>
+        public string WebhookUrl { get; set; }
+        /// <summary>webhook_poll_interval_ms: how often a session followed by webhook is polled
+        /// anyway, the safety net for lost callbacks (default 30000).</summary>
+        public int? WebhookPollIntervalMs { get; set; }
+        /// <summary>journal_dir: the directory of the crash-safe journal (created when missing);
+        /// see <see cref="KlarnaClient.JournalPending"/>.</summary>
+        public string JournalDir { get; set; }
 
         /// <summary>The configuration JSON object the library reads.</summary>
         public string ToJson()
@@ -53,6 +62,9 @@ namespace KlarnaPos
             Add(members, "proxy", Proxy);
             if (AllowInsecureHttp.HasValue)
                 members.Add("\"allow_insecure_http\":" + (AllowInsecureHttp.Value ? "true" : "false"));
+            Add(members, "webhook_url", WebhookUrl);
+            Add(members, "webhook_poll_interval_ms", WebhookPollIntervalMs);
+            Add(members, "journal_dir", JournalDir);
             var json = new StringBuilder("{");
             json.Append(string.Join(",", members.ToArray()));
             return json.Append('}').ToString();

@@ -93,6 +93,36 @@ namespace KlarnaPos
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int kpos_status_is_terminal(uint status);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr kpos_status_display_text(uint status);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void kpos_bytes_free(IntPtr p, UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_order_get(ClientHandle client, byte[] orderId, out IntPtr orderJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_order_capture(ClientHandle client, byte[] orderId, byte[] captureJson, byte[] idempotencyKey, out IntPtr captureId);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_order_refund(ClientHandle client, byte[] orderId, byte[] refundJson, byte[] idempotencyKey, out IntPtr refundId);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_order_cancel(ClientHandle client, byte[] orderId, byte[] idempotencyKey);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_order_release_remaining_authorization(ClientHandle client, byte[] orderId, byte[] idempotencyKey);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_journal_pending(ClientHandle client, out IntPtr json);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_qr_render(byte[] text, uint format, out IntPtr bytes, out UIntPtr length);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_webhook_verify(ClientHandle client, byte[] request, byte[] body, out IntPtr sessionId, out uint status);
     }
 
     /// <summary>UTF-8 both ways, by hand: the runtime's default string marshalling uses the
@@ -138,6 +168,18 @@ namespace KlarnaPos
             return Encoding.UTF8.GetString(bytes);
         }
 
+        /// <summary>Untrusted network input (a webhook's request target or body) as a C string.
+        /// A NUL byte, which a C string cannot hold, becomes 0x01: as invalid as a NUL in JSON and
+        /// in a URL, so the library refuses such input as it would the original instead of reading
+        /// a shortened copy of it.</summary>
+        internal static byte[] UntrustedToNative(byte[] data)
+        {
+            var terminated = new byte[data.Length + 1];
+            for (int i = 0; i < data.Length; i++)
+                terminated[i] = data[i] == 0 ? (byte)1 : data[i];
+            return terminated;
+        }
+
         /// <summary>A managed copy of a string the library returned through a char **
         /// out-parameter; the library's copy is released with kpos_string_free.</summary>
         internal static string TakeOwned(IntPtr text)
@@ -149,6 +191,24 @@ namespace KlarnaPos
             finally
             {
                 Native.kpos_string_free(text);
+            }
+        }
+
+        /// <summary>A managed copy of bytes the library returned through a uint8_t ** / size_t *
+        /// pair; the library's buffer is released with kpos_bytes_free.</summary>
+        internal static byte[] TakeBytes(IntPtr bytes, UIntPtr length)
+        {
+            try
+            {
+                if (bytes == IntPtr.Zero)
+                    return new byte[0];
+                var copy = new byte[checked((int)length.ToUInt64())];
+                Marshal.Copy(bytes, copy, 0, copy.Length);
+                return copy;
+            }
+            finally
+            {
+                Native.kpos_bytes_free(bytes, length);
             }
         }
     }

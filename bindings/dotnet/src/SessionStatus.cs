@@ -40,6 +40,15 @@ namespace KlarnaPos
             return Utf8.FromNative(Native.kpos_status_name((uint)status));
         }
 
+        /// <summary>The English text Klarna's in-store best practices recommend showing the
+        /// cashier: Distributed "Scan the QR code with your phone", Accessed "Payment in progress",
+        /// Completed "Payment is done", Failed "Something went wrong" (show the session id next to
+        /// it, for Klarna's support), ...; Unknown "Checking the payment status...".</summary>
+        public static string DisplayText(this SessionStatus status)
+        {
+            return Utf8.FromNative(Native.kpos_status_display_text((uint)status));
+        }
+
         /// <summary>A number from the library as a status; a number a newer library added is Unknown.</summary>
         internal static SessionStatus FromNative(uint value)
         {

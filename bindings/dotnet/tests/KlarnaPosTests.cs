@@ -84,6 +84,15 @@ namespace KlarnaPosTests
             Test("every result code of the header has its exception class", ExceptionClasses),
             Test("version equals the header's", Version),
             Test("a thousand sessions are released by Dispose and by the finalizer", ManySessions),
+            Test("GetOrder returns Klarna's order JSON", GetOrder),
+            Test("a refund repeated with its key is booked once with the same id", RefundTwiceWithOneKey),
+            Test("Klarna's Order Management refusals are conflicts", OrderManagementConflicts),
+            Test("capture and refund bodies are checked before anything is sent", OrderBodiesChecked),
+            Test("JournalPending lists a session until it is terminal", JournalPending),
+            Test("Qr.Render draws every format", QrEveryFormat),
+            Test("Qr.Render refuses empty text and unknown formats", QrRefusals),
+            Test("display texts are the cashier texts", DisplayTexts),
+            Test("VerifyWebhook accepts the genuine token and refuses a forged one", VerifyWebhook),
         };
 
         private static KeyValuePair<string, Action> Test(string name, Action body)
@@ -605,6 +614,250 @@ namespace KlarnaPosTests
         {
             Dictionary<string, uint> v = HeaderDefines("KPOS_VERSION_");
             Check.Equal(v["MAJOR"] + "." + v["MINOR"] + "." + v["PATCH"], KlarnaLibrary.Version, "version");
+        }
+
+        // ---- after the sale ------------------------------------------------------------------
+
+        /// <summary>Completes a session created through the library; Klarna places the order with
+        /// <paramref name="orderId"/>.</summary>
+        private static string PaidOrder(Simulator sim, KlarnaClient client, string orderId)
+        {
+            using (KlarnaSession session = client.CreateSession(Order()))
+                sim.Customer(session.Id, "approve", "{\"order_id\":\"" + orderId + "\"}");
+            return orderId;
+        }
+
+        /// <summary>Orders placed from now on are captured in full (refunds need captures).</summary>
+        private static void CaptureOnPlacement(Simulator sim)
+        {
+            byte[] raw;
+            Check.Equal(200, sim.Request("POST", "/_sim/config", "{\"auto_capture\":true}", out raw), "config");
+        }
+
+        private static IList<object> Refunds(Simulator sim, string orderId)
+        {
+            return (IList<object>)sim.Get("/_sim/orders/" + orderId)["refunds"];
+        }
+
+        private static void GetOrder()
+        {
+            WithClient((sim, client) =>
+            {
+                string orderId = PaidOrder(sim, client, "ORDER-NET-GET");
+                var order = (IDictionary<string, object>)Json.Parse(client.GetOrder(orderId));
+                Check.Equal(orderId, (string)order["order_id"], "order id");
+                Check.Equal("AUTHORIZED", (string)order["status"], "status");
+                Check.Equal(49000L, sim.Number(order, "order_amount"), "order amount");
+                Check.Equal(49000L, sim.Number(order, "remaining_authorized_amount"), "remaining");
+                var e = Check.Throws<KlarnaNotFoundException>(() => client.GetOrder("no-such-order"), "unknown order");
+                Check.Equal("NO_SUCH_ORDER", e.KlarnaErrorCode, "Klarna's code");
+            });
+        }
+
+        private static void RefundTwiceWithOneKey()
+        {
+            WithClient((sim, client) =>
+            {
+                CaptureOnPlacement(sim);
+                string orderId = PaidOrder(sim, client, "ORDER-NET-REFUND");
+                string first = client.Refund(orderId, 500, reference: "R-1001", idempotencyKey: "till3-R1001");
+                string second = client.Refund(orderId, 500, reference: "R-1001", idempotencyKey: "till3-R1001");
+                Check.True(!string.IsNullOrEmpty(first), "a refund id");
+                Check.Equal(first, second, "the same refund id");
+                IList<object> refunds = Refunds(sim, orderId);
+                Check.Equal(1, refunds.Count, "refunds booked");
+                var refund = (IDictionary<string, object>)refunds[0];
+                Check.Equal(first, (string)refund["refund_id"], "ledger refund id");
+                Check.Equal("R-1001", (string)refund["reference"], "reference");
+                var order = (IDictionary<string, object>)Json.Parse(client.GetOrder(orderId));
+                Check.Equal(500L, sim.Number(order, "refunded_amount"), "refunded amount");
+
+                string body = "{\"refunded_amount\":700,\"description\":\"Retur – kvitto 1002\"}";
+                string third = client.RefundWithBody(orderId, body, "till3-R1002");
+                Check.Equal(third, client.RefundWithBody(orderId, body, "till3-R1002"), "the same id with a body");
+                refunds = Refunds(sim, orderId);
+                Check.Equal(2, refunds.Count, "refunds booked");
+                Check.Equal("Retur – kvitto 1002", (string)((IDictionary<string, object>)refunds[1])["description"], "UTF-8 description");
+            });
+        }
+
+        private static void OrderManagementConflicts()
+        {
+            WithClient((sim, client) =>
+            {
+                string captured = PaidOrder(sim, client, "ORDER-NET-CAPTURED");
+                string captureId = client.Capture(captured, 1000, "C-1");
+                var capture = (IDictionary<string, object>)((IList<object>)sim.Get("/_sim/orders/" + captured)["captures"])[0];
+                Check.Equal(captureId, (string)capture["capture_id"], "capture id");
+
+                var e = Check.Throws<KlarnaConflictException>(() => client.Refund(captured, 1001), "refund above the captured amount");
+                Check.Equal("REFUND_NOT_ALLOWED", e.KlarnaErrorCode, "Klarna's code");
+                Check.Equal((int?)403, e.HttpStatus, "HTTP status");
+                Check.True(!string.IsNullOrEmpty(e.CorrelationId), "a correlation id");
+                Check.Equal(0, Refunds(sim, captured).Count, "nothing refunded");
+
+                e = Check.Throws<KlarnaConflictException>(() => client.CancelOrder(captured), "cancel after a capture");
+                Check.Equal("CANCEL_NOT_ALLOWED", e.KlarnaErrorCode, "Klarna's code");
+
+                string untouched = PaidOrder(sim, client, "ORDER-NET-VOID");
+                client.CancelOrder(untouched, "void-1");
+                Check.Equal("CANCELLED", (string)((IDictionary<string, object>)Json.Parse(client.GetOrder(untouched)))["status"], "cancelled");
+                Check.Throws<KlarnaConflictException>(() => client.ReleaseRemainingAuthorization(untouched), "release after a cancel");
+
+                string released = PaidOrder(sim, client, "ORDER-NET-RELEASE");
+                client.ReleaseRemainingAuthorization(released);
+                Check.Equal("CLOSED", (string)((IDictionary<string, object>)Json.Parse(client.GetOrder(released)))["status"], "closed");
+                Check.Throws<KlarnaConflictException>(() => client.Capture(released, 100), "capture after the release");
+            });
+        }
+
+        private static void OrderBodiesChecked()
+        {
+            WithClient((sim, client) =>
+            {
+                string orderId = PaidOrder(sim, client, "ORDER-NET-BODY");
+                long before = sim.Number(sim.Stats(), "requests");
+                var e = Check.Throws<KlarnaBadRequestException>(() => client.Refund(orderId, 0), "zero refund");
+                Check.Equal("refunded_amount", e.Field, "field");
+                e = Check.Throws<KlarnaBadRequestException>(() => client.Capture(orderId, 100, new string('r', 256)), "long reference");
+                Check.Equal("reference", e.Field, "field");
+                e = Check.Throws<KlarnaBadRequestException>(() => client.CaptureWithBody(orderId, "{\"captured_amount\":100,\"description\":5}"), "description not a string");
+                Check.Equal("description", e.Field, "field");
+                Check.Throws<KlarnaInvalidArgumentException>(() => client.Refund(orderId, 100, idempotencyKey: "has spaces"), "key with spaces");
+                Check.Throws<KlarnaInvalidArgumentException>(() => client.RefundWithBody(orderId, "refunded_amount=100"), "not JSON");
+                Check.Throws<ArgumentNullException>(() => client.GetOrder(null), "null order id");
+                Check.Equal(before, sim.Number(sim.Stats(), "requests"), "nothing was sent");
+            });
+        }
+
+        private static void JournalPending()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "klarna-pos-dotnet-journal-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                using (var sim = new Simulator(simulatorBinary))
+                {
+                    KlarnaConfig config = sim.Config();
+                    config.JournalDir = dir;
+                    using (var client = new KlarnaClient(config))
+                    {
+                        Check.Equal(0, ((IList<object>)Json.Parse(client.JournalPending())).Count, "nothing open");
+                        using (KlarnaSession session = client.CreateSession(Order()))
+                        {
+                            var pending = (IList<object>)Json.Parse(client.JournalPending());
+                            Check.Equal(1, pending.Count, "the session is open");
+                            var record = (IDictionary<string, object>)pending[0];
+                            Check.Equal("session", (string)record["kind"], "kind");
+                            Check.Equal(session.Id, (string)record["session_id"], "session id");
+                            Check.Equal(session.ResultUrl, (string)record["result_url"], "result url");
+                            session.Poll();
+                            sim.Customer(session.Id, "approve");
+                            Check.Equal(SessionStatus.Completed, session.Wait(TimeSpan.FromSeconds(10)), "completed");
+                        }
+                        Check.Equal(0, ((IList<object>)Json.Parse(client.JournalPending())).Count, "closed once terminal");
+                    }
+                    using (var plain = new KlarnaClient(sim.Config()))
+                        Check.Throws<KlarnaInvalidArgumentException>(() => plain.JournalPending(), "no journal configured");
+                }
+            }
+            finally
+            {
+                if (Directory.Exists(dir))
+                    Directory.Delete(dir, true);
+            }
+        }
+
+        // ---- QR codes and cashier texts ---------------------------------------------------------
+
+        private static void QrEveryFormat()
+        {
+            const string link = "https://pay.klarna.com/eu/p/7d2a4f0e?q=Kaffebönor";
+            foreach (QrFormat format in Enum.GetValues(typeof(QrFormat)))
+            {
+                byte[] drawn = Qr.Render(link, format);
+                Check.True(drawn.Length > 0, format + " is not empty");
+            }
+            byte[] png = Qr.Render(link, QrFormat.Png);
+            byte[] signature = { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A };
+            Check.True(png.Length > signature.Length && png.Take(signature.Length).SequenceEqual(signature), "PNG signature");
+            string svg = Encoding.UTF8.GetString(Qr.Render(link, QrFormat.Svg));
+            Check.True(svg.Contains("<svg") && svg.TrimEnd().EndsWith("</svg>", StringComparison.Ordinal), "an SVG document");
+            string text = Encoding.UTF8.GetString(Qr.Render(link, QrFormat.Text));
+            Check.True(text.EndsWith("\n", StringComparison.Ordinal) && text.Trim('\u2580', '\u2584', '\u2588', ' ', '\n').Length == 0, "half blocks");
+            byte[] native = Qr.Render(link, QrFormat.EscPosNative);
+            Check.True(IndexOf(native, Encoding.UTF8.GetBytes(link)) >= 0, "GS ( k carries the UTF-8 text");
+        }
+
+        private static void QrRefusals()
+        {
+            Check.Throws<KlarnaBadRequestException>(() => Qr.Render("", QrFormat.Png), "empty text");
+            var e = Check.Throws<KlarnaBadRequestException>(() => Qr.Render(new string('x', 2332), QrFormat.Png), "too long");
+            Check.True(e.Message.Contains("2331"), "says the limit: " + e.Message);
+            Check.Throws<KlarnaInvalidArgumentException>(() => Qr.Render("x", (QrFormat)9), "unknown format");
+            Check.Throws<KlarnaInvalidArgumentException>(() => Qr.Render("a\0b", QrFormat.Svg), "NUL in the text");
+            Check.Throws<ArgumentNullException>(() => Qr.Render(null, QrFormat.Svg), "null text");
+        }
+
+        private static void DisplayTexts()
+        {
+            Check.Equal("Preparing the Klarna payment...", SessionStatus.Created.DisplayText(), "created");
+            Check.Equal("Preparing the Klarna payment...", SessionStatus.Waiting.DisplayText(), "waiting");
+            Check.Equal("Scan the QR code with your phone", SessionStatus.Distributed.DisplayText(), "distributed");
+            Check.Equal("Payment in progress", SessionStatus.Accessed.DisplayText(), "accessed");
+            Check.Equal("Payment is done", SessionStatus.Completed.DisplayText(), "completed");
+            Check.Equal("Payment is canceled", SessionStatus.Canceled.DisplayText(), "canceled");
+            Check.Equal("Something went wrong", SessionStatus.Failed.DisplayText(), "failed");
+            Check.Equal("The payment has expired", SessionStatus.Expired.DisplayText(), "expired");
+            Check.Equal("Checking the payment status...", SessionStatus.Unknown.DisplayText(), "unknown");
+        }
+
+        // ---- webhooks ---------------------------------------------------------------------------
+
+        private static string QueryParameter(string url, string name)
+        {
+            Match m = Regex.Match(url, "[?&]" + name + "=([^&]*)");
+            Check.True(m.Success, name + " in " + url);
+            return m.Groups[1].Value;
+        }
+
+        private static void VerifyWebhook()
+        {
+            using (var sim = new Simulator(simulatorBinary))
+            {
+                KlarnaConfig config = sim.Config();
+                // Nothing listens there: the simulator's deliveries fail, and the test plays the
+                // receiver by calling VerifyWebhook itself.
+                config.WebhookUrl = "http://127.0.0.1:9/klarna/status";
+                using (var client = new KlarnaClient(config))
+                using (KlarnaSession session = client.CreateSession(Order()))
+                {
+                    Check.Equal(SessionStatus.Distributed, session.Poll(), "first poll");
+                    string url = (string)sim.Session(session.Id)["callback_url"];
+                    Check.True(url.StartsWith(config.WebhookUrl + "?kpos_ref=", StringComparison.Ordinal), "callback URL: " + url);
+                    string reference = QueryParameter(url, "kpos_ref");
+                    string token = QueryParameter(url, "kpos_token");
+                    string forged = token.Substring(0, token.Length - 1) + (token.EndsWith("A", StringComparison.Ordinal) ? "B" : "A");
+                    byte[] claim = Encoding.UTF8.GetBytes("{\"status\":\"COMPLETED\",\"order_id\":\"forged\"}");
+
+                    var e = Check.Throws<KlarnaPermissionDeniedException>(
+                        () => client.VerifyWebhook("/klarna/status?kpos_ref=" + reference + "&kpos_token=" + forged, claim), "forged token");
+                    Check.True(!e.ToString().Contains(token) && !e.ToString().Contains(forged), "no token in the error");
+                    Check.Throws<KlarnaPermissionDeniedException>(() => client.VerifyWebhook("/klarna/status?kpos_ref=" + reference, claim), "no token");
+                    Check.Throws<KlarnaNotFoundException>(
+                        () => client.VerifyWebhook("/klarna/status?kpos_ref=" + new string('0', 32) + "&kpos_token=" + token, claim), "unknown reference");
+                    Check.Equal(SessionStatus.Distributed, session.Status, "nothing changed");
+                    Check.Equal(null, session.OrderId, "no order");
+
+                    byte[] payload = Encoding.UTF8.GetBytes("{\"status\":\"ACCESSED\",\"session_id\":\"" + session.Id + "\"}");
+                    byte[] withNul = payload.Concat(Encoding.UTF8.GetBytes("\0garbage")).ToArray();
+                    Check.Throws<KlarnaBadRequestException>(() => client.VerifyWebhook(url, withNul), "a NUL does not shorten the body");
+                    WebhookResult result = client.VerifyWebhook(url, payload);
+                    Check.Equal(session.Id, result.SessionId, "session id");
+                    Check.Equal(SessionStatus.Accessed, result.Status, "status after the callback");
+                    Check.Equal(SessionStatus.Accessed, session.Status, "the session learned it");
+                    Check.Throws<ArgumentNullException>(() => client.VerifyWebhook(url, null), "null body");
+                }
+            }
         }
 
         // ---- resources -------------------------------------------------------------------------

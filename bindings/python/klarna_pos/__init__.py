@@ -9,6 +9,7 @@
         show_qr(session.qr_url)
         status = session.wait(timeout=30.0)
         ...
+    refund_id = client.refund(order_id, 3500, idempotency_key="return-R1001")
 
 Every failing call raises a subclass of :class:`KlarnaError` chosen by the library's result
 code. The native library is loaded from this package's directory, or from the path in
@@ -17,7 +18,7 @@ code. The native library is loaded from this package's directory, or from the pa
 """
 
 from ._native import from_c as _from_c, lib as _lib
-from .client import Client, Order, Session
+from .client import Client, Order, Session, WebhookResult
 from .errors import (
     BadRequest,
     Cancelled,
@@ -35,7 +36,8 @@ from .errors import (
     Unknown,
 )
 from .log import LogLevel, set_log_callback
-from .status import Status
+from .qr import QrFormat, render_qr
+from .status import Status, display_text
 
 __version__: str = _from_c(_lib.kpos_version()) or ""
 """The native library's version, ``"MAJOR.MINOR.PATCH"``."""
@@ -54,12 +56,16 @@ __all__ = [
     "Order",
     "PermissionDenied",
     "ProtocolError",
+    "QrFormat",
     "RateLimited",
     "Session",
     "Status",
     "Timeout",
     "TlsError",
     "Unknown",
+    "WebhookResult",
     "__version__",
+    "display_text",
+    "render_qr",
     "set_log_callback",
 ]

@@ -103,6 +103,21 @@ _declare("kpos_session_cancel", _result, _ptr)
 _declare("kpos_session_free", None, _ptr)
 _declare("kpos_status_name", _str, _u32)
 _declare("kpos_status_is_terminal", ctypes.c_int32, _u32)
+_declare("kpos_status_display_text", _str, _u32)
+
+# Strings and bytes returned through out-parameters arrive as addresses (c_void_p), copied and
+# released by take_string / take_bytes.
+_out_str = ctypes.POINTER(ctypes.c_void_p)
+_declare("kpos_bytes_free", None, ctypes.c_void_p, ctypes.c_size_t)
+
+_declare("kpos_order_get", _result, _ptr, _str, _out_str)
+_declare("kpos_order_capture", _result, _ptr, _str, _str, _str, _out_str)
+_declare("kpos_order_refund", _result, _ptr, _str, _str, _str, _out_str)
+_declare("kpos_order_cancel", _result, _ptr, _str, _str)
+_declare("kpos_order_release_remaining_authorization", _result, _ptr, _str, _str)
+_declare("kpos_journal_pending", _result, _ptr, _out_str)
+_declare("kpos_qr_render", _result, _str, _u32, _out_str, ctypes.POINTER(ctypes.c_size_t))
+_declare("kpos_webhook_verify", _result, _ptr, _str, _str, _out_str, ctypes.POINTER(_u32))
 
 
 def to_c(text: Union[str, bytes, bytearray]) -> bytes:
@@ -124,3 +139,14 @@ def take_string(raw: ctypes.c_void_p) -> Optional[str]:
         return from_c(ctypes.string_at(raw.value))
     finally:
         lib.kpos_string_free(raw.value)
+
+
+def take_bytes(raw: ctypes.c_void_p, length: int) -> bytes:
+    """Bytes the library returned through a ``uint8_t **`` / ``size_t *`` pair, copied; the
+    library's buffer is released with ``kpos_bytes_free``."""
+    if not raw.value:
+        return b""
+    try:
+        return ctypes.string_at(raw.value, length)
+    finally:
+        lib.kpos_bytes_free(raw.value, length)

@@ -6,9 +6,9 @@ import ctypes
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
 
-from ._native import from_c, lib, to_c
+from ._native import from_c, lib, take_string, to_c
 from .errors import InternalError, InvalidArgument, KlarnaError, Timeout, check, last_error
 from .status import Status
 
@@ -34,6 +34,13 @@ def _json_argument(what: str, value: Any) -> bytes:
     return raw
 
 
+def _id(value: Optional[str], what: str) -> str:
+    """An id a successful call returned through a ``char **``."""
+    if value is None:
+        raise InternalError("the library reported success but returned no " + what)
+    return value
+
+
 def _handle(out: ctypes.c_void_p) -> int:
     """The handle a successful call wrote to its out-parameter."""
     if out.value is None:
@@ -48,14 +55,65 @@ def _text_argument(what: str, value: Union[str, bytes]) -> bytes:
     return raw
 
 
+def _optional_text(what: str, value: Optional[Union[str, bytes]]) -> Optional[bytes]:
+    """A string argument that may be NULL."""
+    return None if value is None else _text_argument(what, value)
+
+
+def _untrusted_text(value: Union[str, bytes, bytearray]) -> bytes:
+    """Network input for the library as a C string. A NUL byte, which a C string cannot hold,
+    becomes U+0001: as invalid as a NUL in JSON and in a URL, so the library refuses such
+    input as it would refuse the original instead of reading a shortened copy of it."""
+    return to_c(value).replace(b"\0", b"\x01")
+
+
+def _parsed_json(what: str, text: Optional[str]) -> Any:
+    if text is None:
+        raise InternalError("the library reported success but returned no " + what)
+    return json.loads(text)
+
+
+def _amount_body(
+    what: str,
+    amount_key: str,
+    amount: int,
+    reference: Optional[str],
+    description: Optional[str],
+    order_lines: Optional[Sequence[Mapping[str, Any]]],
+    fields: Mapping[str, Any],
+) -> bytes:
+    """The JSON body of a capture or refund; the library validates it before sending."""
+    body: Dict[str, Any] = dict(fields)
+    body[amount_key] = amount
+    if reference is not None:
+        body["reference"] = reference
+    if description is not None:
+        body["description"] = description
+    if order_lines is not None:
+        body["order_lines"] = list(order_lines)
+    return _json_argument(what, body)
+
+
+class WebhookResult(NamedTuple):
+    """What :meth:`Client.verify_webhook` learned from a verified callback."""
+
+    session_id: str
+    """Klarna's id of the session the callback was about."""
+    status: Status
+    """The session's status after the callback was merged (COMPLETED stays COMPLETED)."""
+
+
 class Client:
     """A Klarna client: configuration, credentials and a keep-alive connection pool.
 
     Keyword arguments are the keys of the library's configuration JSON: ``api_url`` (or
     ``region`` + ``environment``), ``username``, ``password``, ``user_agent``,
     ``connect_timeout_ms``, ``request_timeout_ms``, ``poll_interval_ms``, ``max_retries``,
-    ``ca_file``, ``proxy``, ``allow_insecure_http``. An unknown key or a bad value raises
-    :class:`InvalidArgument` naming it in ``field``. No network traffic happens here.
+    ``ca_file``, ``proxy``, ``allow_insecure_http``, ``webhook_url`` (the till backend's
+    endpoint for Klarna's status callbacks, see :meth:`verify_webhook`),
+    ``webhook_poll_interval_ms``, ``journal_dir`` (see :meth:`journal_pending`). An unknown key
+    or a bad value raises :class:`InvalidArgument` naming it in ``field``. No network traffic
+    happens here.
 
     Thread-safe: create one client and share it between all tills of the process.
     """
@@ -67,7 +125,7 @@ class Client:
     @classmethod
     def from_env(cls) -> "Client":
         """A client configured from ``KLARNA_API_URL``, ``KLARNA_USERNAME``,
-        ``KLARNA_PASSWORD`` (and ``KLARNA_USER_AGENT``)."""
+        ``KLARNA_PASSWORD`` (and ``KLARNA_USER_AGENT``, ``KLARNA_JOURNAL_DIR``)."""
         client = cls.__new__(cls)
         client._handle = None
         client._open(None)
@@ -107,6 +165,155 @@ class Client:
             )
         )
         return Session(self, _handle(out))
+
+    # ---- after the sale: Order Management ---------------------------------------------------
+
+    def get_order(self, order_id: str) -> Dict[str, Any]:
+        """Klarna's order: ``status`` (AUTHORIZED, PART_CAPTURED, CAPTURED, CANCELLED, EXPIRED,
+        CLOSED), ``order_amount``, ``captured_amount``, ``refunded_amount``,
+        ``remaining_authorized_amount``, ``order_lines``, ``captures``, ``refunds``, ...
+
+        Raises :class:`NotFound` for an unknown order."""
+        out = ctypes.c_void_p()
+        check(
+            lib.kpos_order_get(
+                self._live_handle(), _text_argument("order_id", order_id), ctypes.byref(out)
+            )
+        )
+        return _parsed_json("order", take_string(out))
+
+    def capture(
+        self,
+        order_id: str,
+        amount: int,
+        reference: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        *,
+        description: Optional[str] = None,
+        order_lines: Optional[Sequence[Mapping[str, Any]]] = None,
+        **fields: Any,
+    ) -> str:
+        """Captures ``amount`` (minor units) of an order and returns Klarna's capture id.
+
+        ``order_lines`` (as a session's, adding up to ``amount``) and other keyword arguments
+        (further fields of Klarna's capture body) are sent as given; the body is checked before
+        anything is sent (:class:`BadRequest` with ``field``). ``idempotency_key`` (1-64
+        printable ASCII characters, no spaces) makes a repeated call capture once; without it
+        the library makes one, used for its own retries. After :class:`Timeout`,
+        :class:`NetworkError`, :class:`RateLimited` or :class:`Unknown`, call again with the same
+        key. Raises :class:`Conflict` beyond the remaining authorization."""
+        body = _amount_body(
+            "capture", "captured_amount", amount, reference, description, order_lines, fields
+        )
+        out = ctypes.c_void_p()
+        check(
+            lib.kpos_order_capture(
+                self._live_handle(),
+                _text_argument("order_id", order_id),
+                body,
+                _optional_text("idempotency_key", idempotency_key),
+                ctypes.byref(out),
+            )
+        )
+        return _id(take_string(out), "capture id")
+
+    def refund(
+        self,
+        order_id: str,
+        amount: int,
+        reference: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        *,
+        description: Optional[str] = None,
+        order_lines: Optional[Sequence[Mapping[str, Any]]] = None,
+        **fields: Any,
+    ) -> str:
+        """Refunds ``amount`` (minor units) of a captured order and returns Klarna's refund id.
+
+        Arguments as for :meth:`capture`. A refund repeated with its ``idempotency_key`` is
+        booked once and returns the same refund id. Raises :class:`Conflict` above the captured
+        amount (Klarna's ``REFUND_NOT_ALLOWED``)."""
+        body = _amount_body(
+            "refund", "refunded_amount", amount, reference, description, order_lines, fields
+        )
+        out = ctypes.c_void_p()
+        check(
+            lib.kpos_order_refund(
+                self._live_handle(),
+                _text_argument("order_id", order_id),
+                body,
+                _optional_text("idempotency_key", idempotency_key),
+                ctypes.byref(out),
+            )
+        )
+        return _id(take_string(out), "refund id")
+
+    def cancel_order(self, order_id: str, idempotency_key: Optional[str] = None) -> None:
+        """Cancels an order before anything was captured (a void). Raises :class:`Conflict`
+        once something was captured: refund instead."""
+        check(
+            lib.kpos_order_cancel(
+                self._live_handle(),
+                _text_argument("order_id", order_id),
+                _optional_text("idempotency_key", idempotency_key),
+            )
+        )
+
+    def release_remaining_authorization(
+        self, order_id: str, idempotency_key: Optional[str] = None
+    ) -> None:
+        """Releases the part of the authorization that will not be captured. Raises
+        :class:`Conflict` when Klarna does not allow it (e.g. after a cancel)."""
+        check(
+            lib.kpos_order_release_remaining_authorization(
+                self._live_handle(),
+                _text_argument("order_id", order_id),
+                _optional_text("idempotency_key", idempotency_key),
+            )
+        )
+
+    # ---- crash safety ---------------------------------------------------------------------------
+
+    def journal_pending(self) -> List[Dict[str, Any]]:
+        """The open work of the client's journal (``journal_dir``), oldest first.
+
+        ``{"kind": "session", "session_id", "result_url", "created_at", "merchant_reference1",
+        "order_amount"}``: resume it with :meth:`resume_session` and wait until it is terminal
+        (``session_id`` is ``None`` when the create was never answered: it cannot be resumed).
+        ``{"kind": "capture"|"refund"|"cancel"|"release", "order_id", "idempotency_key", "body",
+        "created_at"}``: repeat the call with that key (and the body's fields). Raises
+        :class:`InvalidArgument` for a client without ``journal_dir``."""
+        out = ctypes.c_void_p()
+        check(lib.kpos_journal_pending(self._live_handle(), ctypes.byref(out)))
+        return _parsed_json("journal", take_string(out))
+
+    # ---- webhooks -------------------------------------------------------------------------------
+
+    def verify_webhook(self, request: Union[str, bytes], body: Union[bytes, str]) -> WebhookResult:
+        """Verifies a callback Klarna made to the ``webhook_url`` and merges the status it reports
+        into its session (a :meth:`Session.wait` returns at once). Call it from the receiver, on
+        any thread, for every request to that path.
+
+        ``request`` is the request target (``/path?query``), the full URL or the query alone;
+        ``body`` the request body. Answer the HTTP request with 200 on success, 403 for
+        :class:`PermissionDenied` (a forged or altered call: nothing changed), 404 for
+        :class:`NotFound` (no live session of this client has that reference: fall back to
+        polling), 400 for :class:`BadRequest` (authentic, but not a status payload of that
+        session) and 503 for anything else (Klarna delivers again). A reported COMPLETED is
+        confirmed with Klarna before it is believed, so this may block for up to
+        ``request_timeout_ms``."""
+        session_id = ctypes.c_void_p()
+        status = ctypes.c_uint32()
+        check(
+            lib.kpos_webhook_verify(
+                self._live_handle(),
+                _untrusted_text(request),
+                _untrusted_text(body),
+                ctypes.byref(session_id),
+                ctypes.byref(status),
+            )
+        )
+        return WebhookResult(_id(take_string(session_id), "session id"), Status(status.value))
 
     def close(self) -> None:
         """Releases the client. Sessions created from it stay usable. Idempotent."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from ._native import lib
+from ._native import from_c, lib
 
 
 class Status(enum.IntEnum):
@@ -38,3 +38,18 @@ class Status(enum.IntEnum):
     def is_terminal(self) -> bool:
         """True for COMPLETED, CANCELED, FAILED and EXPIRED: the session never moves again."""
         return bool(lib.kpos_status_is_terminal(self.value))
+
+    @property
+    def display_text(self) -> str:
+        """The English text Klarna's in-store best practices recommend showing the cashier for
+        this status, e.g. "Scan the QR code with your phone" (see :func:`display_text`)."""
+        return display_text(self)
+
+
+def display_text(status: int) -> str:
+    """The English text Klarna's in-store best practices recommend showing for a status
+    (``kpos_status_display_text``): DISTRIBUTED "Scan the QR code with your phone", ACCESSED
+    "Payment in progress", COMPLETED "Payment is done", FAILED "Something went wrong" (show the
+    session id next to it, for Klarna's support), ...; a number this version does not know
+    gives "Checking the payment status..."."""
+    return from_c(lib.kpos_status_display_text(int(status))) or ""
