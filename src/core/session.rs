@@ -289,6 +289,7 @@ impl Session {
             match self.fetch(Limits {
                 deadline: Some(deadline),
                 interrupt: Some((&self.interrupt, epoch)),
+                min_pause: floor,
             }) {
                 Ok(_) => last_error = None,
                 Err(e) if e.code == Code::Cancelled => {}
