@@ -22,6 +22,27 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
+/// The test-only TLS material (see tests/data/tls/make.sh).
+pub fn tls_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls")
+}
+
+/// Appends a line to target/hardening/<report>.txt, the measurements `tests/run` prints at
+/// its end (times and counts are reported, never asserted against thresholds).
+pub fn report(report: &str, line: &str) {
+    use std::io::Write as _;
+    eprintln!("{line}");
+    let dir = target_dir().join("hardening");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{report}.txt")))
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
 /// The simulator binary, built once per test process.
 pub fn sim_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
@@ -48,6 +69,42 @@ pub struct Sim {
 impl Sim {
     pub fn start() -> Sim {
         Sim::start_with(&[])
+    }
+
+    /// A simulator serving HTTPS with the test certificate `name` (`localhost` or
+    /// `wrong-name`) from tests/data/tls, signed by tests/data/tls/ca.pem. Its `url` names
+    /// `localhost`, which the `localhost` certificate covers.
+    pub fn start_tls(cert: &str, extra: &[&str]) -> Sim {
+        let dir = tls_dir();
+        let cert_file = dir.join(format!("{cert}.pem"));
+        let key_file = dir.join(format!("{cert}.key"));
+        let mut args = vec![
+            "--tls-cert",
+            cert_file.to_str().unwrap(),
+            "--tls-key",
+            key_file.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let mut sim = Sim::start_with(&args);
+        sim.url = sim.url.replace("127.0.0.1", "localhost");
+        // The control calls trust the test CA and skip the host name check's subject: they
+        // always go to localhost.
+        let pem = std::fs::read(dir.join("ca.pem")).unwrap();
+        let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+            .build();
+        sim.agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(tls)
+            .build()
+            .into();
+        sim
     }
 
     pub fn start_with(extra: &[&str]) -> Sim {
@@ -111,6 +168,17 @@ impl Sim {
 
     pub fn fault(&self, rule: Value) {
         self.control("POST", "faults", Some(rule));
+    }
+
+    pub fn clear_faults(&self) {
+        self.control("DELETE", "faults", None);
+    }
+
+    /// One counter of /_sim/stats.
+    pub fn stat(&self, name: &str) -> u64 {
+        self.stats()[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no counter {name}"))
     }
 
     pub fn config(&self, cfg: Value) {
