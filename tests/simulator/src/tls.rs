@@ -126,6 +126,13 @@ fn relay(mut sock: TcpStream, inner_addr: SocketAddr, config: Arc<ServerConfig>)
 
     let mut buf = vec![0u8; 16 * 1024];
     let mut plain = vec![0u8; 16 * 1024];
+    // The handshake may already have read the first request (TLS 1.3 clients send it right
+    // after their Finished message).
+    if !drain_plaintext(&mut lock(&conn), &mut inner, &mut plain) {
+        let _ = inner.shutdown(Shutdown::Write);
+        let _ = to_client.join();
+        return Ok(());
+    }
     'outer: loop {
         let n = match sock.read(&mut buf) {
             Ok(0) | Err(_) => break,
@@ -145,17 +152,8 @@ fn relay(mut sock: TcpStream, inner_addr: SocketAddr, config: Arc<ServerConfig>)
                 }
             };
             let closed = state.peer_has_closed();
-            loop {
-                match c.reader().read(&mut plain) {
-                    Ok(0) => break,
-                    Ok(m) => {
-                        if inner.write_all(&plain[..m]).is_err() {
-                            break 'outer;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(_) => break 'outer,
-                }
+            if !drain_plaintext(&mut c, &mut inner, &mut plain) {
+                break 'outer;
             }
             if flush_tls(&mut c, &mut sock).is_err() || closed {
                 break 'outer;
@@ -165,4 +163,20 @@ fn relay(mut sock: TcpStream, inner_addr: SocketAddr, config: Arc<ServerConfig>)
     let _ = inner.shutdown(Shutdown::Write);
     let _ = to_client.join();
     Ok(())
+}
+
+/// Passes the plaintext rustls has decrypted on to the handler; false when that failed.
+fn drain_plaintext(conn: &mut ServerConnection, inner: &mut TcpStream, plain: &mut [u8]) -> bool {
+    loop {
+        match conn.reader().read(plain) {
+            Ok(0) => return true,
+            Ok(m) => {
+                if inner.write_all(&plain[..m]).is_err() {
+                    return false;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        }
+    }
 }
