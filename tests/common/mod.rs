@@ -87,8 +87,8 @@ impl Sim {
         args.extend_from_slice(extra);
         let mut sim = Sim::start_with(&args);
         sim.url = sim.url.replace("127.0.0.1", "localhost");
-        // The control calls trust the test CA and skip the host name check's subject: they
-        // always go to localhost.
+        // The control calls trust the test CA; they go to localhost, which only the
+        // `localhost` certificate names.
         let pem = std::fs::read(dir.join("ca.pem")).unwrap();
         let certs: Vec<_> = ureq::tls::parse_pem(&pem)
             .filter_map(|i| match i {
