@@ -2,40 +2,158 @@
 //! with gcc against the shared library (warnings are errors) and run against a fresh simulator;
 //! so is the C++ test program of `include/klarna_pos.hpp` in `tests/cpp/`, with g++ -std=c++11.
 //! A test program passes when it exits 0 with at least one `ok - ` line and no `not ok - `.
+//!
+//! The same programs also run compiled with clang-14 `-fsanitize=address,undefined` (every
+//! program; any sanitizer report fails) and under valgrind (the programs in VALGRIND, chosen
+//! below; any error or definite leak fails). The library itself is not instrumented by clang
+//! (that needs a nightly Rust), but ASan's allocator checks every malloc/free of the process,
+//! the library's included, and valgrind checks the whole process. Without clang-14 or valgrind
+//! those tests print why they are skipped, unless KPOS_REQUIRE_SANITIZERS=1 (set by tests/run),
+//! which makes a missing tool a failure.
 
 mod common;
 
 use std::env;
 use std::fs::{self, File};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{compile_c, compile_cpp, Sim, PASSWORD, USER};
+use common::{compile_c, compile_cpp, compile_program, Sim, PASSWORD, USER};
 
 /// Every program in tests/c, each run by the #[test] of the same name below.
 const PROGRAMS: &[&str] = &[
     "api_basics",
     "cancel_wait",
     "connection_reuse",
+    "corpus",
     "failures",
     "misuse",
     "payment_flow",
 ];
 
+/// Programs run under valgrind: the ones that exercise the most code paths with the least
+/// waiting. Valgrind runs a program 20-50 times slower and serialises its threads, so the
+/// programs that measure how fast a cancel releases a wait (cancel_wait, payment_flow) would
+/// fail their own timing checks, and connection_reuse and failures add little beyond these:
+/// corpus (every bad input, every NULL, freed handle and double free), misuse (the same
+/// misuse through the ordinary API) and api_basics (static strings, last-error lifetimes,
+/// a second thread).
+const VALGRIND: &[&str] = &["api_basics", "corpus", "misuse"];
+
 /// A program that runs longer than this is killed and fails.
-const PROGRAM_TIME_LIMIT: Duration = Duration::from_secs(120);
+const PROGRAM_TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// How a program is built and started.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Toolchain {
+    /// gcc, run directly.
+    Gcc,
+    /// clang-14 with AddressSanitizer and UBSan, run directly.
+    Sanitizers,
+    /// gcc with debug information, run under valgrind.
+    Valgrind,
+}
+
+impl Toolchain {
+    fn suffix(self) -> &'static str {
+        match self {
+            Toolchain::Gcc => "",
+            Toolchain::Sanitizers => "-asan",
+            Toolchain::Valgrind => "-valgrind",
+        }
+    }
+
+    /// The tool this toolchain needs, when it is missing.
+    fn missing_tool(self) -> Option<&'static str> {
+        let tool = match self {
+            Toolchain::Gcc => return None,
+            Toolchain::Sanitizers => "clang-14",
+            Toolchain::Valgrind => "valgrind",
+        };
+        let found = Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        (!found).then_some(tool)
+    }
+}
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Compiles tests/c/<name>.c with the toolchain, into target/c-programs/<name><suffix>.
+fn compile_with(name: &str, toolchain: Toolchain) -> PathBuf {
+    let source = format!("tests/c/{}.c", name);
+    let out = format!("{}{}", name, toolchain.suffix());
+    match toolchain {
+        Toolchain::Gcc => compile_c(&source, &out),
+        Toolchain::Sanitizers => compile_program(
+            Path::new("clang-14"),
+            "-std=c99",
+            &[
+                "-g",
+                "-O1",
+                "-fno-omit-frame-pointer",
+                "-fsanitize=address,undefined",
+                "-fno-sanitize-recover=all",
+            ],
+            &source,
+            &out,
+        ),
+        Toolchain::Valgrind => compile_program(
+            &common::tool("gcc", "gcc"),
+            "-std=c99",
+            &["-g", "-O1"],
+            &source,
+            &out,
+        ),
+    }
+}
 
 /// Runs `exe` with the simulator's address and the test credentials in the environment,
 /// within PROGRAM_TIME_LIMIT; stdout and stderr are also kept next to it as <name>.out/.err.
 fn run(exe: &Path, args: &[&str], sim: &Sim) -> Output {
+    run_with(exe, args, sim, Toolchain::Gcc)
+}
+
+/// Exit status valgrind gives a program with errors or definite leaks.
+const VALGRIND_ERROR_EXIT: i32 = 99;
+
+fn run_with(exe: &Path, args: &[&str], sim: &Sim, toolchain: Toolchain) -> Output {
     let name = exe.file_name().unwrap().to_string_lossy().to_string();
     let out_path = exe.with_file_name(format!("{}.out", name));
     let err_path = exe.with_file_name(format!("{}.err", name));
-    let mut child = Command::new(exe)
+    let mut command = match toolchain {
+        Toolchain::Valgrind => {
+            let mut c = Command::new("valgrind");
+            c.args([
+                "--quiet",
+                &format!("--error-exitcode={VALGRIND_ERROR_EXIT}"),
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+                "--show-leak-kinds=definite",
+            ])
+            .arg(exe);
+            c
+        }
+        _ => Command::new(exe),
+    };
+    if toolchain == Toolchain::Valgrind {
+        // The multi-megabyte inputs take minutes under valgrind; ASan runs them all.
+        command.env("KPOS_CORPUS_MAX_BYTES", "65536");
+    }
+    if toolchain == Toolchain::Sanitizers {
+        command
+            .env(
+                "ASAN_OPTIONS",
+                "detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=98",
+            )
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    }
+    let mut child = command
         .args(args)
         .current_dir(ROOT)
         .env("KLARNA_API_URL", &sim.url)
@@ -72,15 +190,63 @@ fn run(exe: &Path, args: &[&str], sim: &Sim) -> Output {
 
 /// Compiles and runs tests/c/<name>.c against its own simulator.
 fn run_c_test(name: &str) {
-    let exe = compile_c(&format!("tests/c/{}.c", name), name);
-    run_test_program(&exe, name);
+    run_c_test_with(name, Toolchain::Gcc);
+}
+
+/// The same under a checking toolchain: also fails on any sanitizer or valgrind report, and
+/// records the run time and the verdict in target/hardening/c-checks.txt.
+fn run_c_test_with(name: &str, toolchain: Toolchain) {
+    if let Some(tool) = toolchain.missing_tool() {
+        let required = env::var("KPOS_REQUIRE_SANITIZERS").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "{tool} is not installed (KPOS_REQUIRE_SANITIZERS=1)"
+        );
+        eprintln!("skipped: {tool} is not installed (tests/run installs it)");
+        return;
+    }
+    let exe = compile_with(name, toolchain);
+    check_program(&exe, name, toolchain);
 }
 
 /// Runs a compiled test program against its own simulator: it passes when it exits 0 with at
-/// least one `ok - ` line and no `not ok - `.
-fn run_test_program(exe: &Path, name: &str) {
+/// least one `ok - ` line, no `not ok - ` and no sanitizer or valgrind report.
+fn check_program(exe: &Path, name: &str, toolchain: Toolchain) {
     let sim = Sim::start();
-    let out = run(exe, &[], &sim);
+    let started = Instant::now();
+    let out = run_with(exe, &[], &sim, toolchain);
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            l.contains("ERROR: AddressSanitizer")
+                || l.contains("ERROR: LeakSanitizer")
+                || l.contains("runtime error:")
+                || l.contains("definitely lost")
+                || l.contains("Invalid read")
+                || l.contains("Invalid write")
+                || l.contains("Invalid free")
+                || l.contains("uninitialised")
+        })
+        .collect();
+    if toolchain != Toolchain::Gcc {
+        common::report(
+            "c-checks",
+            &format!(
+                "{:<10} {:<16} exit {:<4} reports {:<3} {:>6} ms",
+                match toolchain {
+                    Toolchain::Sanitizers => "asan+ubsan",
+                    _ => "valgrind",
+                },
+                name,
+                out.status.code().map_or("sig".into(), |c| c.to_string()),
+                reports.len(),
+                elapsed.as_millis()
+            ),
+        );
+    }
+    assert!(reports.is_empty(), "{} reported:\n{}", name, stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let failed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("not ok")).collect();
     assert!(failed.is_empty(), "{} failed:\n{}", name, failed.join("\n"));
@@ -108,6 +274,11 @@ fn connection_reuse() {
 }
 
 #[test]
+fn corpus() {
+    run_c_test("corpus");
+}
+
+#[test]
 fn failures() {
     run_c_test("failures");
 }
@@ -127,7 +298,7 @@ fn payment_flow() {
 #[test]
 fn cpp_header() {
     let exe = compile_cpp("tests/cpp/klarna_pos_hpp.cpp", "klarna_pos_hpp");
-    run_test_program(&exe, "klarna_pos_hpp");
+    check_program(&exe, "klarna_pos_hpp", Toolchain::Gcc);
 }
 
 /// The C till takes a payment the simulator's automatic customer approves, printing the
@@ -170,6 +341,24 @@ fn c_till_takes_a_payment() {
         Some(0),
         "the till exits 0 after COMPLETED"
     );
+}
+
+/// Every program under AddressSanitizer and UBSan, one after the other (each is a whole
+/// process with its own simulator; running them in sequence keeps the load of CI's two cores
+/// steady).
+#[test]
+fn every_c_program_under_sanitizers() {
+    for name in PROGRAMS {
+        run_c_test_with(name, Toolchain::Sanitizers);
+    }
+}
+
+/// The VALGRIND programs under valgrind, one after the other.
+#[test]
+fn chosen_c_programs_under_valgrind() {
+    for name in VALGRIND {
+        run_c_test_with(name, Toolchain::Valgrind);
+    }
 }
 
 /// A new program in tests/c must get its #[test] here, or it would silently never run.

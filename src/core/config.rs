@@ -24,12 +24,41 @@ impl Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // Volatile writes so the compiler cannot drop the wipe as a dead store.
-        let bytes = unsafe { self.0.as_mut_vec() };
-        for b in bytes.iter_mut() {
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
-        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: the bytes become all zeros, which is valid UTF-8, and the String is dropped
+        // right after.
+        wipe(unsafe { self.0.as_mut_vec() });
+        #[cfg(test)]
+        wipe_log::record(&self.0);
+    }
+}
+
+/// Overwrites `bytes` with zeros in a way the compiler cannot drop as a dead store.
+pub fn wipe(bytes: &mut [u8]) {
+    for b in bytes.iter_mut() {
+        // SAFETY: `b` is a valid, exclusive reference.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Unit tests see which secrets were wiped on their thread: the length of each, and whether
+/// its bytes were all zero when `drop` finished.
+#[cfg(test)]
+pub mod wipe_log {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static WIPED: RefCell<Vec<(usize, bool)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn record(s: &str) {
+        let zeroed = s.bytes().all(|b| b == 0);
+        WIPED.with(|w| w.borrow_mut().push((s.len(), zeroed)));
+    }
+
+    /// Takes the records made so far on this thread.
+    pub fn take() -> Vec<(usize, bool)> {
+        WIPED.with(|w| std::mem::take(&mut *w.borrow_mut()))
     }
 }
 
@@ -94,10 +123,16 @@ impl Config {
     pub fn from_json(text: &str) -> Result<Config> {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| Error::invalid_argument(format!("config is not valid JSON: {}", e)))?;
-        let Value::Object(map) = value else {
+        let Value::Object(mut map) = value else {
             return Err(Error::invalid_argument("config must be a JSON object"));
         };
-        Config::from_map(&map)
+        let config = Config::from_map(&map);
+        // The parsed copy of the password is wiped too, not only the Secret made from it.
+        if let Some(Value::String(p)) = map.get_mut("password") {
+            // SAFETY: zeros are valid UTF-8.
+            wipe(unsafe { p.as_mut_vec() });
+        }
+        config
     }
 
     /// Reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and optionally
@@ -408,6 +443,21 @@ mod tests {
         );
         assert_eq!(field("https://till.example/hook?store=42"), None);
         assert_eq!(field("http://127.0.0.1:8443/hook"), None);
+    }
+
+    #[test]
+    fn wipe_zeroes_every_byte_of_a_buffer_that_stays_readable() {
+        let mut buffer = b"Basic dGVzdF91c2VyOnRlc3RfcGFzc3dvcmQ=".to_vec();
+        wipe(&mut buffer);
+        assert_eq!(buffer.len(), 38);
+        assert!(buffer.iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn a_dropped_secret_is_zeroed_before_its_memory_is_released() {
+        wipe_log::take();
+        drop(Secret::new("hunter2".into()));
+        assert_eq!(wipe_log::take(), [(7, true)]);
     }
 
     #[test]

@@ -18,6 +18,11 @@ const BACKOFF_START: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(4);
 /// A `Retry-After` longer than this is not waited out: the caller gets `RateLimited`.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
+/// Klarna limits "other calls" (status reads, cancels) to 50 per second per merchant on the
+/// playground (200 in production). Requests that are safe to repeat, which include all of the
+/// library's automatic traffic, are spaced at least this far apart per client: at most 40 per
+/// second however many sessions wait at once. Creates are not paced: a till starts them.
+pub const SAFE_REQUEST_SPACING: Duration = Duration::from_millis(25);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -130,12 +135,15 @@ impl Interrupt {
     }
 }
 
-/// Limits on one `send`: a deadline (for `kpos_session_wait`) and an interrupt (cancel).
+/// Limits on one `send`: a deadline (for `kpos_session_wait`), an interrupt (cancel), and the
+/// shortest pause between attempts (a waiting session's poll interval, so that retries never
+/// poll faster than the configured floor).
 #[derive(Default, Clone, Copy)]
 pub struct Limits<'a> {
     pub deadline: Option<Instant>,
     /// The interrupt and the epoch the caller started in.
     pub interrupt: Option<(&'a Interrupt, u64)>,
+    pub min_pause: Duration,
 }
 
 pub struct Transport {
@@ -143,6 +151,8 @@ pub struct Transport {
     authorization: Secret,
     request_timeout: Duration,
     max_retries: u32,
+    /// Earliest moment the next safe request may start (see `SAFE_REQUEST_SPACING`).
+    next_safe_slot: Mutex<Instant>,
 }
 
 impl Transport {
@@ -170,18 +180,57 @@ impl Transport {
             .tls_config(tls.build())
             .proxy(proxy)
             .build();
-        let credentials = format!("{}:{}", config.username, config.password.expose());
-        let authorization = Secret::new(format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(credentials.as_bytes())
-        ));
-        drop(Secret::new(credentials));
+        // Each intermediate copy is a Secret built at its final capacity, so no reallocation
+        // leaves an unwiped copy of the credentials behind.
+        let password = config.password.expose();
+        let mut credentials = String::with_capacity(config.username.len() + 1 + password.len());
+        credentials.push_str(&config.username);
+        credentials.push(':');
+        credentials.push_str(password);
+        let credentials = Secret::new(credentials);
+        let encoded = Secret::new(
+            base64::engine::general_purpose::STANDARD.encode(credentials.expose().as_bytes()),
+        );
+        let mut header = String::with_capacity(6 + encoded.expose().len());
+        header.push_str("Basic ");
+        header.push_str(encoded.expose());
+        let authorization = Secret::new(header);
         Ok(Transport {
             agent: agent_config.into(),
             authorization,
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
+            next_safe_slot: Mutex::new(Instant::now()),
         })
+    }
+
+    /// Waits for this client's next slot for a safe request; `Err(Cancelled)` when a cancel
+    /// interrupts the wait.
+    fn pace(&self, limits: Limits<'_>) -> Result<()> {
+        let slot = {
+            let mut next = self
+                .next_safe_slot
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let slot = (*next).max(Instant::now());
+            *next = slot + SAFE_REQUEST_SPACING;
+            slot
+        };
+        let wait = slot.saturating_duration_since(Instant::now());
+        if wait.is_zero() {
+            return Ok(());
+        }
+        let interrupted = match limits.interrupt {
+            Some((i, seen)) => i.sleep(wait, seen),
+            None => {
+                std::thread::sleep(wait);
+                false
+            }
+        };
+        if interrupted {
+            return Err(Error::new(Code::Cancelled, "interrupted by a cancellation"));
+        }
+        Ok(())
     }
 
     /// Sends `req`, retrying it when `req.retry` allows, and returns a 2xx response or the
@@ -194,6 +243,9 @@ impl Transport {
         let mut backoff = BACKOFF_START;
         let mut attempt = 1;
         loop {
+            if req.retry == Retry::Safe {
+                self.pace(limits)?;
+            }
             let started = Instant::now();
             let result = self.send_once(req, limits);
             let error = match result {
@@ -229,7 +281,8 @@ impl Transport {
                 Some(ra) if ra > RETRY_AFTER_MAX => return Err(err),
                 Some(ra) => ra.max(backoff),
                 None => backoff,
-            };
+            }
+            .max(limits.min_pause);
             if let Some(deadline) = limits.deadline {
                 if Instant::now() + pause >= deadline {
                     return Err(err);

@@ -24,6 +24,9 @@
 //!    `callback_urls.status_update`;
 //! 7. `attachment`: the object, `body`, `content_type`.
 //!
+//! Names and references (`name`, `reference`, `merchant_reference1/2`) must not contain control
+//! characters, and an order above 1 MB of JSON (Klarna's limit) is refused before it is parsed.
+//!
 //! A JSON `null` counts as an absent field: tills written against other serialisers often emit
 //! nulls for unset optional fields.
 //!
@@ -42,6 +45,9 @@ use crate::core::{url, Error, Result};
 pub const MAX_AMOUNT: i64 = 200_000_000;
 /// Most order lines one order may hold.
 pub const MAX_ORDER_LINES: usize = 1000;
+/// Klarna refuses request bodies above 1 MB (HTTP 413); larger orders are refused before any
+/// parsing or sending.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Content type of Klarna's extra merchant data.
 pub const EMD_CONTENT_TYPE: &str = "application/vnd.klarna.internal.emd-v2+json";
 
@@ -89,6 +95,9 @@ pub fn prepare_session_request(
     allow_insecure_http: bool,
     callback_url: Option<&str>,
 ) -> Result<SessionRequest> {
+    if order_json.len() > MAX_BODY_BYTES {
+        return Err(too_large(order_json.len()));
+    }
     // serde_json's recursion limit (128) turns absurdly deep nesting into an error instead of a
     // stack overflow.
     let value: Value = serde_json::from_str(order_json)
@@ -120,6 +129,9 @@ pub fn prepare_session_request(
             format!("order could not be serialised: {e}"),
         )
     })?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(too_large(body.len()));
+    }
     Ok(SessionRequest {
         body,
         order_amount: facts.order_amount,
@@ -128,6 +140,13 @@ pub fn prepare_session_request(
         short_code: facts.short_code,
         webhook_url: facts.webhook_url,
     })
+}
+
+fn too_large(bytes: usize) -> Error {
+    Error::new(
+        crate::core::Code::BadRequest,
+        format!("the order is {bytes} bytes of JSON; Klarna accepts at most {MAX_BODY_BYTES}"),
+    )
 }
 
 /// Validates order lines at `path` (e.g. "order_lines") and returns the sum of their total_amount.
@@ -414,6 +433,9 @@ fn check_line(line: &Value, path: &str, sales_tax_model: bool) -> Result<LineFac
         "the product name printed for the customer",
     )?;
     match name.as_str() {
+        Some(s) if s.chars().any(char::is_control) => {
+            return Err(control_characters(field("name")))
+        }
         Some(s) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_CHARS => {}
         Some(s) if !s.trim().is_empty() => {
             return Err(Error::bad_field(
@@ -849,7 +871,9 @@ fn optional_text(
         None => Ok(None),
         Some(Value::String(s)) => {
             let n = s.chars().count();
-            if n > max_chars {
+            if s.chars().any(char::is_control) {
+                Err(control_characters(path))
+            } else if n > max_chars {
                 Err(Error::bad_field(
                     path,
                     format!("has {n} characters but at most {max_chars} are allowed"),
@@ -866,6 +890,15 @@ fn optional_text(
             ),
         )),
     }
+}
+
+/// Names and references end up on receipts, in the customer's app and in Klarna's portal, where
+/// a newline or an escape sequence has no meaning; they are refused rather than passed on.
+fn control_characters(path: impl Into<String>) -> Error {
+    Error::bad_field(
+        path,
+        "must not contain control characters (newlines, tabs, escape sequences)",
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -210,7 +210,7 @@ impl Client {
         {
             session.fetch(Limits {
                 deadline: Some(Instant::now() + self.config.request_timeout),
-                interrupt: None,
+                ..Limits::default()
             })?
         } else {
             session.apply(payload)
@@ -481,6 +481,7 @@ impl Session {
                 match self.fetch(Limits {
                     deadline: Some(deadline),
                     interrupt: Some((&self.interrupt, epoch)),
+                    min_pause: self.client.config.poll_interval,
                 }) {
                     Ok(_) => last_error = None,
                     Err(e) if e.code == Code::Cancelled => {}

@@ -69,3 +69,54 @@ pub unsafe extern "C" fn kpos_client_free(client: *mut kpos_client) {
         CLIENTS.remove(client as usize);
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::wipe_log;
+    use crate::ffi::session::{kpos_session, kpos_session_free, kpos_session_resume};
+
+    const CONFIG: &std::ffi::CStr =
+        c"{\"api_url\":\"http://127.0.0.1:9\",\"username\":\"u\",\"password\":\"pw-0123456789\"}";
+    /// "Basic " + base64("u:pw-0123456789").
+    const AUTHORIZATION_LEN: usize = 6 + 20;
+
+    fn new_client() -> *mut kpos_client {
+        let mut client = std::ptr::null_mut();
+        assert_eq!(unsafe { kpos_client_new(CONFIG.as_ptr(), &mut client) }, 0);
+        client
+    }
+
+    #[test]
+    fn freeing_a_client_wipes_its_password_and_authorization_header() {
+        let client = new_client();
+        wipe_log::take();
+        unsafe { kpos_client_free(client) };
+        let mut wiped = wipe_log::take();
+        wiped.sort();
+        assert_eq!(wiped, [(13, true), (AUTHORIZATION_LEN, true)]);
+    }
+
+    #[test]
+    fn credentials_live_until_the_last_session_of_a_freed_client_is_freed() {
+        let client = new_client();
+        let mut session: *mut kpos_session = std::ptr::null_mut();
+        let rc = unsafe {
+            kpos_session_resume(
+                client,
+                c"id-1".as_ptr(),
+                c"http://127.0.0.1:9/instore/v1/distributions/id-1".as_ptr(),
+                &mut session,
+            )
+        };
+        assert_eq!(rc, 0);
+        wipe_log::take();
+        unsafe { kpos_client_free(client) };
+        assert!(
+            wipe_log::take().is_empty(),
+            "the session still uses the client"
+        );
+        unsafe { kpos_session_free(session) };
+        assert_eq!(wipe_log::take().len(), 2);
+    }
+}

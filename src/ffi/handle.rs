@@ -11,6 +11,13 @@ use std::sync::{Arc, LazyLock, RwLock};
 /// Handle numbers step by 16 so they look like aligned pointers to tools that inspect them.
 const HANDLE_STEP: usize = 16;
 static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(0x1000);
+/// Handles of every kind currently live, for tests that prove nothing is left behind.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of live handles of every kind in this process.
+pub fn live_handles() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
 
 use crate::core::Error;
 
@@ -35,6 +42,7 @@ impl<T> Registry<T> {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, arc);
+        LIVE.fetch_add(1, Ordering::Relaxed);
         key
     }
 
@@ -66,6 +74,9 @@ impl<T> Registry<T> {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&key);
+        if removed.is_some() {
+            LIVE.fetch_sub(1, Ordering::Relaxed);
+        }
         removed.is_some()
     }
 }

@@ -58,6 +58,27 @@ fn cargo_build(args: &[&str]) {
     assert!(status.success(), "cargo build {:?} failed", args);
 }
 
+/// The test-only TLS material (see tests/data/tls/make.sh).
+pub fn tls_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls")
+}
+
+/// Appends a line to target/hardening/<report>.txt, the measurements `tests/run` prints at
+/// its end (times and counts are reported, never asserted against thresholds).
+pub fn report(report: &str, line: &str) {
+    use std::io::Write as _;
+    eprintln!("{line}");
+    let dir = target_dir().join("hardening");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{report}.txt")))
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
 /// The simulator binary, built once per test process.
 pub fn sim_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
@@ -99,7 +120,7 @@ pub fn compile_c(source: &str, name: &str) -> PathBuf {
     let cc = std::env::var_os("CC")
         .map(PathBuf::from)
         .unwrap_or_else(|| tool("gcc", "gcc"));
-    compile_with(&cc, "-std=c99", source, name)
+    compile_program(&cc, "-std=c99", &[], source, name)
 }
 
 /// Like [`compile_c`], for a C++11 program with g++.
@@ -107,17 +128,27 @@ pub fn compile_cpp(source: &str, name: &str) -> PathBuf {
     let cxx = std::env::var_os("CXX")
         .map(PathBuf::from)
         .unwrap_or_else(|| tool("g++", "g++"));
-    compile_with(&cxx, "-std=c++11", source, name)
+    compile_program(&cxx, "-std=c++11", &[], source, name)
 }
 
-fn compile_with(compiler: &std::path::Path, std: &str, source: &str, name: &str) -> PathBuf {
+/// Compiles `source` with `compiler`, the language standard `std`, warnings as errors and the
+/// `extra` flags, against the committed header and the freshly built library.
+pub fn compile_program(
+    compiler: &std::path::Path,
+    std: &str,
+    extra: &[&str],
+    source: &str,
+    name: &str,
+) -> PathBuf {
     let lib_dir = library_dir();
     let out_dir = target_dir().join("c-programs");
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join(name);
     let root = PathBuf::from(ROOT);
     let result = Command::new(compiler)
-        .args([std, "-Wall", "-Wextra", "-Werror", "-pthread", "-I"])
+        .args([std, "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .args(extra)
+        .arg("-I")
         .arg(root.join("include"))
         .arg("-I")
         .arg(root.join("tests/c"))
@@ -149,6 +180,42 @@ pub struct Sim {
 impl Sim {
     pub fn start() -> Sim {
         Sim::start_with(&[])
+    }
+
+    /// A simulator serving HTTPS with the test certificate `name` (`localhost` or
+    /// `wrong-name`) from tests/data/tls, signed by tests/data/tls/ca.pem. Its `url` names
+    /// `localhost`, which the `localhost` certificate covers.
+    pub fn start_tls(cert: &str, extra: &[&str]) -> Sim {
+        let dir = tls_dir();
+        let cert_file = dir.join(format!("{cert}.pem"));
+        let key_file = dir.join(format!("{cert}.key"));
+        let mut args = vec![
+            "--tls-cert",
+            cert_file.to_str().unwrap(),
+            "--tls-key",
+            key_file.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let mut sim = Sim::start_with(&args);
+        sim.url = sim.url.replace("127.0.0.1", "localhost");
+        // The control calls trust the test CA; they go to localhost, which only the
+        // `localhost` certificate names.
+        let pem = std::fs::read(dir.join("ca.pem")).unwrap();
+        let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+            .build();
+        sim.agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(tls)
+            .build()
+            .into();
+        sim
     }
 
     pub fn start_with(extra: &[&str]) -> Sim {
@@ -212,6 +279,17 @@ impl Sim {
 
     pub fn fault(&self, rule: Value) {
         self.control("POST", "faults", Some(rule));
+    }
+
+    pub fn clear_faults(&self) {
+        self.control("DELETE", "faults", None);
+    }
+
+    /// One counter of /_sim/stats.
+    pub fn stat(&self, name: &str) -> u64 {
+        self.stats()[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no counter {name}"))
     }
 
     pub fn config(&self, cfg: Value) {

@@ -66,14 +66,18 @@ pub struct Rule {
     pub hold_ms: u64,
     /// The field a `bad_value` answer names.
     pub field: String,
+    /// Chance (0..1) that a matching request is faulted; `None` faults every matching request.
+    /// Lets a stress test mix fault modes at a steady rate.
+    pub probability: Option<f64>,
 }
 
 impl Rule {
     pub fn from_json(v: &Value) -> Result<Rule, String> {
         let obj = v.as_object().ok_or("body must be a JSON object")?;
-        const KNOWN: [&str; 9] = [
+        const KNOWN: [&str; 10] = [
             "field",
             "hold_ms",
+            "probability",
             "mode",
             "count",
             "path",
@@ -109,6 +113,13 @@ impl Rule {
                 Some(_) => Err(format!("{key:?} must be a string")),
             }
         };
+        let probability = match obj.get("probability") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_f64() {
+                Some(p) if (0.0..=1.0).contains(&p) => Some(p),
+                _ => return Err("\"probability\" must be a number from 0 to 1".into()),
+            },
+        };
         let remaining = number("count", 1)?;
         if remaining == 0 {
             return Err("\"count\" must be at least 1".into());
@@ -123,6 +134,7 @@ impl Rule {
             drip_ms: number("drip_ms", 50)?,
             hold_ms: number("hold_ms", 0)?,
             field: text("field")?.unwrap_or_else(|| "order_lines[0].total_tax_amount".into()),
+            probability,
         })
     }
 
@@ -146,6 +158,7 @@ impl Rule {
             "drip_ms": self.drip_ms,
             "hold_ms": self.hold_ms,
             "field": self.field,
+            "probability": self.probability,
         })
     }
 }
@@ -341,6 +354,8 @@ mod tests {
             json!({"mode": "reset", "count": 0}),
             json!({"mode": "reset", "count": -1}),
             json!({"mode": "reset", "pth": "/x"}),
+            json!({"mode": "reset", "probability": 1.5}),
+            json!({"mode": "reset", "probability": "often"}),
             json!([1]),
         ] {
             assert!(Rule::from_json(&v).is_err(), "{v}");

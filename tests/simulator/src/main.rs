@@ -9,6 +9,7 @@ mod orders;
 mod png;
 mod routes;
 mod state;
+mod tls;
 mod util;
 mod validate;
 mod webhook;
@@ -39,9 +40,11 @@ Options:
   --webhook-ca FILE       PEM certificates to trust for https:// callbacks, besides
                           Mozilla's roots (e.g. a test receiver's own CA)
   --exit-on-stdin-eof     exit when standard input reaches end of file
+  --tls-cert FILE         serve HTTPS with this PEM certificate chain (needs --tls-key)
+  --tls-key FILE          the PEM private key of --tls-cert
   -h, --help              print this help
 
-The first line on standard output is `listening on http://HOST:PORT`.
+The first line on standard output is `listening on http://HOST:PORT` (https with --tls-cert).
 Logs, one line per request, go to standard error.
 
 Control endpoints (no auth):
@@ -57,6 +60,8 @@ struct Options {
     auto_delay_ms: u64,
     webhook_ca: Option<String>,
     exit_on_stdin_eof: bool,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -68,6 +73,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
         auto_delay_ms: 2000,
         webhook_ca: None,
         exit_on_stdin_eof: false,
+        tls_cert: None,
+        tls_key: None,
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -103,8 +110,13 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
             }
             "--webhook-ca" => o.webhook_ca = Some(value()?),
             "--exit-on-stdin-eof" => o.exit_on_stdin_eof = true,
+            "--tls-cert" => o.tls_cert = Some(value()?),
+            "--tls-key" => o.tls_key = Some(value()?),
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if o.tls_cert.is_some() != o.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key go together".into());
     }
     Ok(Some(o))
 }
@@ -138,6 +150,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tls_config = match (&opts.tls_cert, &opts.tls_key) {
+        (Some(cert), Some(key)) => match tls::server_config(cert.as_ref(), key.as_ref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("klarna-pos-sim: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let listener = match TcpListener::bind(&opts.listen) {
         Ok(l) => l,
         Err(e) => {
@@ -152,10 +174,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // With TLS the announced listener is the TLS front door; plain HTTP is served on a private
+    // loopback listener behind it.
+    let scheme = if tls_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let (listener, tls_front) = match tls_config {
+        None => (listener, None),
+        Some(config) => match TcpListener::bind("127.0.0.1:0").and_then(|inner| {
+            let inner_addr = inner.local_addr()?;
+            Ok((inner, (listener, inner_addr, config)))
+        }) {
+            Ok((inner, front)) => (inner, Some(front)),
+            Err(e) => {
+                eprintln!("klarna-pos-sim: cannot listen behind TLS: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     // Whoever spawned us waits for this exact line to learn the port.
     {
         let mut out = io::stdout().lock();
-        if writeln!(out, "listening on http://{addr}")
+        if writeln!(out, "listening on {scheme}://{addr}")
             .and_then(|_| out.flush())
             .is_err()
         {
@@ -188,13 +230,17 @@ fn main() -> ExitCode {
         });
     }
 
+    if let Some((front, inner_addr, config)) = tls_front {
+        thread::spawn(move || tls::serve(front, inner_addr, config));
+    }
+
     for conn in listener.incoming() {
         match conn {
             Ok(stream) => {
                 let sim = Arc::clone(&sim);
                 let spawned = thread::Builder::new()
                     .name("connection".into())
-                    .spawn(move || serve(&sim, stream));
+                    .spawn(move || serve(&sim, stream, scheme));
                 if let Err(e) = spawned {
                     eprintln!("cannot start a connection thread: {e}");
                 }
@@ -239,19 +285,19 @@ fn spawn_auto_customer(sim: Arc<Sim>) {
 
 /// Absolute base URL for links we hand out: the Host the client used when it looks
 /// sane (so links work through port forwards and names), else our local address.
-fn base_url(req: &Request, local: Option<SocketAddr>) -> String {
+fn base_url(req: &Request, local: Option<SocketAddr>, scheme: &str) -> String {
     if let Some(host) = req.header("host") {
         if !host.is_empty()
             && host
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
         {
-            return format!("http://{host}");
+            return format!("{scheme}://{host}");
         }
     }
     match local {
-        Some(a) => format!("http://{a}"),
-        None => "http://127.0.0.1".into(),
+        Some(a) => format!("{scheme}://{a}"),
+        None => format!("{scheme}://127.0.0.1"),
     }
 }
 
@@ -272,7 +318,9 @@ fn close_gracefully(stream: &TcpStream, reader: &mut BufReader<TcpStream>) {
 }
 
 /// Serves one connection: requests in sequence until either side wants to close.
-fn serve(sim: &Sim, stream: TcpStream) {
+/// `scheme` is what clients used to reach us (`https` behind the TLS front door), for the
+/// absolute URLs in answers.
+fn serve(sim: &Sim, stream: TcpStream, scheme: &str) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().ok();
     let Ok(read_half) = stream.try_clone() else {
@@ -320,7 +368,11 @@ fn serve(sim: &Sim, stream: TcpStream) {
         }
         first = false;
 
-        if let Err(e) = http::read_body(&mut reader, &mut out, &mut req) {
+        let read = http::read_body(&mut reader, &mut out, &mut req);
+        if !control && read.is_ok() && routes::is_create(&req.method, &req.path) {
+            sim.lock().note_create(&req.body);
+        }
+        if let Err(e) = read {
             let resp = match e {
                 ReadError::Closed | ReadError::Io(_) => return,
                 ReadError::BodyTooLarge => {
@@ -349,7 +401,7 @@ fn serve(sim: &Sim, stream: TcpStream) {
         let ctx = routes::Ctx {
             sim,
             correlation_id: &correlation_id,
-            base_url: base_url(&req, local),
+            base_url: base_url(&req, local, scheme),
         };
         let (resp, drip) = match fault.map(|r| faults::action(&r, &correlation_id)) {
             None => (routes::handle(&ctx, &req), None),
@@ -446,5 +498,10 @@ mod tests {
         assert!(args(&["--customer", "robot"]).is_err());
         assert!(args(&["--listen"]).is_err());
         assert!(args(&["--bogus"]).is_err());
+        assert!(args(&["--tls-cert", "c.pem"]).is_err());
+        let o = args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.tls_key.as_deref(), Some("k.pem"));
     }
 }

@@ -45,6 +45,11 @@ pub fn is_control(path: &str) -> bool {
     path == "/_sim" || path.starts_with("/_sim/")
 }
 
+/// Whether the request creates a session (`POST /payments/v1/sessions`).
+pub fn is_create(method: &str, path: &str) -> bool {
+    method == "POST" && segments(path) == ["payments", "v1", "sessions"]
+}
+
 fn segments(path: &str) -> Vec<&str> {
     path.trim_start_matches('/').split('/').collect()
 }

@@ -1,7 +1,7 @@
 //! The simulator's memory: sessions and their distribution status, the control
 //! configuration, statistics and fault rules, all behind one mutex.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::Sender;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -127,6 +127,9 @@ pub struct Stats {
     /// Every `DELETE /payments/v1/sessions/{id}` received.
     pub deletes: u64,
     pub faults_triggered: u64,
+    /// Create requests whose `merchant_reference1` an earlier create request already carried:
+    /// a till gives each sale its own reference, so any count here is a repeated creation.
+    pub duplicate_creates: u64,
 }
 
 impl Stats {
@@ -139,6 +142,7 @@ impl Stats {
             "polls": self.polls,
             "deletes": self.deletes,
             "faults_triggered": self.faults_triggered,
+            "duplicate_creates": self.duplicate_creates,
         })
     }
 }
@@ -330,6 +334,8 @@ pub struct State {
     pub short_codes: HashMap<String, ShortCode>,
     /// Orders placed by completed sessions (Order Management).
     pub orders: Orders,
+    /// Every `merchant_reference1` seen on a create request, to count duplicates.
+    pub merchant_references: HashSet<String>,
     webhooks: Sender<Job>,
 }
 
@@ -343,6 +349,7 @@ impl State {
             faults: Vec::new(),
             short_codes: HashMap::new(),
             orders: Orders::default(),
+            merchant_references: HashSet::new(),
             webhooks,
         }
     }
@@ -499,9 +506,28 @@ impl State {
         self.set_status(id, COMPLETED, false);
     }
 
-    /// Consumes one use of the first fault rule matching the request, if any.
+    /// Records a create request's body (valid or not) for duplicate detection.
+    pub fn note_create(&mut self, body: &[u8]) {
+        let reference = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+            v.get("merchant_reference1")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+        if let Some(r) = reference {
+            if !self.merchant_references.insert(r) {
+                self.stats.duplicate_creates += 1;
+            }
+        }
+    }
+
+    /// Consumes one use of the first fault rule matching the request that fires (a rule with a
+    /// probability fires on a random share of its matches), if any.
     pub fn take_fault(&mut self, method: &str, path: &str) -> Option<Rule> {
-        let i = self.faults.iter().position(|r| r.matches(method, path))?;
+        let i = self.faults.iter().position(|r| {
+            r.matches(method, path)
+                && r.probability
+                    .is_none_or(|p| (util::random_u64() as f64 / u64::MAX as f64) < p)
+        })?;
         let rule = self.faults[i].clone();
         self.faults[i].remaining -= 1;
         if self.faults[i].remaining == 0 {

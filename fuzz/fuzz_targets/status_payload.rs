@@ -1,0 +1,24 @@
+//! Distribution status payloads (poll answers and webhook bodies) on arbitrary JSON: never a
+//! panic; a FAILED status, and only that, carries one of the in-store guide's three codes.
+#![no_main]
+
+use klarna_pos::core::session::StatusPayload;
+use klarna_pos::core::status::Status;
+use klarna_pos::core::Code;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    if let Some(p) = StatusPayload::parse(&json) {
+        assert_eq!(p.status, Status::from_klarna(&p.raw_status));
+        assert_eq!(p.failure.is_some(), p.status == Status::Failed);
+        if let Some(f) = p.failure {
+            assert!(matches!(
+                f.code,
+                Code::BadRequest | Code::PermissionDenied | Code::Unknown
+            ));
+        }
+    }
+});
