@@ -22,6 +22,7 @@ const PROGRAMS: &[&str] = &[
     "failures",
     "misuse",
     "payment_flow",
+    "version",
 ];
 
 /// A program that runs longer than this is killed and fails.
@@ -87,6 +88,11 @@ fn build() -> &'static Build {
 
 /// Compiles one C file into target/ctests/<name>; panics with gcc's diagnostics on failure.
 fn compile(source: &Path, name: &str) -> PathBuf {
+    compile_with(source, name, &[])
+}
+
+/// `compile` with extra compiler arguments (e.g. `-D` definitions).
+fn compile_with(source: &Path, name: &str, extra: &[String]) -> PathBuf {
     let b = build();
     let exe = b.out_dir.join(name);
     let cc = env::var("CC").unwrap_or_else(|_| "gcc".into());
@@ -96,6 +102,7 @@ fn compile(source: &Path, name: &str) -> PathBuf {
         .arg(Path::new(ROOT).join("include"))
         .arg("-I")
         .arg(Path::new(ROOT).join("tests/c"))
+        .args(extra)
         .arg(source)
         .arg("-o")
         .arg(&exe)
@@ -158,9 +165,15 @@ fn run(exe: &Path, args: &[&str], sim: &Sim) -> Output {
 
 /// Compiles and runs tests/c/<name>.c against its own simulator.
 fn run_c_test(name: &str) {
-    let exe = compile(
+    run_c_test_with(name, &[]);
+}
+
+/// `run_c_test` with extra compiler arguments.
+fn run_c_test_with(name: &str, extra: &[String]) {
+    let exe = compile_with(
         &Path::new(ROOT).join("tests/c").join(format!("{}.c", name)),
         name,
+        extra,
     );
     let sim = Sim::start();
     let out = run(&exe, &[], &sim);
@@ -203,6 +216,50 @@ fn misuse() {
 #[test]
 fn payment_flow() {
     run_c_test("payment_flow");
+}
+
+/// The header's KPOS_VERSION, KPOS_VERSION_MAJOR/MINOR/PATCH and the composed
+/// KPOS_VERSION_NUMBER equal Cargo.toml's version, and kpos_version() agrees at run time.
+#[test]
+fn version() {
+    let part = |s: &str| -> u32 { s.parse().unwrap() };
+    let number = part(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+        + part(env!("CARGO_PKG_VERSION_MINOR")) * 100
+        + part(env!("CARGO_PKG_VERSION_PATCH"));
+    run_c_test_with(
+        "version",
+        &[
+            format!("-DEXPECTED_VERSION=\"{}\"", env!("CARGO_PKG_VERSION")),
+            format!("-DEXPECTED_VERSION_NUMBER={}", number),
+        ],
+    );
+}
+
+/// The shared library exports the C API and nothing else: every defined dynamic symbol starts
+/// with `kpos_` (Rust's cdylib linking hides the Rust standard library and dependencies), so a
+/// till linking other Rust or C libraries meets no clashing names.
+#[test]
+fn shared_library_exports_only_kpos_symbols() {
+    let so = build().profile_dir.join("libklarna_pos.so");
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&so)
+        .output()
+        .expect("nm (binutils) runs");
+    assert!(out.status.success(), "nm failed on {}", so.display());
+    let symbols: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect();
+    let foreign: Vec<&String> = symbols.iter().filter(|s| !s.starts_with("kpos_")).collect();
+    assert!(foreign.is_empty(), "exported besides kpos_*: {:?}", foreign);
+    for expected in ["kpos_version", "kpos_client_new", "kpos_session_create"] {
+        assert!(
+            symbols.iter().any(|s| s == expected),
+            "{} is exported",
+            expected
+        );
+    }
 }
 
 /// The C till takes a payment the simulator's automatic customer approves, printing the
