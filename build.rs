@@ -27,7 +27,9 @@ const PREAMBLE: &str = r#"/*
  *    a time, except kpos_session_cancel, which any thread may call at any moment.
  *  - Every blocking call is bounded by the configured connect/request timeouts or its own
  *    timeout argument. No panic ever crosses into the caller (KPOS_E_INTERNAL instead).
- *  - All functions use the C calling convention (cdecl on 32-bit Windows).
+ *  - All functions use the C calling convention: cdecl on 32-bit Windows (not stdcall), with
+ *    undecorated export names (kpos_version, not _kpos_version@0); .NET callers declare
+ *    CallingConvention.Cdecl, Delphi callers `cdecl`.
  *  - Numbers of result codes and statuses never change meaning.
  */"#;
 

@@ -31,6 +31,7 @@ const PROGRAMS: &[&str] = &[
     "failures",
     "misuse",
     "payment_flow",
+    "version",
 ];
 
 /// Programs run under valgrind: the ones that exercise the most code paths with the least
@@ -88,29 +89,43 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 fn compile_with(name: &str, toolchain: Toolchain) -> PathBuf {
     let source = format!("tests/c/{}.c", name);
     let out = format!("{}{}", name, toolchain.suffix());
-    match toolchain {
-        Toolchain::Gcc => compile_c(&source, &out),
-        Toolchain::Sanitizers => compile_program(
-            Path::new("clang-14"),
-            "-std=c99",
-            &[
-                "-g",
-                "-O1",
-                "-fno-omit-frame-pointer",
-                "-fsanitize=address,undefined",
-                "-fno-sanitize-recover=all",
-            ],
-            &source,
-            &out,
-        ),
-        Toolchain::Valgrind => compile_program(
-            &common::tool("gcc", "gcc"),
-            "-std=c99",
-            &["-g", "-O1"],
-            &source,
-            &out,
-        ),
+    let mut flags: Vec<String> = match toolchain {
+        Toolchain::Gcc => vec![],
+        Toolchain::Sanitizers => [
+            "-g",
+            "-O1",
+            "-fno-omit-frame-pointer",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+        ]
+        .map(String::from)
+        .to_vec(),
+        Toolchain::Valgrind => vec!["-g".into(), "-O1".into()],
+    };
+    flags.extend(program_defines(name));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let compiler = match toolchain {
+        Toolchain::Sanitizers => PathBuf::from("clang-14"),
+        _ => std::env::var_os("CC")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| common::tool("gcc", "gcc")),
+    };
+    compile_program(&compiler, "-std=c99", &flags, &source, &out)
+}
+
+/// Definitions a program needs from the build: version.c compares the header with Cargo.toml.
+fn program_defines(name: &str) -> Vec<String> {
+    if name != "version" {
+        return Vec::new();
     }
+    let part = |s: &str| -> u32 { s.parse().unwrap() };
+    let number = part(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+        + part(env!("CARGO_PKG_VERSION_MINOR")) * 100
+        + part(env!("CARGO_PKG_VERSION_PATCH"));
+    vec![
+        format!("-DEXPECTED_VERSION=\"{}\"", env!("CARGO_PKG_VERSION")),
+        format!("-DEXPECTED_VERSION_NUMBER={}", number),
+    ]
 }
 
 /// Runs `exe` with the simulator's address and the test credentials in the environment,
@@ -291,6 +306,40 @@ fn misuse() {
 #[test]
 fn payment_flow() {
     run_c_test("payment_flow");
+}
+
+/// The header's KPOS_VERSION, KPOS_VERSION_MAJOR/MINOR/PATCH and the composed
+/// KPOS_VERSION_NUMBER equal Cargo.toml's version, and kpos_version() agrees at run time.
+#[test]
+fn version() {
+    run_c_test("version");
+}
+
+/// The shared library exports the C API and nothing else: every defined dynamic symbol starts
+/// with `kpos_` (Rust's cdylib linking hides the Rust standard library and dependencies), so a
+/// till linking other Rust or C libraries meets no clashing names.
+#[test]
+fn shared_library_exports_only_kpos_symbols() {
+    let so = common::library_dir().join("libklarna_pos.so");
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&so)
+        .output()
+        .expect("nm (binutils) runs");
+    assert!(out.status.success(), "nm failed on {}", so.display());
+    let symbols: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect();
+    let foreign: Vec<&String> = symbols.iter().filter(|s| !s.starts_with("kpos_")).collect();
+    assert!(foreign.is_empty(), "exported besides kpos_*: {:?}", foreign);
+    for expected in ["kpos_version", "kpos_client_new", "kpos_session_create"] {
+        assert!(
+            symbols.iter().any(|s| s == expected),
+            "{} is exported",
+            expected
+        );
+    }
 }
 
 /// The C++ RAII header: payment flow, UTF-8 both ways, errors with detail, timeout, cancel

@@ -1,11 +1,15 @@
 //! The one HTTP path of the library: one ureq agent per client (a keep-alive pool shared by all
 //! threads), Basic auth, the User-Agent, one retry policy and one tolerant error parser.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::Value;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::config::{Config, Secret};
 use super::error::{Code, Error, Result};
@@ -18,11 +22,11 @@ const BACKOFF_START: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(4);
 /// A `Retry-After` longer than this is not waited out: the caller gets `RateLimited`.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
-/// Klarna limits "other calls" (status reads, cancels) to 50 per second per merchant on the
-/// playground (200 in production). Requests that are safe to repeat, which include all of the
-/// library's automatic traffic, are spaced at least this far apart per client: at most 40 per
-/// second however many sessions wait at once. Creates are not paced: a till starts them.
-pub const SAFE_REQUEST_SPACING: Duration = Duration::from_millis(25);
+/// Idle keep-alive connections kept per host: one per till thread of a busy store process
+/// sharing the client (ureq keeps 3, so a fourth concurrent till reconnected on every request).
+const IDLE_CONNECTIONS_PER_HOST: usize = 32;
+/// How long the addresses of a host name are reused: libcurl's default DNS cache time.
+const HOST_LOOKUP_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -151,8 +155,9 @@ pub struct Transport {
     authorization: Secret,
     request_timeout: Duration,
     max_retries: u32,
-    /// Earliest moment the next safe request may start (see `SAFE_REQUEST_SPACING`).
+    /// Earliest moment the next safe request may start (see `Config::safe_request_spacing`).
     next_safe_slot: Mutex<Instant>,
+    safe_request_spacing: Duration,
 }
 
 impl Transport {
@@ -179,6 +184,8 @@ impl Transport {
             .timeout_global(Some(config.request_timeout))
             .tls_config(tls.build())
             .proxy(proxy)
+            .max_idle_connections(IDLE_CONNECTIONS_PER_HOST)
+            .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
             .build();
         // Each intermediate copy is a Secret built at its final capacity, so no reallocation
         // leaves an unwiped copy of the credentials behind.
@@ -196,24 +203,32 @@ impl Transport {
         header.push_str(encoded.expose());
         let authorization = Secret::new(header);
         Ok(Transport {
-            agent: agent_config.into(),
+            agent: ureq::Agent::with_parts(
+                agent_config,
+                DefaultConnector::new(),
+                HostLookup::default(),
+            ),
             authorization,
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
             next_safe_slot: Mutex::new(Instant::now()),
+            safe_request_spacing: config.safe_request_spacing,
         })
     }
 
     /// Waits for this client's next slot for a safe request; `Err(Cancelled)` when a cancel
     /// interrupts the wait.
     fn pace(&self, limits: Limits<'_>) -> Result<()> {
+        if self.safe_request_spacing.is_zero() {
+            return Ok(());
+        }
         let slot = {
             let mut next = self
                 .next_safe_slot
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             let slot = (*next).max(Instant::now());
-            *next = slot + SAFE_REQUEST_SPACING;
+            *next = slot + self.safe_request_spacing;
             slot
         };
         let wait = slot.saturating_duration_since(Instant::now());
@@ -363,6 +378,54 @@ impl Transport {
             headers,
             body,
         })
+    }
+}
+
+/// Host name lookups for the agent. ureq asks its resolver before every request, also when the
+/// request then goes over a pooled connection, and with a timeout set it starts a thread for
+/// each lookup. An IP address needs no lookup; a name is looked up (by ureq's resolver, within
+/// the connect timeout) at most once per HOST_LOOKUP_TTL.
+#[derive(Debug, Default)]
+struct HostLookup {
+    system: DefaultResolver,
+    recent: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Resolver for HostLookup {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let authority = uri.authority().ok_or(ureq::Error::HostNotFound)?;
+        let port = authority.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        let host = authority.host();
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        if let (Ok(ip), Some(port)) = (literal.parse::<IpAddr>(), port) {
+            let mut addrs = self.empty();
+            addrs.push(SocketAddr::new(ip, port));
+            return Ok(addrs);
+        }
+        let key = format!("{}://{}", uri.scheme_str().unwrap_or(""), authority);
+        let now = Instant::now();
+        {
+            let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, addrs)) = recent.get(&key) {
+                if now.duration_since(*at) < HOST_LOOKUP_TTL {
+                    return Ok(addrs.clone());
+                }
+            }
+        }
+        let addrs = self.system.resolve(uri, config, timeout)?;
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|_, (at, _)| now.duration_since(*at) < HOST_LOOKUP_TTL);
+        recent.insert(key, (now, addrs.clone()));
+        Ok(addrs)
     }
 }
 
@@ -565,6 +628,32 @@ mod tests {
         assert_eq!(e.code, Code::Unknown);
         assert!(is_transient(&e));
         assert!(!is_transient(&error_from_response(&resp(400, "{}"))));
+    }
+
+    #[test]
+    fn ip_addresses_need_no_lookup_and_names_are_looked_up_once_per_ttl() {
+        let lookup = HostLookup::default();
+        let config = ureq::config::Config::default();
+        let resolve = |url: &str| {
+            let uri: ureq::http::Uri = url.parse().unwrap();
+            lookup
+                .resolve(&uri, &config, NextTimeout::default())
+                .unwrap()
+                .to_vec()
+        };
+        assert_eq!(
+            resolve("http://127.0.0.1:8080/x"),
+            ["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]
+        );
+        assert_eq!(
+            resolve("https://[::1]/x"),
+            ["[::1]:443".parse::<SocketAddr>().unwrap()]
+        );
+        assert!(lookup.recent.lock().unwrap().is_empty());
+        let first = resolve("http://localhost:8080/a");
+        assert!(!first.is_empty());
+        assert_eq!(lookup.recent.lock().unwrap().len(), 1);
+        assert_eq!(resolve("http://localhost:8080/b"), first);
     }
 
     #[test]

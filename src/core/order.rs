@@ -37,6 +37,8 @@
 //! filled in when missing). Unknown fields stay where they were, so a till can use Klarna fields
 //! this library does not know.
 
+use std::fmt::{self, Display};
+
 use serde_json::{Map, Value};
 
 use crate::core::{url, Error, Result};
@@ -405,7 +407,14 @@ fn check_lines(lines: Option<&Value>, path: &str) -> Result<LinesSummary> {
         sales_tax_amount: sales_tax_model.then_some(0),
     };
     for (i, line) in lines.iter().enumerate() {
-        let facts = check_line(line, &format!("{path}[{i}]"), sales_tax_model)?;
+        let facts = check_line(
+            line,
+            LinePath {
+                lines: path,
+                index: i,
+            },
+            sales_tax_model,
+        )?;
         summary.total_amount += facts.total_amount;
         summary.total_tax_amount += facts.total_tax_amount;
         if facts.is_sales_tax {
@@ -417,19 +426,52 @@ fn check_lines(lines: Option<&Value>, path: &str) -> Result<LinesSummary> {
     Ok(summary)
 }
 
-fn check_line(line: &Value, path: &str, sales_tax_model: bool) -> Result<LineFacts> {
+/// A line's path, e.g. `order_lines[3]`.
+#[derive(Clone, Copy)]
+struct LinePath<'a> {
+    lines: &'a str,
+    index: usize,
+}
+
+/// A line field's path, e.g. `order_lines[3].total_amount`. Formatted only when an error names
+/// it: a valid 1000-line order then builds no path strings at all.
+#[derive(Clone, Copy)]
+struct LineField<'a> {
+    line: LinePath<'a>,
+    key: &'static str,
+}
+
+impl Display for LinePath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.lines, self.index)
+    }
+}
+
+impl Display for LineField<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.line, self.key)
+    }
+}
+
+impl From<LineField<'_>> for String {
+    fn from(path: LineField<'_>) -> String {
+        path.to_string()
+    }
+}
+
+fn check_line(line: &Value, path: LinePath<'_>, sales_tax_model: bool) -> Result<LineFacts> {
     let Some(obj) = line.as_object() else {
         return Err(Error::bad_field(
-            path,
+            path.to_string(),
             format!("must be an order line object, not {}", describe(line)),
         ));
     };
-    let field = |key: &str| format!("{path}.{key}");
+    let field = |key: &'static str| LineField { line: path, key };
 
     let name = required(
         obj,
         "name",
-        &field("name"),
+        field("name"),
         "the product name printed for the customer",
     )?;
     match name.as_str() {
@@ -473,7 +515,7 @@ fn check_line(line: &Value, path: &str, sales_tax_model: bool) -> Result<LineFac
     optional_text(
         obj,
         "reference",
-        &field("reference"),
+        field("reference"),
         MAX_LINE_REFERENCE_CHARS,
     )?;
 
@@ -481,7 +523,7 @@ fn check_line(line: &Value, path: &str, sales_tax_model: bool) -> Result<LineFac
     let quantity_value = required(
         obj,
         "quantity",
-        &quantity_path,
+        quantity_path,
         "a whole number of units, 0 or more",
     )?;
     let quantity = match as_integer(quantity_value) {
@@ -511,11 +553,11 @@ fn check_line(line: &Value, path: &str, sales_tax_model: bool) -> Result<LineFac
         }
     };
 
-    let unit_price = required_line_amount(obj, "unit_price", &field("unit_price"))?;
+    let unit_price = required_line_amount(obj, "unit_price", field("unit_price"))?;
     let discount_path = field("total_discount_amount");
     let discount = match optional(obj, "total_discount_amount") {
         None => 0,
-        Some(v) => amount(v, &discount_path)?,
+        Some(v) => amount(v, discount_path)?,
     };
     if discount < 0 {
         return Err(Error::bad_field(
@@ -525,7 +567,7 @@ fn check_line(line: &Value, path: &str, sales_tax_model: bool) -> Result<LineFac
             ),
         ));
     }
-    let total_amount = required_line_amount(obj, "total_amount", &field("total_amount"))?;
+    let total_amount = required_line_amount(obj, "total_amount", field("total_amount"))?;
 
     let tax_rate_path = field("tax_rate");
     let tax_rate = match optional(obj, "tax_rate") {
@@ -552,7 +594,7 @@ fn check_line(line: &Value, path: &str, sales_tax_model: bool) -> Result<LineFac
     let tax_path = field("total_tax_amount");
     let stated_tax = match optional(obj, "total_tax_amount") {
         None => None,
-        Some(v) => Some(amount(v, &tax_path)?),
+        Some(v) => Some(amount(v, tax_path)?),
     };
     let total_tax_amount = stated_tax.unwrap_or(0);
 
@@ -611,7 +653,11 @@ fn check_line(line: &Value, path: &str, sales_tax_model: bool) -> Result<LineFac
     })
 }
 
-fn required_line_amount(obj: &Map<String, Value>, key: &str, path: &str) -> Result<i64> {
+fn required_line_amount(
+    obj: &Map<String, Value>,
+    key: &str,
+    path: impl Display + Copy,
+) -> Result<i64> {
     amount(
         required(obj, key, path, "an integer amount in minor units")?,
         path,
@@ -854,17 +900,18 @@ fn optional<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 fn required<'a>(
     obj: &'a Map<String, Value>,
     key: &str,
-    path: &str,
+    path: impl Display + Copy,
     expected: &str,
 ) -> Result<&'a Value> {
-    optional(obj, key).ok_or_else(|| Error::bad_field(path, format!("is required: {expected}")))
+    optional(obj, key)
+        .ok_or_else(|| Error::bad_field(path.to_string(), format!("is required: {expected}")))
 }
 
 /// An optional string of at most `max_chars` characters, returned owned.
 fn optional_text(
     obj: &Map<String, Value>,
     key: &str,
-    path: &str,
+    path: impl Display + Copy,
     max_chars: usize,
 ) -> Result<Option<String>> {
     match optional(obj, key) {
@@ -872,10 +919,10 @@ fn optional_text(
         Some(Value::String(s)) => {
             let n = s.chars().count();
             if s.chars().any(char::is_control) {
-                Err(control_characters(path))
+                Err(control_characters(path.to_string()))
             } else if n > max_chars {
                 Err(Error::bad_field(
-                    path,
+                    path.to_string(),
                     format!("has {n} characters but at most {max_chars} are allowed"),
                 ))
             } else {
@@ -883,7 +930,7 @@ fn optional_text(
             }
         }
         Some(other) => Err(Error::bad_field(
-            path,
+            path.to_string(),
             format!(
                 "must be a string of at most {max_chars} characters, not {}",
                 describe(other)
@@ -926,15 +973,15 @@ fn as_integer(v: &Value) -> std::result::Result<i64, IntProblem> {
 }
 
 /// An amount in minor units within ±MAX_AMOUNT.
-fn amount(v: &Value, path: &str) -> Result<i64> {
+fn amount(v: &Value, path: impl Display + Copy) -> Result<i64> {
     match as_integer(v) {
         Ok(a) if a.unsigned_abs() <= MAX_AMOUNT.unsigned_abs() => Ok(a),
         Ok(_) | Err(IntProblem::OutOfRange) => Err(Error::bad_field(
-            path,
+            path.to_string(),
             format!("is out of range: amounts lie within +/-{MAX_AMOUNT} minor units"),
         )),
         Err(IntProblem::NotInteger) => Err(Error::bad_field(
-            path,
+            path.to_string(),
             format!(
                 "must be an integer amount in minor units (e.g. 1995 for 19.95), not {}",
                 describe(v)

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The benchmark (README "Performance"): the library's C ABI against a hand-written libcurl till,
+# both driving the simulator over loopback, plus footprint numbers. Not part of tests/run.
+#
+#   tests/bench/run.sh            ROUNDS=7 N=2000 by default; ROUNDS=3 N=500 for a quick look
+#
+# Needs gcc, libcurl4-openssl-dev, pkg-config and python3. Builds the library and the simulator
+# in release mode (the simulator must not be the bottleneck), then measures, alternating the
+# two sides round by round:
+#   seq       N x (create a session + one status read) on one client / one curl handle
+#   threads   16 threads on one shared client / 16 curl handles, 16 x M sessions
+#   conns     TCP connections the simulator saw for 1000 sequential sessions
+#   rss       resident set size before and after 100 000 sessions
+#   validate  a 1000-line order refused at its very end (all of it parsed and checked)
+#   size      the release .so, stripped; exported symbols
+#   cold      dlopen + client + first session, fresh process each time
+# Prints a Markdown table; raw lines go to target/bench/results.txt.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+ROUNDS=${ROUNDS:-7}
+N=${N:-2000}
+THREADS=${THREADS:-16}
+PER_THREAD=${PER_THREAD:-500}
+RSS_SESSIONS=${RSS_SESSIONS:-100000}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+OUT=$TARGET/bench
+mkdir -p "$OUT"
+RESULTS=$OUT/results.txt
+: > "$RESULTS"
+
+echo "building (release) ..." >&2
+cargo build --release --quiet -p klarna-pos --lib
+cargo build --release --quiet -p klarna-pos-sim
+LIBDIR=$TARGET/release
+CFLAGS=(-std=c99 -O2 -Wall -Wextra -Werror -pthread -I "$ROOT/include" -I "$ROOT/tests/bench")
+gcc "${CFLAGS[@]}" tests/bench/kpos_bench.c -o "$OUT/kpos_bench" \
+    -L "$LIBDIR" -lklarna_pos -Wl,-rpath,"$LIBDIR"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/bench/curl_bench.c -o "$OUT/curl_bench" $(pkg-config --cflags --libs libcurl)
+gcc "${CFLAGS[@]}" tests/bench/coldstart.c -o "$OUT/coldstart" -ldl
+
+"$LIBDIR/klarna-pos-sim" --listen 127.0.0.1:0 > "$OUT/sim.out" 2>/dev/null &
+SIM_PID=$!
+trap 'kill $SIM_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    grep -q '^listening on ' "$OUT/sim.out" 2>/dev/null && break
+    sleep 0.05
+done
+URL=$(sed -n 's/^listening on //p' "$OUT/sim.out" | head -1)
+[ -n "$URL" ] || { echo "the simulator did not start" >&2; exit 1; }
+
+stat_of() { curl -s "$URL/_sim/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+# CPU seconds the simulator has used so far (user + system).
+sim_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$SIM_PID/stat"; }
+record() { echo "$*" | tee -a "$RESULTS" >&2; }
+
+echo "simulator at $URL; $ROUNDS rounds of $N sessions per side" >&2
+cpu0=$(sim_cpu); req0=$(stat_of requests); t0=$(date +%s.%N)
+for r in $(seq "$ROUNDS"); do
+    record "round=$r $("$OUT/kpos_bench" "$URL" seq "$N")"
+    record "round=$r $("$OUT/curl_bench" "$URL" seq "$N")"
+done
+cpu1=$(sim_cpu); req1=$(stat_of requests); t1=$(date +%s.%N)
+record "sim requests=$((req1 - req0)) cpu_s=$(awk "BEGIN { print $cpu1 - $cpu0 }") wall_s=$(awk "BEGIN { print $t1 - $t0 }")"
+
+for side in kpos curl; do
+    c0=$(stat_of connections)
+    "$OUT/${side}_bench" "$URL" seq 1000 > /dev/null
+    record "side=$side mode=conns sessions=1000 threads=1 connections=$(( $(stat_of connections) - c0 ))"
+done
+
+for r in 1 2 3; do
+    for side in kpos curl; do
+        c0=$(stat_of connections)
+        line=$("$OUT/${side}_bench" "$URL" threads "$THREADS" "$PER_THREAD")
+        record "round=$r $line connections=$(( $(stat_of connections) - c0 ))"
+    done
+done
+
+record "$("$OUT/kpos_bench" "$URL" rss "$RSS_SESSIONS")"
+record "$("$OUT/kpos_bench" "$URL" validate 200)"
+
+strip -o "$OUT/libklarna_pos.stripped.so" "$LIBDIR/libklarna_pos.so"
+record "size so_bytes=$(stat -c %s "$LIBDIR/libklarna_pos.so") stripped_bytes=$(stat -c %s "$OUT/libklarna_pos.stripped.so") exports=$(nm -D --defined-only "$LIBDIR/libklarna_pos.so" | awk '$2 ~ /[TDBR]/' | wc -l) non_kpos_exports=$(nm -D --defined-only "$LIBDIR/libklarna_pos.so" | awk '$2 ~ /[TDBR]/ && $3 !~ /^kpos_/' | wc -l)"
+
+for r in $(seq 11); do
+    record "cold round=$r $("$OUT/coldstart" "$LIBDIR/libklarna_pos.so" "$URL")"
+done
+
+python3 - "$RESULTS" <<'PY'
+import re, statistics, sys
+rows = [dict(re.findall(r"(\w+)=(\S+)", l)) for l in open(sys.argv[1])]
+def pick(**kw):
+    return [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
+def med(rs, key):
+    return statistics.median(float(r[key]) for r in rs)
+seq_k, seq_c = pick(side="kpos", mode="seq"), pick(side="curl", mode="seq")
+thr_k, thr_c = pick(side="kpos", mode="threads"), pick(side="curl", mode="threads")
+sim = [r for r in rows if "cpu_s" in r][0]
+sim_rps = int(sim["requests"]) / max(float(sim["cpu_s"]), 1e-9)
+busy = float(sim["cpu_s"]) / float(sim["wall_s"])
+rss, val = pick(mode="rss")[0], pick(mode="validate")[0]
+size = [r for r in rows if "stripped_bytes" in r][0]
+cold = [r for r in rows if "load_us" in r]
+ck, cc = pick(side="kpos", mode="conns")[0], pick(side="curl", mode="conns")[0]
+mk, mc = med(seq_k, "median_us"), med(seq_c, "median_us")
+print()
+print("| measure | klarna-pos (C ABI) | libcurl + hand-built JSON | goal |")
+print("|---|---|---|---|")
+print(f"| create session + status read, median of {len(seq_k)} round medians | {mk:.1f} µs | {mc:.1f} µs | ratio {mk/mc:.2f} (≤ 1.00) |")
+print(f"| same, p99 (median over rounds) | {med(seq_k,'p99_us'):.1f} µs | {med(seq_c,'p99_us'):.1f} µs | |")
+print(f"| TCP connections for 1000 sequential sessions | {ck['connections']} | {cc['connections']} | 1 |")
+tk, tc = med(thr_k, "sessions_per_s"), med(thr_c, "sessions_per_s")
+print(f"| {thr_k[0]['threads']} threads: sessions/s (median of {len(thr_k)}); connections | {tk:.0f}; {thr_k[-1]['connections']} (one client) | {tc:.0f}; {thr_c[-1]['connections']} ({thr_c[0]['threads']} handles) | ratio {tc/tk:.2f} curl/ours |")
+print(f"| RSS before → after {int(rss['sessions']):,} sessions | {rss['rss_before_kib']} → {rss['rss_after_kib']} KiB ({int(rss['growth_kib']):+d} KiB) | | no growth |")
+print(f"| validate a 1000-line order ({int(val['bytes'])//1024} KiB): median (best) of {val['rounds']} | {float(val['median_us'])/1000:.2f} ms ({float(val['min_us'])/1000:.2f} ms) | | ≤ 1 ms |")
+print(f"| release .so: stripped (unstripped) | {int(size['stripped_bytes'])/1e6:.2f} MB ({int(size['so_bytes'])/1e6:.2f} MB) | | ≤ 3 MB |")
+print(f"| exported symbols (not kpos_) | {size['exports']} ({size['non_kpos_exports']}) | | only kpos_ |")
+best = min(cold, key=lambda r: float(r["total_us"]))
+print(f"| cold start: dlopen + client + first session: median (best) of {len(cold)} | {med(cold,'total_us')/1000:.2f} ms ({float(best['total_us'])/1000:.2f} ms: load {float(best['load_us'])/1000:.2f}, client {float(best['client_us'])/1000:.2f}, first call {float(best['first_call_us'])/1000:.2f}) | | |")
+print(f"| simulator: requests/s per CPU second; busy share of the sequential run | {sim_rps:,.0f} req/s; {busy*100:.0f}% of one core | | not the bottleneck |")
+PY
