@@ -744,8 +744,10 @@ const char *kpos_status_display_text(uint32_t status);
  * `KPOS_E_BAD_REQUEST`: authenticated, but the body is not a status payload of that session
  * (answer 400);
  * `KPOS_E_TIMEOUT`, `KPOS_E_NETWORK`, `KPOS_E_UNKNOWN`, `KPOS_E_RATE_LIMITED`, ...: the
- * confirming GET failed, or the session's creation did not finish in time; the session is
- * unchanged (answer 503, so Klarna delivers again);
+ * confirming GET failed (a refusal by Klarna, e.g. 401 for wrong credentials, is reported as
+ * `KPOS_E_UNKNOWN` with Klarna's detail, never as one of the verdicts above), or the session's
+ * creation did not finish in time; the session is unchanged (answer 503, so Klarna delivers
+ * again);
  * `KPOS_E_INVALID_ARGUMENT`: NULL arguments or a freed client (answer 500).
  * For this function the answers above replace `kpos_result_action`'s advice (a forged call is
  * no reason to contact Klarna). The token never appears in log messages or in the last error.

@@ -8,10 +8,14 @@
 
 mod common;
 
+use std::cell::Cell;
+use std::ffi::c_char;
 use std::time::{Duration, Instant};
 
 use common::*;
 use klarna_pos::ffi::error::*;
+use klarna_pos::ffi::kpos_string_free;
+use klarna_pos::ffi::webhook::kpos_webhook_verify;
 use serde_json::{json, Value};
 
 const REQUEST_TIMEOUT_MS: u64 = 1000;
@@ -25,11 +29,85 @@ fn config(sim: &Sim) -> String {
     }))
 }
 
-/// What an operation works on: a client and a session created and polled before any fault.
+/// What an operation works on: a client and a session created and polled before any fault,
+/// an order captured in full (for refunds) and one only authorized (for captures), and a
+/// session of a client with `webhook_url` that the simulator's customer has approved, with the
+/// reference and token of its callback URL.
 struct Fixture {
     client: Client,
     session: Session,
+    captured_order: String,
+    authorized_order: String,
+    hook_client: Client,
+    hook_session: Session,
+    hook_request: String,
+    /// The idempotency key of the last capture or refund, a new one per call.
+    key: Cell<u32>,
 }
+
+impl Fixture {
+    fn new_key(&self, action: &str) -> String {
+        self.key.set(self.key.get() + 1);
+        self.key_of(action)
+    }
+
+    fn key_of(&self, action: &str) -> String {
+        format!("faults-{}-{}", action, self.key.get())
+    }
+
+    fn capture(&self, key: &str) -> u32 {
+        code_of(self.client.capture(
+            &self.authorized_order,
+            r#"{"captured_amount": 1, "description": "fault test"}"#,
+            Some(key),
+        ))
+    }
+
+    fn refund(&self, key: &str) -> u32 {
+        code_of(self.client.refund(
+            &self.captured_order,
+            r#"{"refunded_amount": 1, "description": "fault test"}"#,
+            Some(key),
+        ))
+    }
+
+    /// The customer's COMPLETED callback, which the library confirms with a GET.
+    fn completed_callback(&self) -> u32 {
+        let request = cstring(&self.hook_request);
+        let body = cstring(
+            &json!({"session_id": self.hook_session.id(), "status": "COMPLETED"}).to_string(),
+        );
+        let mut id: *mut c_char = std::ptr::null_mut();
+        let mut status = 0u32;
+        let code = unsafe {
+            kpos_webhook_verify(
+                self.hook_client.0,
+                request.as_ptr(),
+                body.as_ptr(),
+                &mut id,
+                &mut status,
+            )
+        };
+        if code == KPOS_OK {
+            unsafe { kpos_string_free(id) };
+        } else {
+            let message = last_error()["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(!message.is_empty(), "a failure without a message");
+            assert_eq!(
+                self.hook_session.status(),
+                klarna_pos::ffi::session::KPOS_STATUS_DISTRIBUTED,
+                "a failed confirmation leaves the session unchanged"
+            );
+        }
+        code
+    }
+}
+
+/// The simulator ledger's action, the order it books on, and the call repeated with its key.
+type ExactlyOnce = (&'static str, fn(&Fixture) -> &str, fn(&Fixture) -> u32);
 
 /// One library call that reaches Klarna.
 struct Operation {
@@ -41,6 +119,15 @@ struct Operation {
     /// The /_sim/stats counter of this operation's requests.
     counter: &'static str,
     call: fn(&Fixture) -> u32,
+    /// For a call with an idempotency key: the simulator ledger's action and the order, and
+    /// the call repeated with the same key once the fault is gone.
+    exactly_once: Option<ExactlyOnce>,
+    /// The whole call is bounded by one request timeout: it retries failures that answer at
+    /// once, but a stalled, dripping or rate-limited (Retry-After 1 s) answer uses it up.
+    one_timeout: bool,
+    /// Klarna's refusals (400, 401/403) come back as `KPOS_E_UNKNOWN`: a failed confirmation
+    /// of an authentic callback must not read as a verdict on it.
+    refusals_as_unknown: bool,
 }
 
 fn code_of<T>(r: Result<T, Failure>) -> u32 {
@@ -61,6 +148,9 @@ const OPERATIONS: &[Operation] = &[
         filter: || json!({"method": "POST", "path": "/payments/v1/sessions"}),
         counter: "create_requests",
         call: |f| code_of(f.client.create(&order())),
+        exactly_once: None,
+        one_timeout: false,
+        refusals_as_unknown: false,
     },
     Operation {
         name: "kpos_session_poll",
@@ -68,6 +158,9 @@ const OPERATIONS: &[Operation] = &[
         filter: || json!({"method": "GET", "path": "/instore/"}),
         counter: "polls",
         call: |f| code_of(f.session.poll()),
+        exactly_once: None,
+        one_timeout: false,
+        refusals_as_unknown: false,
     },
     Operation {
         name: "kpos_session_cancel",
@@ -75,8 +168,90 @@ const OPERATIONS: &[Operation] = &[
         filter: || json!({"method": "DELETE", "path": "/payments/v1/sessions/"}),
         counter: "deletes",
         call: |f| code_of(f.session.cancel()),
+        exactly_once: None,
+        one_timeout: false,
+        refusals_as_unknown: false,
+    },
+    Operation {
+        name: "kpos_order_get",
+        safe: true,
+        filter: || json!({"method": "GET", "path": "/ordermanagement/v1/orders/"}),
+        counter: "requests",
+        call: |f| code_of(f.client.order_get(&f.captured_order)),
+        exactly_once: None,
+        one_timeout: false,
+        refusals_as_unknown: false,
+    },
+    Operation {
+        // A POST, but repeated with its idempotency key: Klarna captures once per key.
+        name: "kpos_order_capture",
+        safe: true,
+        filter: || json!({"method": "POST", "path": "/ordermanagement/v1/orders/"}),
+        counter: "requests",
+        call: |f| f.capture(&f.new_key("capture")),
+        exactly_once: Some((
+            "captures",
+            |f| &f.authorized_order,
+            |f| f.capture(&f.key_of("capture")),
+        )),
+        one_timeout: false,
+        refusals_as_unknown: false,
+    },
+    Operation {
+        name: "kpos_order_refund",
+        safe: true,
+        filter: || json!({"method": "POST", "path": "/ordermanagement/v1/orders/"}),
+        counter: "requests",
+        call: |f| f.refund(&f.new_key("refund")),
+        exactly_once: Some((
+            "refunds",
+            |f| &f.captured_order,
+            |f| f.refund(&f.key_of("refund")),
+        )),
+        one_timeout: false,
+        refusals_as_unknown: false,
+    },
+    Operation {
+        name: "kpos_webhook_verify (confirming GET)",
+        safe: true,
+        filter: || json!({"method": "GET", "path": "/instore/"}),
+        counter: "polls",
+        call: |f| f.completed_callback(),
+        exactly_once: None,
+        one_timeout: true,
+        refusals_as_unknown: true,
     },
 ];
+
+/// The bookings (answered, not replayed) of `action` with `key` in an order's ledger.
+fn booked(ledger: &Value, action: &str, key: &str) -> usize {
+    ledger["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["action"] == action
+                && r["idempotency_key"] == key
+                && r["replayed"] != true
+                && r["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
+        })
+        .count()
+}
+
+/// The reference and token of a session's callback URL, as the simulator received it.
+fn callback_query(sim: &Sim, session_id: &str) -> String {
+    let record = sim.session(session_id).to_string();
+    let at = record
+        .find("kpos_ref=")
+        .expect("a callback URL with kpos_ref");
+    let query: String = record[at..]
+        .chars()
+        .take_while(|c| *c != '"' && *c != '\\')
+        .collect();
+    format!("/hook?{}", query)
+}
 
 /// One fault mode: the rule's extra keys and the code every operation must return.
 struct Mode {
@@ -180,7 +355,27 @@ fn run_mode(name: &str) {
     let client = Client::new(&config(&sim)).unwrap();
     let session = client.create(&order()).unwrap();
     session.poll().unwrap();
-    let fixture = Fixture { client, session };
+    sim.config(json!({"auto_capture": true}));
+    let captured_order = sim.paid_order(&client);
+    sim.config(json!({"auto_capture": false}));
+    let authorized_order = sim.paid_order(&client);
+    let mut hook_config: Value = serde_json::from_str(&config(&sim)).unwrap();
+    hook_config["webhook_url"] = json!("http://127.0.0.1:9/hook");
+    let hook_client = Client::new(&hook_config.to_string()).unwrap();
+    let hook_session = hook_client.create(&order()).unwrap();
+    hook_session.poll().unwrap();
+    sim.act(&hook_session.id(), "approve", None);
+    let hook_request = callback_query(&sim, &hook_session.id());
+    let fixture = Fixture {
+        client,
+        session,
+        captured_order,
+        authorized_order,
+        hook_client,
+        hook_session,
+        hook_request,
+        key: Cell::new(0),
+    };
 
     for op in OPERATIONS {
         let mut rule = (mode.rule)();
@@ -200,14 +395,20 @@ fn run_mode(name: &str) {
 
         let expected = if mode.succeeds.contains(&op.name) {
             KPOS_OK
+        } else if op.refusals_as_unknown
+            && [KPOS_E_BAD_REQUEST, KPOS_E_PERMISSION_DENIED].contains(&mode.code)
+        {
+            KPOS_E_UNKNOWN
         } else {
             mode.code
         };
-        let expected_attempts = if op.safe && mode.transient && expected != KPOS_OK {
-            1 + MAX_RETRIES
-        } else {
-            1
-        };
+        let slow = matches!(mode.mode, "stall" | "slow_drip" | "rate_limit");
+        let expected_attempts =
+            if op.safe && mode.transient && expected != KPOS_OK && !(op.one_timeout && slow) {
+                1 + MAX_RETRIES
+            } else {
+                1
+            };
         report(
             "faults",
             &format!(
@@ -234,7 +435,36 @@ fn run_mode(name: &str) {
             "{} under {}: requests sent",
             op.name, mode.mode
         );
-        if !op.safe {
+        if op.one_timeout {
+            // One request timeout, with room for a loaded machine.
+            assert!(
+                elapsed <= Duration::from_millis(REQUEST_TIMEOUT_MS + 1000),
+                "{} under {}: {} ms",
+                op.name,
+                mode.mode,
+                elapsed.as_millis()
+            );
+        }
+        if let Some((action, order_of, repeat)) = op.exactly_once {
+            let key = fixture.key_of(&action[..action.len() - 1]);
+            let order_id = order_of(&fixture).to_string();
+            assert!(
+                booked(&sim.order(&order_id), action, &key) <= 1,
+                "{} under {}: booked more than once",
+                op.name,
+                mode.mode
+            );
+            // The till repeats the call with its key once Klarna answers again.
+            assert_eq!(repeat(&fixture), KPOS_OK, "{} repeated", op.name);
+            assert_eq!(
+                booked(&sim.order(&order_id), action, &key),
+                1,
+                "{} under {} then repeated: booked exactly once",
+                op.name,
+                mode.mode
+            );
+        }
+        if op.counter == "create_requests" {
             assert_eq!(
                 sim.stat("create_requests") - creates_before,
                 1,

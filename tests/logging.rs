@@ -12,7 +12,9 @@ use std::sync::Mutex;
 use base64::Engine as _;
 use common::*;
 use klarna_pos::ffi::error::*;
+use klarna_pos::ffi::kpos_string_free;
 use klarna_pos::ffi::log::*;
+use klarna_pos::ffi::webhook::kpos_webhook_verify;
 use serde_json::json;
 
 static LINES: Mutex<Vec<(u32, String)>> = Mutex::new(Vec::new());
@@ -226,5 +228,172 @@ fn no_level_ever_shows_credentials_webhook_secrets_or_tokens_and_personal_data_s
                 "failures are logged"
             );
         }
+    }
+}
+
+/// Delivers a callback to `kpos_webhook_verify` as the till's receiver would.
+fn deliver(client: &Client, request: &str, body: serde_json::Value) -> (u32, u32) {
+    let request = cstring(request);
+    let body = cstring(&body.to_string());
+    let mut id: *mut c_char = std::ptr::null_mut();
+    let mut status = 0u32;
+    let code = unsafe {
+        kpos_webhook_verify(
+            client.0,
+            request.as_ptr(),
+            body.as_ptr(),
+            &mut id,
+            &mut status,
+        )
+    };
+    if !id.is_null() {
+        unsafe { kpos_string_free(id) };
+    }
+    (code, status)
+}
+
+#[test]
+fn trace_of_a_webhook_payment_and_a_refund_never_shows_the_token_password_or_authorization() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    LINES.lock().unwrap().clear();
+    let sim = Sim::start_with(&["--password", SECRET_PASSWORD]);
+    sim.config(json!({"auto_capture": true}));
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", USER, SECRET_PASSWORD));
+    assert_eq!(
+        unsafe { kpos_set_log_callback(Some(collect), std::ptr::null_mut(), KPOS_LOG_TRACE) },
+        KPOS_OK
+    );
+    let mut errors = Vec::new();
+    let client = Client::new(&sim.config_json(json!({"password": SECRET_PASSWORD,
+        "webhook_url": "http://127.0.0.1:9/klarna-hook", "request_timeout_ms": 1000,
+        "max_retries": 2})))
+    .unwrap();
+    let s = client.create(&order()).unwrap();
+    let record = sim.session(&s.id()).to_string();
+    let at = record
+        .find("kpos_ref=")
+        .expect("a callback URL with kpos_ref");
+    let query: String = record[at..]
+        .chars()
+        .take_while(|c| *c != '"' && *c != '\\')
+        .collect();
+    let token = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("kpos_token="))
+        .expect("a token")
+        .to_string();
+    assert!(token.len() >= 40, "{query}");
+    let request = format!("/klarna-hook?{query}");
+
+    // The payment, driven by callbacks: DISTRIBUTED, ACCESSED, then COMPLETED (confirmed).
+    assert_eq!(
+        deliver(
+            &client,
+            &request,
+            json!({"session_id": s.id(), "status": "DISTRIBUTED"})
+        )
+        .0,
+        KPOS_OK
+    );
+    sim.act(&s.id(), "scan", None);
+    assert_eq!(
+        deliver(
+            &client,
+            &request,
+            json!({"session_id": s.id(), "status": "ACCESSED"})
+        )
+        .0,
+        KPOS_OK
+    );
+    let approved = sim.act(&s.id(), "approve", None);
+    // First the confirming GET fails, then a late duplicate is delivered.
+    sim.fault(json!({"mode": "status_503", "count": 3, "path": "/instore/"}));
+    let (code, _) = deliver(
+        &client,
+        &request,
+        json!({"session_id": s.id(), "status": "COMPLETED"}),
+    );
+    assert_eq!(code, KPOS_E_UNKNOWN);
+    errors.push(last_error().to_string());
+    sim.clear_faults();
+    let (code, status) = deliver(
+        &client,
+        &request,
+        json!({"session_id": s.id(), "status": "COMPLETED"}),
+    );
+    assert_eq!(
+        (code, status),
+        (KPOS_OK, klarna_pos::ffi::session::KPOS_STATUS_COMPLETED)
+    );
+    // Forged, altered and unknown callbacks.
+    let forged = request.replace(&token, &"A".repeat(token.len()));
+    assert_eq!(
+        deliver(&client, &forged, json!({"status": "COMPLETED"})).0,
+        KPOS_E_PERMISSION_DENIED
+    );
+    errors.push(last_error().to_string());
+    assert_eq!(
+        deliver(&client, &format!("{request}x"), json!({"status": "FAILED"})).0,
+        KPOS_E_PERMISSION_DENIED
+    );
+    errors.push(last_error().to_string());
+    assert_eq!(deliver(&client, &request, json!([1])).0, KPOS_E_BAD_REQUEST);
+    errors.push(last_error().to_string());
+
+    // Order Management: a refund through a server error and a lost answer, then a refused one.
+    let order_id = approved["order_id"].as_str().unwrap().to_string();
+    client.order_get(&order_id).unwrap();
+    sim.fault(json!({"mode": "status_503", "count": 1, "method": "POST",
+                     "path": "/ordermanagement/"}));
+    sim.fault(json!({"mode": "lose_answer", "count": 1, "method": "POST",
+                     "path": "/ordermanagement/"}));
+    client
+        .refund(&order_id, r#"{"refunded_amount": 500}"#, Some("log-R1"))
+        .unwrap();
+    sim.clear_faults();
+    errors.push(
+        client
+            .refund(&order_id, r#"{"refunded_amount": 99999999}"#, None)
+            .unwrap_err()
+            .detail
+            .to_string(),
+    );
+    errors.push(
+        client
+            .order_get("no-such-order")
+            .unwrap_err()
+            .detail
+            .to_string(),
+    );
+    unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+
+    let lines = LINES.lock().unwrap().clone();
+    report(
+        "redaction",
+        &format!(
+            "webhook payment and refund at TRACE: {} lines, {} error messages checked",
+            lines.len(),
+            errors.len()
+        ),
+    );
+    assert!(
+        lines.iter().any(|(_, l)| l.contains("COMPLETED")),
+        "{lines:?}"
+    );
+    for text in lines.iter().map(|(_, l)| l).chain(errors.iter()) {
+        for secret in [
+            SECRET_PASSWORD,
+            basic.as_str(),
+            token.as_str(),
+            "kpos_token=",
+            "dt=",
+        ] {
+            assert!(!text.contains(secret), "{secret:?} in {text}");
+        }
+        assert!(
+            !text.to_ascii_lowercase().contains("authorization"),
+            "{text}"
+        );
     }
 }

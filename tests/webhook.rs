@@ -366,6 +366,35 @@ fn a_completed_callback_that_klarna_does_not_confirm_does_not_complete_the_sessi
 }
 
 #[test]
+fn a_confirmation_klarna_refuses_asks_for_redelivery_instead_of_rejecting_the_callback() {
+    let sim = Sim::start();
+    let (client, deliveries) = webhook_client(&sim);
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    next(&deliveries, 1);
+    let url = callback_url(&sim, &s);
+    let request = &url[url.find("/klarna").unwrap()..];
+    let body = json!({"status": "COMPLETED", "order_id": "o-1"}).to_string();
+    // The confirming GET is refused with Klarna's 401 (HTML), or fails with 500s: neither may
+    // read as a verdict on the callback ("forged", 403) to the till's receiver.
+    for mode in ["html_401", "status_500"] {
+        sim.fault(json!({"mode": mode, "count": 3, "path": "/instore/"}));
+        let (code, _, _) = verify(client, request, &body);
+        assert_eq!(code, KPOS_E_UNKNOWN, "{mode}");
+        let detail = last_error();
+        assert!(
+            detail["message"]
+                .as_str()
+                .unwrap()
+                .contains("could not be confirmed"),
+            "{detail}"
+        );
+        assert_eq!(s.status(), KPOS_STATUS_DISTRIBUTED, "{mode}");
+        sim.control("DELETE", "faults", None);
+    }
+}
+
+#[test]
 fn an_order_may_not_bring_its_own_callback_url_when_the_client_sets_one() {
     let sim = Sim::start();
     let client =

@@ -208,10 +208,12 @@ impl Client {
         );
         let status = if payload.status == Status::Completed && session.status() != Status::Completed
         {
-            session.fetch(Limits {
-                deadline: Some(Instant::now() + self.config.request_timeout),
-                ..Limits::default()
-            })?
+            session
+                .fetch(Limits {
+                    deadline: Some(Instant::now() + self.config.request_timeout),
+                    ..Limits::default()
+                })
+                .map_err(unconfirmed)?
         } else {
             session.apply(payload)
         };
@@ -654,6 +656,24 @@ fn completed_conflict() -> Error {
         Code::Conflict,
         "the payment is already COMPLETED and cannot be cancelled; refund it instead",
     )
+}
+
+/// A confirming GET that failed. Its answer must not look like a verdict on the callback (403
+/// forged, 404 unknown, 400 malformed): whatever Klarna said, the callback itself was authentic,
+/// so the till should answer 503 and Klarna deliver it again. Klarna's refusals become
+/// `Unknown`, keeping their detail; transport failures keep their code.
+fn unconfirmed(mut e: Error) -> Error {
+    if matches!(
+        e.code,
+        Code::PermissionDenied | Code::NotFound | Code::BadRequest | Code::Conflict
+    ) {
+        e.code = Code::Unknown;
+    }
+    e.message = format!(
+        "the callback's COMPLETED could not be confirmed with Klarna: {}",
+        e.message
+    );
+    e
 }
 
 /// Whether Klarna refused a request for good (a 4xx other than 408 and 429): nothing happened

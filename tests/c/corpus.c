@@ -12,7 +12,11 @@
 
 #include <stdint.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include "harness.h"
+#include "sim_control.h"
 
 static int cases_run = 0;
 static int cases_skipped = 0;
@@ -29,7 +33,7 @@ static int skipped_as_too_big(const char *a, const char *b)
     if (limit == NULL)
         return 0;
     max = strtoul(limit, NULL, 10);
-    if (strlen(a) > max || (b != NULL && strlen(b) > max)) {
+    if ((a != NULL && strlen(a) > max) || (b != NULL && strlen(b) > max)) {
         cases_skipped++;
         return 1;
     }
@@ -271,11 +275,15 @@ static void expect(kpos_result got, kpos_result want, const char *field, const c
 /* ---- the entry points ------------------------------------------------------------------ */
 
 /*
- * Argument kinds: 'C' client handle, 'S' session handle, 'j' JSON text, 'i' identifier text,
- * 'u' URL text, 'o' out-pointer for a handle, 's' out-pointer for a status, 'n' JSON text for
- * which NULL means "read the environment", 'w' a wait timeout (not a pointer).
+ * Argument kinds: 'C' client handle, 'J' client handle with a journal, 'S' session handle,
+ * 'j' JSON text, 'i' identifier text, 'd' order id text, 'b' / 'r' capture / refund body JSON,
+ * 'k' idempotency key text (NULL means "generate one"), 'u' URL text, 'o' out-pointer for a
+ * handle, 'x' out-pointer for a string, 'z' out-pointer for a string that may be NULL, 'p' / 'l'
+ * out-pointers for bytes and their length, 's' out-pointer for a status, 'n' JSON text for
+ * which NULL means "read the environment", 'w' a wait timeout or a format (not a pointer), 'q'
+ * / 'y' a webhook's request and body (untrusted network input: not refused for bad text).
  */
-typedef kpos_result (*call_fn)(void *a[4]);
+typedef kpos_result (*call_fn)(void *a[6]);
 
 struct entry {
     const char *name;
@@ -283,34 +291,71 @@ struct entry {
     call_fn call;
 };
 
-static kpos_result call_client_new(void *a[4])
+static kpos_result call_client_new(void *a[6])
 {
     return kpos_client_new((const char *)a[0], (kpos_client **)a[1]);
 }
-static kpos_result call_session_create(void *a[4])
+static kpos_result call_session_create(void *a[6])
 {
     return kpos_session_create((kpos_client *)a[0], (const char *)a[1], (kpos_session **)a[2]);
 }
-static kpos_result call_session_resume(void *a[4])
+static kpos_result call_session_resume(void *a[6])
 {
     return kpos_session_resume((kpos_client *)a[0], (const char *)a[1], (const char *)a[2],
                                (kpos_session **)a[3]);
 }
-static kpos_result call_session_poll(void *a[4])
+static kpos_result call_session_poll(void *a[6])
 {
     return kpos_session_poll((kpos_session *)a[0], (uint32_t *)a[1]);
 }
-static kpos_result call_session_wait(void *a[4])
+static kpos_result call_session_wait(void *a[6])
 {
     return kpos_session_wait((kpos_session *)a[0], 10, (uint32_t *)a[2]);
 }
-static kpos_result call_session_cancel(void *a[4])
+static kpos_result call_session_cancel(void *a[6])
 {
     return kpos_session_cancel((kpos_session *)a[0]);
 }
-static kpos_result call_session_failure(void *a[4])
+static kpos_result call_session_failure(void *a[6])
 {
     return kpos_session_failure((const kpos_session *)a[0]);
+}
+
+static kpos_result call_journal_pending(void *a[6])
+{
+    return kpos_journal_pending((kpos_client *)a[0], (char **)a[1]);
+}
+static kpos_result call_order_get(void *a[6])
+{
+    return kpos_order_get((kpos_client *)a[0], (const char *)a[1], (char **)a[2]);
+}
+static kpos_result call_order_capture(void *a[6])
+{
+    return kpos_order_capture((kpos_client *)a[0], (const char *)a[1], (const char *)a[2],
+                              (const char *)a[3], (char **)a[4]);
+}
+static kpos_result call_order_refund(void *a[6])
+{
+    return kpos_order_refund((kpos_client *)a[0], (const char *)a[1], (const char *)a[2],
+                             (const char *)a[3], (char **)a[4]);
+}
+static kpos_result call_order_cancel(void *a[6])
+{
+    return kpos_order_cancel((kpos_client *)a[0], (const char *)a[1], (const char *)a[2]);
+}
+static kpos_result call_order_release(void *a[6])
+{
+    return kpos_order_release_remaining_authorization((kpos_client *)a[0], (const char *)a[1],
+                                                      (const char *)a[2]);
+}
+static kpos_result call_qr_render(void *a[6])
+{
+    return kpos_qr_render((const char *)a[0], KPOS_QR_SVG, (uint8_t **)a[2], (size_t *)a[3]);
+}
+static kpos_result call_webhook_verify(void *a[6])
+{
+    return kpos_webhook_verify((kpos_client *)a[0], (const char *)a[1], (const char *)a[2],
+                               (char **)a[3], (uint32_t *)a[4]);
 }
 
 static const struct entry ENTRIES[] = {
@@ -321,6 +366,14 @@ static const struct entry ENTRIES[] = {
     {"kpos_session_wait", "Sws", call_session_wait},
     {"kpos_session_cancel", "S", call_session_cancel},
     {"kpos_session_failure", "S", call_session_failure},
+    {"kpos_journal_pending", "Jx", call_journal_pending},
+    {"kpos_order_get", "Cdx", call_order_get},
+    {"kpos_order_capture", "Cdbkx", call_order_capture},
+    {"kpos_order_refund", "Cdrkx", call_order_refund},
+    {"kpos_order_cancel", "Cdk", call_order_cancel},
+    {"kpos_order_release_remaining_authorization", "Cdk", call_order_release},
+    {"kpos_qr_render", "iwpl", call_qr_render},
+    {"kpos_webhook_verify", "Cqyzs", call_webhook_verify},
 };
 #define N_ENTRIES (sizeof ENTRIES / sizeof ENTRIES[0])
 
@@ -342,6 +395,7 @@ static const struct getter GETTERS[] = {
 struct world {
     kpos_client *client;
     kpos_session *session;
+    kpos_client *journal_client;
     kpos_client *freed_client;
     kpos_session *freed_session;
     char config[1024];
@@ -351,14 +405,33 @@ struct world {
 static kpos_client *out_client;
 static kpos_session *out_session;
 static uint32_t out_status;
+static char *out_string;
+static uint8_t *out_bytes;
+static size_t out_len;
+
+/* An order id the simulator does not know: valid-looking calls get KPOS_E_NOT_FOUND. */
+#define UNKNOWN_ORDER "corpus-no-such-order"
+#define VALID_CAPTURE "{\"captured_amount\":100,\"description\":\"corpus\"}"
+#define VALID_REFUND "{\"refunded_amount\":100,\"description\":\"corpus\"}"
 
 /* Fills valid arguments for `kinds`. */
-static void valid_args(const struct world *w, const char *kinds, void *a[4])
+static void valid_args(const struct world *w, const char *kinds, void *a[6])
 {
     int i;
     for (i = 0; kinds[i]; i++) {
         switch (kinds[i]) {
         case 'C': a[i] = w->client; break;
+        case 'J': a[i] = w->journal_client; break;
+        case 'd': a[i] = (void *)UNKNOWN_ORDER; break;
+        case 'b': a[i] = (void *)VALID_CAPTURE; break;
+        case 'r': a[i] = (void *)VALID_REFUND; break;
+        case 'k': a[i] = (void *)"corpus-key-1"; break;
+        case 'q': a[i] = (void *)"/hook?kpos_ref=00&kpos_token=00"; break;
+        case 'y': a[i] = (void *)"{}"; break;
+        case 'x':
+        case 'z': a[i] = &out_string; break;
+        case 'p': a[i] = &out_bytes; break;
+        case 'l': a[i] = &out_len; break;
         case 'S': a[i] = w->session; break;
         case 'j': a[i] = (void *)VALID_ORDER; break;
         case 'n': a[i] = (void *)w->config; break;
@@ -378,8 +451,13 @@ static void release_outputs(void)
 {
     kpos_client_free(out_client);
     kpos_session_free(out_session);
+    kpos_string_free(out_string);
+    kpos_bytes_free(out_bytes, out_len);
     out_client = NULL;
     out_session = NULL;
+    out_string = NULL;
+    out_bytes = NULL;
+    out_len = 0;
 }
 
 static void null_in_every_pointer_position(const struct world *w)
@@ -390,8 +468,9 @@ static void null_in_every_pointer_position(const struct world *w)
     for (e = 0; e < N_ENTRIES; e++) {
         const struct entry *en = &ENTRIES[e];
         for (i = 0; en->kinds[i]; i++) {
-            void *a[4] = {NULL, NULL, NULL, NULL};
-            if (en->kinds[i] == 'n' || en->kinds[i] == 'w')
+            void *a[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+            if (en->kinds[i] == 'n' || en->kinds[i] == 'w' || en->kinds[i] == 'k' ||
+                en->kinds[i] == 'z')
                 continue;
             valid_args(w, en->kinds, a);
             a[i] = NULL;
@@ -415,14 +494,15 @@ static void bad_handles(const struct world *w)
             const char *what[4] = {"a freed handle (use after free)",
                                    "a handle of the other kind", "a number never issued",
                                    "an address that is not a handle"};
-            if (kind != 'C' && kind != 'S')
+            int is_client = kind == 'C' || kind == 'J';
+            if (!is_client && kind != 'S')
                 continue;
-            bad[0] = kind == 'C' ? (void *)w->freed_client : (void *)w->freed_session;
-            bad[1] = kind == 'C' ? (void *)w->session : (void *)w->client;
+            bad[0] = is_client ? (void *)w->freed_client : (void *)w->freed_session;
+            bad[1] = is_client ? (void *)w->session : (void *)w->client;
             bad[2] = (void *)(uintptr_t)0x10;
             bad[3] = (void *)&out_status;
             for (v = 0; v < 4; v++) {
-                void *a[4] = {NULL, NULL, NULL, NULL};
+                void *a[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
                 valid_args(w, en->kinds, a);
                 a[i] = bad[v];
                 snprintf(name, sizeof name, "%s as argument %d", what[v], i + 1);
@@ -471,9 +551,9 @@ static void text_case(char **f, void *context)
         const struct entry *en = &ENTRIES[e];
         for (i = 0; en->kinds[i]; i++) {
             char kind = en->kinds[i];
-            int is_text = kind == 'j' || kind == 'n' || kind == 'i' || kind == 'u';
-            int is_json = kind == 'j' || kind == 'n';
-            void *a[4] = {NULL, NULL, NULL, NULL};
+            int is_json = kind == 'j' || kind == 'n' || kind == 'b' || kind == 'r';
+            int is_text = is_json || kind == 'i' || kind == 'u' || kind == 'd' || kind == 'k';
+            void *a[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
             char name[300];
             if (!is_text || (strcmp(class, "json") == 0 && !is_json))
                 continue;
@@ -534,6 +614,258 @@ static void resume_case(char **f, void *context)
     free(url);
 }
 
+/* Replaces every `key` in `s` with `value`; the caller frees. */
+static char *replaced(const char *s, const char *key, const char *value)
+{
+    struct buf b = {NULL, 0, 0};
+    const char *at;
+    buf_add(&b, "", 0);
+    while ((at = strstr(s, key)) != NULL) {
+        buf_add(&b, s, (size_t)(at - s));
+        buf_add(&b, value, strlen(value));
+        s = at + strlen(key);
+    }
+    buf_add(&b, s, strlen(s));
+    return b.data;
+}
+
+/* A capture or refund body: run against both, with ${AMOUNT} naming the amount field. */
+static void om_body_case(char **f, void *context)
+{
+    const struct world *w = context;
+    static const char *const amounts[2] = {"captured_amount", "refunded_amount"};
+    int k;
+    for (k = 0; k < 2; k++) {
+        char *with_amount = replaced(f[3], "${AMOUNT}", amounts[k]);
+        char *field = replaced(f[1], "${AMOUNT}", amounts[k]);
+        char *body = materialize(with_amount);
+        char *id = NULL;
+        free(with_amount);
+        if (skipped_as_too_big(body, NULL)) {
+            free(body);
+            free(field);
+            continue;
+        }
+        if (k == 0)
+            expect(kpos_order_capture(w->client, UNKNOWN_ORDER, body, NULL, &id),
+                   code_named(f[0]), field, "kpos_order_capture", f[2]);
+        else
+            expect(kpos_order_refund(w->client, UNKNOWN_ORDER, body, NULL, &id),
+                   code_named(f[0]), field, "kpos_order_refund", f[2]);
+        kpos_string_free(id);
+        free(body);
+        free(field);
+    }
+}
+
+/* An order id and an idempotency key ("-": NULL, the library makes one). */
+static void om_id_case(char **f, void *context)
+{
+    const struct world *w = context;
+    char *order_id = materialize(f[2]);
+    char *key = strcmp(f[3], "-") == 0 ? NULL : materialize(f[3]);
+    kpos_result want = code_named(f[0]);
+    char *id = NULL;
+    if (skipped_as_too_big(order_id, key)) {
+        free(order_id);
+        free(key);
+        return;
+    }
+    expect(kpos_order_capture(w->client, order_id, VALID_CAPTURE, key, &id), want, "-",
+           "kpos_order_capture", f[1]);
+    kpos_string_free(id);
+    id = NULL;
+    expect(kpos_order_refund(w->client, order_id, VALID_REFUND, key, &id), want, "-",
+           "kpos_order_refund", f[1]);
+    kpos_string_free(id);
+    id = NULL;
+    expect(kpos_order_cancel(w->client, order_id, key), want, "-", "kpos_order_cancel", f[1]);
+    expect(kpos_order_release_remaining_authorization(w->client, order_id, key), want, "-",
+           "kpos_order_release_remaining_authorization", f[1]);
+    if (key == NULL) {
+        expect(kpos_order_get(w->client, order_id, &id), want, "-", "kpos_order_get", f[1]);
+        kpos_string_free(id);
+    }
+    free(order_id);
+    free(key);
+}
+
+/* The reference and token of a live session of a client with webhook_url. */
+struct hook {
+    kpos_client *client;
+    kpos_session *session;
+    char ref[64];
+    char token[64];
+};
+
+/* Copies the characters after `name` in `text` up to the next '&', '"' or '\\'. */
+static int query_value(const char *text, const char *name, char *out, size_t size)
+{
+    const char *at = strstr(text, name);
+    size_t n = 0;
+    if (at == NULL)
+        return 0;
+    at += strlen(name);
+    while (at[n] && at[n] != '&' && at[n] != '"' && at[n] != '\\' && n + 1 < size)
+        n++;
+    memcpy(out, at, n);
+    out[n] = '\0';
+    return n > 0;
+}
+
+static void webhook_case(char **f, void *context)
+{
+    const struct hook *h = context;
+    char *r1 = replaced(f[2], "${REF}", h->ref);
+    char *r2 = replaced(r1, "${TOKEN}", h->token);
+    char *request = materialize(r2);
+    char *body = materialize(f[3]);
+    char *session_id = NULL;
+    uint32_t status = 1234;
+    free(r1);
+    free(r2);
+    if (!skipped_as_too_big(request, body)) {
+        kpos_result want = code_named(f[0]);
+        expect(kpos_webhook_verify(h->client, request, body, &session_id, &status), want, "-",
+               "kpos_webhook_verify", f[1]);
+        if (want != KPOS_OK) {
+            cases_run++;
+            CHECK(session_id == NULL && status == 1234, "a refused webhook writes no output");
+        }
+        kpos_string_free(session_id);
+    }
+    free(request);
+    free(body);
+}
+
+static void webhooks(void)
+{
+    struct hook h;
+    char config[1024], record[65536];
+    snprintf(config, sizeof config,
+             "{\"api_url\":\"%s\",\"username\":\"%s\",\"password\":\"%s\","
+             "\"webhook_url\":\"http://127.0.0.1:9/hook\",\"request_timeout_ms\":2000}",
+             getenv("KLARNA_API_URL"), getenv("KLARNA_USERNAME"), getenv("KLARNA_PASSWORD"));
+    memset(&h, 0, sizeof h);
+    CHECK_CODE(kpos_client_new(config, &h.client), KPOS_OK, "a client with webhook_url");
+    h.session = test_session(h.client);
+    CHECK(sim_session(kpos_session_id(h.session), record, sizeof record) == 200 &&
+              query_value(record, "kpos_ref=", h.ref, sizeof h.ref) &&
+              query_value(record, "kpos_token=", h.token, sizeof h.token),
+          "the simulator recorded the session's callback URL");
+    for_each_line("webhooks.txt", 4, webhook_case, &h);
+    cases_run++;
+    CHECK(kpos_session_status(h.session) != KPOS_STATUS_COMPLETED &&
+              kpos_session_status(h.session) != KPOS_STATUS_FAILED,
+          "no refused webhook moved the session");
+    kpos_session_free(h.session);
+    kpos_client_free(h.client);
+}
+
+/* ---- local-only functions -------------------------------------------------------------- */
+
+static void qr_cases(void)
+{
+    static const uint32_t formats[] = {0, 7, 8, 99, 0x80000000u, 0xFFFFFFFFu};
+    struct buf long_text = {NULL, 0, 0};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    char name[128];
+    size_t i;
+
+    for (i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        snprintf(name, sizeof name, "format %u", formats[i]);
+        expect(kpos_qr_render("https://pay.example/x", formats[i], &bytes, &len),
+               KPOS_E_INVALID_ARGUMENT, "-", "kpos_qr_render", name);
+        cases_run++;
+        CHECK(bytes == NULL, "an unknown format writes no bytes");
+    }
+    expect(kpos_qr_render("", KPOS_QR_TEXT, &bytes, &len), KPOS_E_BAD_REQUEST, "-",
+           "kpos_qr_render", "empty text");
+    buf_repeat(&long_text, "a", 2332);
+    expect(kpos_qr_render(long_text.data, KPOS_QR_PNG, &bytes, &len), KPOS_E_BAD_REQUEST, "-",
+           "kpos_qr_render", "2332 bytes (one above the largest QR code)");
+    buf_repeat(&long_text, "a", 10485760 - 2332);
+    if (!skipped_as_too_big(long_text.data, NULL))
+        expect(kpos_qr_render(long_text.data, KPOS_QR_SVG, &bytes, &len), KPOS_E_BAD_REQUEST,
+               "-", "kpos_qr_render", "10 MB of text");
+    free(long_text.data);
+    cases_run++;
+    CHECK(bytes == NULL, "refused renders write no bytes");
+    CHECK_CODE(kpos_qr_render("\x01\x1b[2J\x7f", KPOS_QR_ESCPOS, &bytes, &len), KPOS_OK,
+               "control characters are drawn like any byte");
+    kpos_bytes_free(bytes, len);
+    cases_run++;
+}
+
+static void bytes_frees(void)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    uint8_t on_stack[16] = {0};
+    uint8_t *on_heap = malloc(16);
+
+    kpos_bytes_free(NULL, 0);
+    kpos_bytes_free(NULL, 100);
+    cases_run++;
+    CHECK(1, "kpos_bytes_free(NULL) is harmless");
+    CHECK_CODE(kpos_qr_render("https://pay.example/x", KPOS_QR_TEXT, &bytes, &len), KPOS_OK,
+               "a QR code to free");
+    kpos_bytes_free(bytes, len);
+    kpos_bytes_free(bytes, len);
+    cases_run++;
+    CHECK(1, "freeing bytes twice is harmless");
+    kpos_bytes_free(on_stack, sizeof on_stack);
+    kpos_bytes_free(on_heap, 16);
+    kpos_bytes_free(on_stack + 3, 5);
+    cases_run++;
+    CHECK(on_stack[0] == 0, "foreign pointers are left alone");
+    free(on_heap);
+    CHECK_CODE(kpos_qr_render("https://pay.example/y", KPOS_QR_TEXT, &bytes, &len), KPOS_OK,
+               "another QR code to free");
+    kpos_bytes_free(bytes, len + 1);
+    kpos_bytes_free(bytes + 1, len - 1);
+    kpos_bytes_free(bytes, len);
+    cases_run++;
+    CHECK(1, "a wrong length, an inner pointer and a second free do no harm");
+    kpos_string_free(NULL);
+    cases_run++;
+    CHECK(1, "kpos_string_free(NULL) is harmless");
+}
+
+static void journal_cases(const struct world *w)
+{
+    char *json = (char *)"untouched";
+    expect(kpos_journal_pending(w->client, &json), KPOS_E_INVALID_ARGUMENT, "-",
+           "kpos_journal_pending", "a client without journal_dir");
+    cases_run++;
+    CHECK(strcmp(json, "untouched") == 0, "a refused journal_pending writes no output");
+    json = NULL;
+    CHECK_CODE(kpos_journal_pending(w->journal_client, &json), KPOS_OK,
+               "the journal client lists its pending work");
+    kpos_string_free(json);
+}
+
+/* A temporary journal directory, removed (one level deep) at the end. */
+static char journal_dir[64];
+
+static void remove_journal_dir(void)
+{
+    DIR *d = opendir(journal_dir);
+    struct dirent *e;
+    char path[512];
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", journal_dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(journal_dir);
+}
+
 /* ---- numbers from C -------------------------------------------------------------------- */
 
 static void unknown_numbers(void)
@@ -555,6 +887,13 @@ static void unknown_numbers(void)
         cases_run++;
         CHECK(strcmp(kpos_status_name(statuses[i]), "UNKNOWN") == 0 &&
                   kpos_status_is_terminal(statuses[i]) == 0,
+              name);
+    }
+    for (i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        snprintf(name, sizeof name, "kpos_status_display_text of status %u", statuses[i]);
+        cases_run++;
+        CHECK(strcmp(kpos_status_display_text(statuses[i]), "Checking the payment status...") ==
+                  0,
               name);
     }
     for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
@@ -611,6 +950,21 @@ int main(void)
              "{\"api_url\":\"%s\",\"username\":\"%s\",\"password\":\"%s\"}",
              getenv("KLARNA_API_URL"), getenv("KLARNA_USERNAME"), getenv("KLARNA_PASSWORD"));
     CHECK_CODE(kpos_session_poll(w.session, &out_status), KPOS_OK, "the session is live");
+    snprintf(journal_dir, sizeof journal_dir, "/tmp/kpos-corpus-XXXXXX");
+    if (mkdtemp(journal_dir) == NULL) {
+        printf("not ok - a temporary journal directory\n");
+        return 1;
+    }
+    {
+        char config[1280];
+        snprintf(config, sizeof config,
+                 "{\"api_url\":\"%s\",\"username\":\"%s\",\"password\":\"%s\","
+                 "\"journal_dir\":\"%s\"}",
+                 getenv("KLARNA_API_URL"), getenv("KLARNA_USERNAME"), getenv("KLARNA_PASSWORD"),
+                 journal_dir);
+        CHECK_CODE(kpos_client_new(config, &w.journal_client), KPOS_OK,
+                   "a client with a journal");
+    }
 
     null_in_every_pointer_position(&w);
     bad_handles(&w);
@@ -619,11 +973,19 @@ int main(void)
     for_each_line("orders.txt", 4, order_case, &w);
     for_each_line("configs.txt", 4, config_case, &w);
     for_each_line("resume.txt", 4, resume_case, &w);
+    for_each_line("om_bodies.txt", 4, om_body_case, &w);
+    for_each_line("om_ids.txt", 4, om_id_case, &w);
+    journal_cases(&w);
+    webhooks();
+    qr_cases();
+    bytes_frees();
     unknown_numbers();
     double_frees();
 
     kpos_session_free(w.session);
     kpos_client_free(w.client);
+    kpos_client_free(w.journal_client);
+    remove_journal_dir();
     printf("# corpus: %d cases run; %d inputs skipped as larger than KPOS_CORPUS_MAX_BYTES\n",
            cases_run, cases_skipped);
     CHECK(cases_run + cases_skipped >= 200, "the corpus has at least 200 cases");
