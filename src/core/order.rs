@@ -907,8 +907,9 @@ fn required<'a>(
         .ok_or_else(|| Error::bad_field(path.to_string(), format!("is required: {expected}")))
 }
 
-/// An optional string of at most `max_chars` characters, returned owned.
-fn optional_text(
+/// An optional string of at most `max_chars` characters without control characters, returned
+/// owned. Shared with Order Management bodies (`description`, `reference`).
+pub(crate) fn optional_text(
     obj: &Map<String, Value>,
     key: &str,
     path: impl Display + Copy,

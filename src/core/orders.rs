@@ -114,22 +114,7 @@ pub fn validate_amount_body(action: Action, json: &str) -> Result<Map<String, Va
         ("description", MAX_DESCRIPTION_CHARS),
         ("reference", MAX_REFERENCE_CHARS),
     ] {
-        match body.get(key).filter(|v| !v.is_null()) {
-            None => {}
-            Some(Value::String(s)) if s.chars().count() <= max => {}
-            Some(Value::String(_)) => {
-                return Err(Error::bad_field(
-                    key,
-                    format!("has more than {max} characters"),
-                ))
-            }
-            Some(_) => {
-                return Err(Error::bad_field(
-                    key,
-                    format!("must be a string of at most {max} characters"),
-                ))
-            }
-        }
+        order::optional_text(&body, key, key, max)?;
     }
     if let Some(lines) = body.get("order_lines").filter(|v| !v.is_null()) {
         let sum = order::validate_order_lines(lines, "order_lines")?;
