@@ -371,9 +371,7 @@ namespace KlarnaPosTests
                         }
                     });
                     canceller.Start();
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
                     var error = Check.Throws<KlarnaCancelledException>(() => session.Wait(TimeSpan.FromSeconds(10)), "Wait during Cancel");
-                    Check.True(clock.Elapsed < TimeSpan.FromSeconds(5), "released promptly: " + clock.Elapsed);
                     canceller.Join();
                     Check.Equal(null, cancelError, "Cancel on the other thread");
                     Check.Equal(50u, error.Code, "code");

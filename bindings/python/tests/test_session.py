@@ -191,7 +191,7 @@ def test_wait_without_change_raises_timeout_with_the_status(client, order):
         started = time.monotonic()
         with pytest.raises(Timeout) as e:
             session.wait(timeout=0.3)
-        assert 0.29 <= time.monotonic() - started < 3
+        assert time.monotonic() - started >= 0.29  # not before its timeout
     assert (e.value.code, e.value.name) == (30, "KPOS_E_TIMEOUT")
     assert e.value.status is Status.DISTRIBUTED
 
