@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CStr};
 
 use super::client::{client_arg, kpos_client};
-use super::{boundary, kpos_result, require_non_null, to_cstring, write_out};
+use super::{boundary, kpos_result, require_non_null, string_out, write_out};
 
 /// Verifies a webhook call Klarna made to a callback URL of this client's sessions (config key
 /// `webhook_url`) and merges the status it reports into its session. Call it from the receiver,
@@ -70,7 +70,7 @@ pub unsafe extern "C" fn kpos_webhook_verify(
         )?;
         write_out(status_out, outcome.status as u32);
         if !session_id_out.is_null() {
-            write_out(session_id_out, to_cstring(outcome.session.id()).into_raw());
+            string_out(session_id_out, outcome.session.id());
         }
         Ok(())
     })

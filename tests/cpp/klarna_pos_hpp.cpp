@@ -135,9 +135,22 @@ void timeout_and_cancel_from_another_thread()
     CHECK(now_ms() - started >= 290, "after the timeout");
     CHECK(session.status() == klarna_pos::status::distributed, "last known status");
 
+    // Cancel once the simulator has seen the wait's first status read: the wait is then
+    // blocked inside the library, not about to start.
+    char record[8192];
+    const std::string id = session.id();
+    long polls_before = -1;
+    if (sim_session(id.c_str(), record, sizeof record) == 200)
+        polls_before = sim_json_int(record, "polls");
     std::atomic<bool> cancelled(false);
     std::thread canceller([&] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        const double give_up = now_ms() + 10000;
+        while (now_ms() < give_up) {
+            char seen[8192];
+            if (sim_session(id.c_str(), seen, sizeof seen) == 200 &&
+                sim_json_int(seen, "polls") > polls_before)
+                break;
+        }
         session.cancel();
         cancelled = true;
     });
