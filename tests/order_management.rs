@@ -144,18 +144,32 @@ fn a_cancel_after_a_capture_is_a_conflict_and_before_one_it_cancels() {
 }
 
 #[test]
-fn releasing_the_remaining_authorization_closes_an_uncaptured_order() {
+fn releasing_the_remaining_authorization_needs_a_capture_and_ends_further_captures() {
     let sim = Sim::start();
     let client = sim.client();
     let order_id = sim.paid_order(&client);
+    // Klarna: 403 NOT_ALLOWED without a capture (or on a cancelled order), a state conflict.
+    let f = client.release(&order_id, None).unwrap_err();
+    assert_eq!(f.code, KPOS_E_CONFLICT, "{:?}", f.detail);
+    assert_eq!(f.detail["klarna_error_code"], "NOT_ALLOWED");
+
+    client
+        .capture(&order_id, r#"{"captured_amount": 1000}"#, None)
+        .unwrap();
     client.release(&order_id, None).unwrap();
     let o = client.order_get(&order_id).unwrap();
-    assert_eq!(o["status"], "CLOSED");
+    assert_eq!(o["status"], "CAPTURED");
     assert_eq!(o["remaining_authorized_amount"], 0);
     let f = client
         .capture(&order_id, r#"{"captured_amount": 100}"#, None)
         .unwrap_err();
     assert_eq!(f.code, KPOS_E_CONFLICT);
+
+    let cancelled = sim.paid_order(&client);
+    client.cancel_order(&cancelled, None).unwrap();
+    let f = client.release(&cancelled, None).unwrap_err();
+    assert_eq!(f.code, KPOS_E_CONFLICT);
+    assert_eq!(f.detail["klarna_error_code"], "NOT_ALLOWED");
 }
 
 #[test]

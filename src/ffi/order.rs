@@ -142,7 +142,8 @@ pub unsafe extern "C" fn kpos_order_cancel(
 /// once its captures are done): `POST …/orders/{order_id}/release-remaining-authorization`.
 /// `idempotency_key` may be NULL; journal as for `kpos_order_capture`. Thread-safe.
 ///
-/// Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna `RELEASE_NOT_ALLOWED`, e.g. after a cancel);
+/// Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna's 403 `NOT_ALLOWED`: the order is cancelled or
+/// has no capture yet);
 /// `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_NOT_FOUND`; `KPOS_E_PERMISSION_DENIED`;
 /// `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
 /// `KPOS_E_PROTOCOL`.
