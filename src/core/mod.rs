@@ -1,6 +1,7 @@
 //! Safe Rust core of the library. Nothing here knows about C.
 
 pub mod config;
+pub mod field;
 pub mod error;
 pub mod http;
 pub mod id;

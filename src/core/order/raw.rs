@@ -1,0 +1,213 @@
+//! Borrowed views of request JSON: an object as its fields in the till's order, each value as
+//! raw JSON text ([`RawValue`]) pointing into the till's string. Nothing is copied or built, so a
+//! 1000-line order is checked without allocating a value per field, and what is passed on keeps
+//! the till's exact text (decimal digits, key order, unknown fields).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// An object key, borrowed unless it had escapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON value read as an object of raw fields, or what it was instead.
+#[derive(Debug)]
+pub enum RawObject<'a> {
+    /// The fields in the order given; a repeated key keeps its first place and its last value
+    /// (as a parsed object would).
+    Object(Vec<(Key<'a>, &'a RawValue)>),
+    NotObject,
+}
+
+impl<'a> RawObject<'a> {
+    /// The value of `key`, `null` included.
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        match self {
+            RawObject::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| k.0 == key)
+                .map(|(_, v)| *v),
+            RawObject::NotObject => None,
+        }
+    }
+}
+
+struct ObjectVisitor;
+
+/// Skips a value that is not an object; all that matters is that it was not one.
+macro_rules! not_an_object {
+    ($($name:ident: $t:ty),*) => {
+        $(fn $name<E: de::Error>(self, _: $t) -> Result<Self::Value, E> {
+            Ok(RawObject::NotObject)
+        })*
+    };
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = RawObject<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut fields: Vec<(Key<'de>, &'de RawValue)> = Vec::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let value: &'de RawValue = map.next_value()?;
+            match fields.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => fields.push((key, value)),
+            }
+        }
+        Ok(RawObject::Object(fields))
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(RawObject::NotObject)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(RawObject::NotObject)
+    }
+
+    not_an_object!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64,
+        visit_str: &str);
+}
+
+impl<'de> Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ObjectVisitor)
+    }
+}
+
+/// Parses `text` as an object of raw fields. `Err` holds serde_json's reason when the text is
+/// not JSON; `Ok(NotObject)` when it is JSON but no object.
+pub fn object(text: &str) -> Result<RawObject<'_>, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// The fields of an order line that the checks read, as raw JSON; the rest is skipped.
+#[derive(Debug, Default)]
+pub struct LineFields<'a> {
+    pub name: Option<&'a RawValue>,
+    pub kind: Option<&'a RawValue>,
+    pub reference: Option<&'a RawValue>,
+    pub quantity: Option<&'a RawValue>,
+    pub quantity_unit: Option<&'a RawValue>,
+    pub unit_price: Option<&'a RawValue>,
+    pub total_discount_amount: Option<&'a RawValue>,
+    pub total_amount: Option<&'a RawValue>,
+    pub tax_rate: Option<&'a RawValue>,
+    pub total_tax_amount: Option<&'a RawValue>,
+    pub merchant_data: Option<&'a RawValue>,
+    pub product_url: Option<&'a RawValue>,
+    pub image_url: Option<&'a RawValue>,
+}
+
+/// An order line: its fields, or a value that is not an object.
+#[derive(Debug)]
+pub enum Line<'a> {
+    Object(LineFields<'a>),
+    NotObject,
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = Line<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut l = LineFields::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let slot = match key.0.as_ref() {
+                "name" => &mut l.name,
+                "type" => &mut l.kind,
+                "reference" => &mut l.reference,
+                "quantity" => &mut l.quantity,
+                "quantity_unit" => &mut l.quantity_unit,
+                "unit_price" => &mut l.unit_price,
+                "total_discount_amount" => &mut l.total_discount_amount,
+                "total_amount" => &mut l.total_amount,
+                "tax_rate" => &mut l.tax_rate,
+                "total_tax_amount" => &mut l.total_tax_amount,
+                "merchant_data" => &mut l.merchant_data,
+                "product_url" => &mut l.product_url,
+                "image_url" => &mut l.image_url,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value::<&'de RawValue>()?);
+        }
+        Ok(Line::Object(l))
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Line::NotObject)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Line::NotObject)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Line::NotObject)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Line::NotObject)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Line::NotObject)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Line::NotObject)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Line::NotObject)
+    }
+}
+
+impl<'de> Deserialize<'de> for Line<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LineVisitor)
+    }
+}
+
+/// The lines of a raw JSON array (the caller checked that it is one).
+pub fn lines(array: &RawValue) -> Result<Vec<Line<'_>>, serde_json::Error> {
+    serde_json::from_str(array.get())
+}
+
+/// The entries of a raw JSON array, each as raw text (for the rare paths that need them).
+pub fn entries(array: &RawValue) -> Result<Vec<&RawValue>, serde_json::Error> {
+    serde_json::from_str(array.get())
+}
