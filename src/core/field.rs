@@ -76,7 +76,8 @@ pub trait Json {
 const WHOLE_BEYOND_I64: f64 = 9.2e18;
 
 fn float_integer(f: f64) -> Integer {
-    if f.fract() == 0.0 && f.abs() >= WHOLE_BEYOND_I64 {
+    // Beyond f64 (1e400) only raw text can hold; it is out of range too.
+    if f.is_infinite() || (f.fract() == 0.0 && f.abs() >= WHOLE_BEYOND_I64) {
         Integer::OutOfRange
     } else {
         Integer::NotInteger
@@ -165,9 +166,12 @@ impl Json for RawValue {
 
     fn describe(&self) -> String {
         // Only on the error path: parse to describe.
-        serde_json::from_str::<Value>(self.get())
-            .map(|v| describe_value(&v))
-            .unwrap_or_else(|_| "an unreadable value".into())
+        match serde_json::from_str::<Value>(self.get()) {
+            Ok(v) => describe_value(&v),
+            // A number beyond f64 (1e400) is valid JSON that serde_json cannot hold.
+            Err(_) if self.kind() == Kind::Number => format!("the number {}", self.get()),
+            Err(_) => "an unreadable value".into(),
+        }
     }
 }
 

@@ -76,6 +76,10 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let mut fields: Vec<(Key<'de>, &'de RawValue)> = Vec::new();
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let value: &'de RawValue = map.next_value()?;
+            // The lines are read field by field, with their own guard.
+            if key.0 != "order_lines" {
+                guard_depth::<M::Error>(value)?;
+            }
             match fields.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = value,
                 None => fields.push((key, value)),
@@ -101,6 +105,45 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ObjectVisitor)
     }
+}
+
+/// How deeply a value passed on unread may nest: as deep as a parsed value may (serde_json's
+/// recursion limit), so that what the library sends is something Klarna's parser can read.
+pub const MAX_DEPTH: usize = 128;
+
+/// Refuses a value nested deeper than [`MAX_DEPTH`]. Scalars cost nothing; nested values are
+/// scanned once.
+fn guard_depth<E: de::Error>(v: &RawValue) -> Result<(), E> {
+    let text = v.get().as_bytes();
+    if !matches!(text.first(), Some(b'[' | b'{')) {
+        return Ok(());
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(E::custom(format_args!(
+                        "recursion limit exceeded: a value nests deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Parses `text` as an object of raw fields. `Err` holds serde_json's reason when the text is
@@ -161,7 +204,7 @@ impl<'de> Visitor<'de> for LineVisitor {
                 "product_url" => &mut l.product_url,
                 "image_url" => &mut l.image_url,
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    guard_depth::<M::Error>(map.next_value::<&'de RawValue>()?)?;
                     continue;
                 }
             };

@@ -276,8 +276,9 @@ fn perform(ctx: &Ctx, st: &mut State, order_id: &str, action: &str, req: &Reques
                 Ok(Value::Object(m)) => m,
                 _ => return klarna_error(400, "BAD_VALUE", "Invalid JSON", cid),
             };
+            // Klarna: an integer from 0 (a capture or refund of 0 is allowed).
             let amount = match body.get(amount_key).and_then(Value::as_i64) {
-                Some(a) if a > 0 => a,
+                Some(a) if a >= 0 => a,
                 _ => {
                     return klarna_error(400, "BAD_VALUE", &format!("Bad value: {amount_key}"), cid)
                 }
