@@ -10,8 +10,10 @@ use klarna_pos::core::order::prepare_session_request;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(path), Some(n)) = (args.get(1), args.get(2).and_then(|n| n.parse::<usize>().ok()))
-    else {
+    let (Some(path), Some(n)) = (
+        args.get(1),
+        args.get(2).and_then(|n| n.parse::<usize>().ok()),
+    ) else {
         eprintln!("usage: validation ORDER_FILE N");
         std::process::exit(2);
     };

@@ -351,7 +351,10 @@ fn opt_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>
 }
 
 fn int(map: &Map<String, Value>, key: &str, default: u64, min: u64, max: u64) -> Result<u64> {
-    let (lo, hi) = (min.min(i64::MAX as u64) as i64, max.min(i64::MAX as u64) as i64);
+    let (lo, hi) = (
+        min.min(i64::MAX as u64) as i64,
+        max.min(i64::MAX as u64) as i64,
+    );
     match field::optional(map, key) {
         None => Ok(default),
         Some(v) => field::integer(v, lo, hi, "an integer")

@@ -178,7 +178,11 @@ impl Error {
     }
 
     /// An answer from Klarna (HTTP `status`) that the library could not use.
-    pub fn protocol(message: impl Into<String>, status: u16, correlation_id: Option<&str>) -> Error {
+    pub fn protocol(
+        message: impl Into<String>,
+        status: u16,
+        correlation_id: Option<&str>,
+    ) -> Error {
         let mut e = Error::new(Code::Protocol, message);
         e.http_status = Some(status);
         e.correlation_id = correlation_id.map(str::to_string);

@@ -512,7 +512,9 @@ pub fn error_from_response(resp: &Response) -> Error {
         401 => Code::PermissionDenied,
         403 => match klarna_code.as_deref() {
             Some(c)
-                if c == "NOT_ALLOWED" || c.ends_with("_NOT_ALLOWED") || c == "INVALID_OPERATION" =>
+                if c == "NOT_ALLOWED"
+                    || c.ends_with("_NOT_ALLOWED")
+                    || c == "INVALID_OPERATION" =>
             {
                 Code::Conflict
             }

@@ -1,8 +1,8 @@
 //! Safe Rust core of the library. Nothing here knows about C.
 
 pub mod config;
-pub mod field;
 pub mod error;
+pub mod field;
 pub mod http;
 pub mod id;
 pub mod journal;

@@ -92,7 +92,8 @@ pub fn validate_amount_body(action: Action, json: &str) -> Result<Map<String, Va
         }
         Some(v) => {
             let (min, max) = amount_rule.bounds();
-            field::integer(v, min, max, "an integer amount in minor units").map_err(|f| f.at(key))?;
+            field::integer(v, min, max, "an integer amount in minor units")
+                .map_err(|f| f.at(key))?;
         }
     }
     for rule in text_rules {
@@ -113,7 +114,9 @@ pub fn validate_amount_body(action: Action, json: &str) -> Result<Map<String, Va
     }
     match serde_json::from_str(json) {
         Ok(Value::Object(body)) => Ok(body),
-        _ => Err(Error::invalid_argument("request JSON must be an object ({...})")),
+        _ => Err(Error::invalid_argument(
+            "request JSON must be an object ({...})",
+        )),
     }
 }
 
@@ -349,7 +352,10 @@ mod tests {
         assert!(validate_amount_body(Action::Capture, r#"{"captured_amount":0}"#).is_ok());
         // One wording for one fault: 1e30 is out of range here as in an order.
         let e = validate_amount_body(Action::Capture, r#"{"captured_amount":1e30}"#).unwrap_err();
-        assert!(e.message.starts_with("captured_amount: is out of range"), "{e}");
+        assert!(
+            e.message.starts_with("captured_amount: is out of range"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -393,7 +399,10 @@ mod tests {
         managed["tax_rate"] = json!(12000);
         managed["total_tax_amount"] = json!(545);
         assert_eq!(
-            field_of(Action::Refund, json!({"refunded_amount": 1000, "order_lines": [managed]})),
+            field_of(
+                Action::Refund,
+                json!({"refunded_amount": 1000, "order_lines": [managed]})
+            ),
             None
         );
         let mut broken = line(1000);

@@ -88,16 +88,12 @@ fn check(
         Some(other) => {
             return Err(Error::bad_field(
                 path,
-                format!(
-                    "must be an array of order lines, not {}",
-                    other.describe()
-                ),
+                format!("must be an array of order lines, not {}", other.describe()),
             ))
         }
     };
-    let entries = raw::lines(lines).map_err(|e| {
-        Error::invalid_argument(format!("{path} could not be read: {e}"))
-    })?;
+    let entries = raw::lines(lines)
+        .map_err(|e| Error::invalid_argument(format!("{path} could not be read: {e}")))?;
     count_rule.check_items(entries.len(), path)?;
 
     // Known up front so the first line that breaks the model is the one reported.
@@ -264,7 +260,12 @@ fn numbers(f: &LineFields<'_>, at: LinePath<'_>, r: &LineRules) -> Result<Number
     )?;
     let stated_tax = match field::present(f.total_tax_amount) {
         None => None,
-        Some(_) => Some(amount(f.total_tax_amount, &rules::LINE_TAX_AMOUNT, at, true)?),
+        Some(_) => Some(amount(
+            f.total_tax_amount,
+            &rules::LINE_TAX_AMOUNT,
+            at,
+            true,
+        )?),
     };
     Ok(Numbers {
         quantity,
@@ -280,7 +281,13 @@ const AMOUNT: &str = "an integer amount in minor units (e.g. 1995 for 19.95)";
 
 /// An amount field of a line; absent is 0 unless `required`.
 fn amount(v: Option<&RawValue>, rule: &Rule, at: LinePath<'_>, required: bool) -> Result<i64> {
-    number(v, rule, at, required.then_some("an integer amount in minor units"), AMOUNT)
+    number(
+        v,
+        rule,
+        at,
+        required.then_some("an integer amount in minor units"),
+        AMOUNT,
+    )
 }
 
 /// An integer field of a line within its rule; absent is 0 unless `required` says what belongs.

@@ -171,7 +171,11 @@ fn build_body(
             }
             "distribution" => {
                 has_distribution = true;
-                push(&mut out, "distribution", &distribution(Some(value), callback_url)?);
+                push(
+                    &mut out,
+                    "distribution",
+                    &distribution(Some(value), callback_url)?,
+                );
             }
             "attachment" => push(&mut out, "attachment", &attachment(value)?),
             other => push(&mut out, other, value.get()),
@@ -188,8 +192,12 @@ fn build_body(
 }
 
 fn to_json(v: &Value) -> Result<String> {
-    serde_json::to_string(v)
-        .map_err(|e| Error::new(Code::Internal, format!("order could not be serialised: {e}")))
+    serde_json::to_string(v).map_err(|e| {
+        Error::new(
+            Code::Internal,
+            format!("order could not be serialised: {e}"),
+        )
+    })
 }
 
 /// `distribution` as sent: `method` filled in or renamed to `one_qr`, the library's callback URL
@@ -381,9 +389,17 @@ mod tests {
         order["attachment"] = serde_json::json!({"body": text});
         assert_eq!(field_of(&order).as_deref(), Some("attachment.content_type"));
         // The body is a JSON object, given as one or serialised to a string.
-        for body in [serde_json::json!([1, {"a": 2}]), serde_json::json!("[1]"), serde_json::json!("{")] {
+        for body in [
+            serde_json::json!([1, {"a": 2}]),
+            serde_json::json!("[1]"),
+            serde_json::json!("{"),
+        ] {
             order["attachment"] = serde_json::json!({"content_type": "text/plain", "body": body});
-            assert_eq!(field_of(&order).as_deref(), Some("attachment.body"), "{body}");
+            assert_eq!(
+                field_of(&order).as_deref(),
+                Some("attachment.body"),
+                "{body}"
+            );
         }
     }
 

@@ -45,10 +45,7 @@ impl<'a> RawObject<'a> {
     /// The value of `key`, `null` included.
     pub fn get(&self, key: &str) -> Option<&'a RawValue> {
         match self {
-            RawObject::Object(fields) => fields
-                .iter()
-                .find(|(k, _)| k.0 == key)
-                .map(|(_, v)| *v),
+            RawObject::Object(fields) => fields.iter().find(|(k, _)| k.0 == key).map(|(_, v)| *v),
             RawObject::NotObject => None,
         }
     }

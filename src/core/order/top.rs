@@ -49,10 +49,10 @@ pub fn validate(order: &Fields<'_>, allow_insecure_http: bool) -> Result<Facts> 
 
     let order_amount = match get("order_amount") {
         None => {
-            return Err(field::required(
-                "the total to pay in minor units, e.g. 12500 for 125.00",
+            return Err(
+                field::required("the total to pay in minor units, e.g. 12500 for 125.00")
+                    .at("order_amount"),
             )
-            .at("order_amount"))
         }
         Some(v) => amount(v, &rules::ORDER_AMOUNT)?,
     };
@@ -336,8 +336,11 @@ fn check_attachment(v: Option<&RawValue>) -> Result<()> {
     )?;
     let content_type = field::optional(&a, "content_type");
     if let Some(ct) = content_type {
-        field::string(ct, "a string such as \"application/vnd.klarna.internal.emd-v2+json\"")
-            .map_err(|f| f.at("attachment.content_type"))?;
+        field::string(
+            ct,
+            "a string such as \"application/vnd.klarna.internal.emd-v2+json\"",
+        )
+        .map_err(|f| f.at("attachment.content_type"))?;
     }
     match field::optional(&a, "body") {
         Some(Value::Object(_)) => Ok(()),

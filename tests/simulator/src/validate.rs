@@ -182,7 +182,13 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
             return Err("intent".into());
         }
     }
-    for read_only in ["client_token", "session_id", "status", "expires_at", "authorization_token"] {
+    for read_only in [
+        "client_token",
+        "session_id",
+        "status",
+        "expires_at",
+        "authorization_token",
+    ] {
         if obj.get(read_only).is_some_and(|v| !v.is_null()) {
             return Err(read_only.into());
         }
