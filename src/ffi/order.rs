@@ -37,9 +37,11 @@ pub unsafe extern "C" fn kpos_order_get(
 
 /// Captures (part of) an order: `POST …/orders/{order_id}/captures` with `capture_json`
 /// (`{"captured_amount", "description"?, "reference"?, "order_lines"?, …}`), validated before
-/// anything is sent: `captured_amount` a positive integer of minor units up to 200 000 000,
-/// `description` and `reference` strings of at most 255 characters, `order_lines` as for a
-/// session and adding up to `captured_amount`; unknown fields pass through.
+/// anything is sent by Klarna's Order Management rules (docs/validation.md): `captured_amount`
+/// an integer of minor units from 0 to 200 000 000, `description` and `reference` strings of at
+/// most 255 characters, `order_lines` 0 to 1000 lines checked as a session's (a name may be
+/// empty, a tax rate above 10000) that need not add up to the amount, `shipping_info` and
+/// `shipping_delay` within Klarna's limits; unknown fields pass through.
 ///
 /// `idempotency_key` (1-64 printable ASCII characters, no spaces) is sent as
 /// `Klarna-Idempotency-Key`; NULL makes the library generate a UUID v4. Automatic retries (after

@@ -168,6 +168,8 @@ pub struct LineFields<'a> {
 }
 
 /// An order line: its fields, or a value that is not an object.
+// Nearly every line is an object: boxing its fields would allocate once per line.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Line<'a> {
     Object(LineFields<'a>),
