@@ -158,7 +158,8 @@ def test_bodies_are_checked_before_anything_is_sent(sim, client):
     requests_before = sim.stats()["requests"]
     line = dict(COFFEE["order_lines"][1], total_tax_amount=1)
     for call, field in [
-        (lambda: client.refund(order_id, 0), "refunded_amount"),
+        (lambda: client.refund(order_id, -1), "refunded_amount"),
+        (lambda: client.refund(order_id, 10**30), "refunded_amount"),
         (lambda: client.capture(order_id, -5), "captured_amount"),
         (lambda: client.refund(order_id, 100, "r" * 256), "reference"),
         (lambda: client.capture(order_id, 3500, order_lines=[line]), "order_lines[0]"),

@@ -110,10 +110,20 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Refuses a value nested deeper than [`MAX_DEPTH`]. Scalars cost nothing; nested values are
 /// scanned once.
+///
+/// A number beyond f64 (`1e400`) is refused here too, as a parsed value would refuse it: what
+/// the library cannot read, it does not send.
 fn guard_depth<E: de::Error>(v: &RawValue) -> Result<(), E> {
     let text = v.get().as_bytes();
-    if !matches!(text.first(), Some(b'[' | b'{')) {
-        return Ok(());
+    match text.first() {
+        Some(b'[' | b'{') => {}
+        Some(b'-' | b'0'..=b'9') => {
+            return match v.get().parse::<f64>() {
+                Ok(f) if f.is_infinite() => Err(E::custom("number out of range")),
+                _ => Ok(()),
+            }
+        }
+        _ => return Ok(()),
     }
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for &b in text {
