@@ -404,6 +404,41 @@ mod tests {
     }
 
     #[test]
+    fn the_tills_text_is_passed_on_exactly() {
+        // Decimal digits, exponents, escapes and key order in unknown fields, top level and in
+        // lines, reach Klarna as the till wrote them; a repeated key keeps its first place and
+        // its last value.
+        let order = GB.replacen(
+            "\"order_lines\"",
+            "\"x_rate\": 1.10, \"x_big\": 12345678901234567890123, \"x_\\u00e9\": \"\\u00e9\", \
+             \"order_lines\"",
+            1,
+        );
+        let order = order.replacen(
+            "\"name\"",
+            "\"x_weight\": 0.30000000000000004e0, \"x_list\": [1.0, 2e3], \"name\"",
+            1,
+        );
+        let body = prepare_session_request(&order, false, None).unwrap().body;
+        for text in [
+            "\"x_rate\":1.10",
+            "\"x_big\":12345678901234567890123",
+            "\"x_é\":\"\\u00e9\"",
+            "\"x_weight\": 0.30000000000000004e0",
+            "\"x_list\": [1.0, 2e3]",
+        ] {
+            assert!(body.contains(text), "{text} not in {body}");
+        }
+        let twice = r#"{"purchase_country": "XX", "locale": "sv-SE", "purchase_country": "SE"}"#;
+        let fields = read_object(twice, "order").unwrap();
+        assert_eq!(fields.len(), 2);
+        assert_eq!(
+            (fields[0].0 .0.as_ref(), fields[0].1.get()),
+            ("purchase_country", "\"SE\"")
+        );
+    }
+
+    #[test]
     fn channel_is_normalised_in_place() {
         let mut order = parse(GB);
         order.insert("acquiring_channel".into(), "IN_STORE".into());

@@ -53,12 +53,32 @@ impl<'a> RawObject<'a> {
 
 struct ObjectVisitor;
 
-/// Skips a value that is not an object; all that matters is that it was not one.
+/// The visitor methods of a value that is not an object: all that matters is that it was not
+/// one (`$not` is the answer); an array is skipped without being kept.
 macro_rules! not_an_object {
-    ($($name:ident: $t:ty),*) => {
-        $(fn $name<E: de::Error>(self, _: $t) -> Result<Self::Value, E> {
-            Ok(RawObject::NotObject)
-        })*
+    ($not:expr) => {
+        fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($not)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($not)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($not)
+        }
     };
 }
 
@@ -85,17 +105,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         Ok(RawObject::Object(fields))
     }
 
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(RawObject::NotObject)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(RawObject::NotObject)
-    }
-
-    not_an_object!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64,
-        visit_str: &str);
+    not_an_object!(RawObject::NotObject);
 }
 
 impl<'de> Deserialize<'de> for RawObject<'de> {
@@ -222,30 +232,7 @@ impl<'de> Visitor<'de> for LineVisitor {
         Ok(Line::Object(l))
     }
 
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Line::NotObject)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Line::NotObject)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Line::NotObject)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Line::NotObject)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Line::NotObject)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Line::NotObject)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Line::NotObject)
-    }
+    not_an_object!(Line::NotObject);
 }
 
 impl<'de> Deserialize<'de> for Line<'de> {
