@@ -277,7 +277,7 @@ impl Config {
         let webhook_url = match opt_str(map, "webhook_url")? {
             Some(u) => {
                 url::require_secure(u, allow_insecure_http)
-                    .and_then(|()| super::webhook::check_base_url(u))
+                    .and_then(|()| url::check_base_url(u))
                     .map_err(|m| Error::bad_config("webhook_url", m))?;
                 Some(u.to_string())
             }

@@ -1,7 +1,14 @@
-//! The few URL facts the library needs: scheme, host, and whether plain HTTP is acceptable.
+//! The few URL facts the library needs: scheme, host, whether plain HTTP is acceptable, path
+//! segment encoding, and the query parameter names of webhook callback URLs.
 //!
 //! Plain `http://` is allowed only to loopback hosts (the simulator) unless the caller opted in
 //! with `allow_insecure_http`; everything else must be `https://`.
+
+/// Query parameter of a callback URL naming its session (not secret: it only selects which token
+/// to compare). See `webhook`.
+pub const REFERENCE_PARAM: &str = "kpos_ref";
+/// Query parameter of a callback URL carrying its session's secret token.
+pub const TOKEN_PARAM: &str = "kpos_token";
 
 /// Scheme and host of an absolute `http(s)://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +92,24 @@ pub fn encode_path_segment(s: &str) -> String {
     out
 }
 
+/// Refuses a configured `webhook_url` that has a fragment or whose query already uses the
+/// callback parameter names.
+pub fn check_base_url(url: &str) -> std::result::Result<(), String> {
+    if url.contains('#') {
+        return Err("must not contain a fragment (#...)".into());
+    }
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    if query.split('&').any(|p| {
+        let name = p.split('=').next().unwrap_or("");
+        name == REFERENCE_PARAM || name == TOKEN_PARAM
+    }) {
+        return Err(format!(
+            "must not contain {REFERENCE_PARAM} or {TOKEN_PARAM}: the library adds them per session"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +142,12 @@ mod tests {
     fn ids_are_encoded_in_paths() {
         assert_eq!(encode_path_segment("ab-1_~."), "ab-1_~.");
         assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn base_urls_may_not_preempt_the_librarys_parameters() {
+        assert!(check_base_url("https://t.example/h?store=1").is_ok());
+        assert!(check_base_url("https://t.example/h?kpos_token=1").is_err());
+        assert!(check_base_url("https://t.example/h#x").is_err());
     }
 }
