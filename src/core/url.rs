@@ -4,6 +4,8 @@
 //! Plain `http://` is allowed only to loopback hosts (the simulator) unless the caller opted in
 //! with `allow_insecure_http`; everything else must be `https://`.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 /// Query parameter of a callback URL naming its session (not secret: it only selects which token
 /// to compare). See `webhook`.
 pub const REFERENCE_PARAM: &str = "kpos_ref";
@@ -78,18 +80,18 @@ pub fn require_secure(url: &str, allow_insecure_http: bool) -> Result<(), String
     Ok(())
 }
 
+/// Everything but the unreserved characters of RFC 3986 (letters, digits, `-._~`) is encoded in
+/// a path segment.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes one path segment (a session or order id), so an id can never change the
 /// path it is put into.
 pub fn encode_path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{:02X}", b));
-        }
-    }
-    out
+    utf8_percent_encode(s, PATH_SEGMENT).to_string()
 }
 
 /// Refuses a configured `webhook_url` that has a fragment or whose query already uses the
@@ -142,6 +144,10 @@ mod tests {
     fn ids_are_encoded_in_paths() {
         assert_eq!(encode_path_segment("ab-1_~."), "ab-1_~.");
         assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(
+            encode_path_segment("?#%+:@=&;,'!*()[]\\\"é\u{7f}\n"),
+            "%3F%23%25%2B%3A%40%3D%26%3B%2C%27%21%2A%28%29%5B%5D%5C%22%C3%A9%7F%0A"
+        );
     }
 
     #[test]

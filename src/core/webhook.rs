@@ -12,6 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use percent_encoding::percent_decode;
 use subtle::ConstantTimeEq;
 
 use super::config::Secret;
@@ -182,11 +183,13 @@ impl CallbackQuery {
             Some(i) => &without_fragment[i + 1..],
             None => without_fragment,
         };
+        // `%XY` becomes its byte; anything else, a lone `%` included, stays as it is.
+        let decode = |s: &[u8]| -> Vec<u8> { percent_decode(s).collect() };
         let (mut reference, mut token) = (Vec::new(), Vec::new());
         for pair in query.split(|&b| b == b'&') {
             let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(i) => (percent_decode(&pair[..i]), percent_decode(&pair[i + 1..])),
-                None => (percent_decode(pair), Vec::new()),
+                Some(i) => (decode(&pair[..i]), decode(&pair[i + 1..])),
+                None => (decode(pair), Vec::new()),
             };
             if name == REFERENCE_PARAM.as_bytes() {
                 reference.push(value);
@@ -212,29 +215,6 @@ impl CallbackQuery {
         })?;
         Ok(CallbackQuery { reference, token })
     }
-}
-
-fn percent_decode(s: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match (
-            s[i],
-            s.get(i + 1).copied().and_then(hex),
-            s.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(h << 4 | l);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N]> {
@@ -331,6 +311,16 @@ mod tests {
                 ("ab", &b"t-_0"[..])
             );
         }
+    }
+
+    #[test]
+    fn percent_decoding_leaves_incomplete_escapes_alone() {
+        let q = query_of("kpos_ref=%61%2%&kpos_token=%%41%4a%4G%e2%82%ac%");
+        assert_eq!(q.reference, "a%2%");
+        assert_eq!(q.token, "%AJ%4G€%".as_bytes());
+        let q = query_of("kpos%5Fref=x+y&kpos_token=%00%FF");
+        assert_eq!(q.reference, "x+y", "+ is not a space in a callback query");
+        assert_eq!(q.token, [0, 0xff]);
     }
 
     #[test]
