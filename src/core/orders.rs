@@ -19,6 +19,7 @@
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::client::{is_definitive_refusal, Client};
 use super::error::{Error, Result};
 use super::field::{self, Json};
 use super::http::{Limits, Method, Request, Response, Retry};
@@ -26,7 +27,6 @@ use super::id;
 use super::journal::{Call, Kind};
 use super::log::{log, Level};
 use super::order::{self, rules};
-use super::session::{is_definitive_refusal, Client};
 use super::url;
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 64;
