@@ -329,312 +329,191 @@ const fn read_only(key: &'static str) -> Rule {
     }
 }
 
-use Scope as S;
-use Source::{InStore, OrderManagement as Om, Payments};
+pub use table::*;
 
-/// Order line types of a session.
-pub const LINE_TYPES: &[&str] = &[
-    "physical",
-    "discount",
-    "shipping_fee",
-    "sales_tax",
-    "digital",
-    "gift_card",
-    "store_credit",
-    "surcharge",
-];
-/// Order line types of a capture or refund: a session's, and `return_fee`.
-pub const MANAGED_LINE_TYPES: &[&str] = &[
-    "physical",
-    "discount",
-    "shipping_fee",
-    "sales_tax",
-    "digital",
-    "gift_card",
-    "store_credit",
-    "surcharge",
-    "return_fee",
-];
-/// Klarna's shipping methods (`shipping_info[].shipping_method`).
-pub const SHIPPING_METHODS: &[&str] = &[
-    "PickUpStore",
-    "Home",
-    "BoxReg",
-    "BoxUnreg",
-    "PickUpPoint",
-    "Own",
-    "Postal",
-    "DHLPackstation",
-    "Digital",
-    "Undefined",
-    "PickUpWarehouse",
-    "ClickCollect",
-    "PalletDelivery",
-];
+/// The table: one rule a line.
+#[rustfmt::skip]
+mod table {
+    use super::*;
+    use Scope as S;
+    use Source::{InStore, OrderManagement as Om, Payments};
 
-// The order (session request), top level.
-pub const PURCHASE_COUNTRY: Rule = form(
-    S::Order,
-    "purchase_country",
-    Form::Letters(2),
-    "SE",
-    "SWE",
-    Payments,
-);
-pub const PURCHASE_CURRENCY: Rule = form(
-    S::Order,
-    "purchase_currency",
-    Form::Letters(3),
-    "SEK",
-    "SEKR",
-    Payments,
-);
-pub const LOCALE: Rule = form(S::Order, "locale", Form::Locale, "sv-SE", "sv_SE", Payments);
-pub const ORDER_AMOUNT: Rule = int(
-    S::Order,
-    "order_amount",
-    Some(0),
-    Some(MAX_AMOUNT),
-    Payments,
-);
-pub const ORDER_TAX_AMOUNT: Rule = int(S::Order, "order_tax_amount", Some(0), None, Payments);
-pub const MERCHANT_REFERENCE1: Rule = plain(S::Order, "merchant_reference1", 0, 255, Payments);
-pub const MERCHANT_REFERENCE2: Rule = plain(S::Order, "merchant_reference2", 0, 255, Payments);
-pub const MERCHANT_DATA: Rule = chars(S::Order, "merchant_data", 6000, Payments);
-pub const INTENT: Rule = one_of(
-    S::Order,
-    "intent",
-    &["buy", "tokenize", "buy_and_tokenize"],
-    Payments,
-);
-pub const ORDER_LINES: Rule = Rule {
-    scope: S::Order,
-    key: "order_lines",
-    limit: Limit::Items {
-        min: 1,
-        max: MAX_ORDER_LINES,
-    },
-    source: Payments,
-};
-/// Fields of a session that only Klarna's answers carry.
-pub const READ_ONLY: [Rule; 5] = [
-    read_only("client_token"),
-    read_only("session_id"),
-    read_only("status"),
-    read_only("expires_at"),
-    read_only("authorization_token"),
-];
-pub const READ_ONLY_PAYMENT_METHOD_CATEGORIES: Rule = read_only("payment_method_categories");
+    /// Order line types of a session.
+    pub const LINE_TYPES: &[&str] = &[
+        "physical",
+        "discount",
+        "shipping_fee",
+        "sales_tax",
+        "digital",
+        "gift_card",
+        "store_credit",
+        "surcharge",
+    ];
+    /// Order line types of a capture or refund: a session's, and `return_fee`.
+    pub const MANAGED_LINE_TYPES: &[&str] = &[
+        "physical",
+        "discount",
+        "shipping_fee",
+        "sales_tax",
+        "digital",
+        "gift_card",
+        "store_credit",
+        "surcharge",
+        "return_fee",
+    ];
+    /// Klarna's shipping methods (`shipping_info[].shipping_method`).
+    pub const SHIPPING_METHODS: &[&str] = &[
+        "PickUpStore",
+        "Home",
+        "BoxReg",
+        "BoxUnreg",
+        "PickUpPoint",
+        "Own",
+        "Postal",
+        "DHLPackstation",
+        "Digital",
+        "Undefined",
+        "PickUpWarehouse",
+        "ClickCollect",
+        "PalletDelivery",
+    ];
 
-// Order lines of a session.
-pub const LINE_NAME: Rule = plain(S::OrderLine, "name", 1, 255, Payments);
-pub const LINE_TYPE: Rule = one_of(S::OrderLine, "type", LINE_TYPES, InStore);
-pub const LINE_REFERENCE: Rule = plain(S::OrderLine, "reference", 0, 255, Payments);
-pub const LINE_QUANTITY: Rule = int(S::OrderLine, "quantity", Some(0), None, Payments);
-pub const LINE_QUANTITY_UNIT: Rule = chars(S::OrderLine, "quantity_unit", 8, Payments);
-pub const LINE_UNIT_PRICE: Rule = int(
-    S::OrderLine,
-    "unit_price",
-    Some(-MAX_AMOUNT),
-    Some(MAX_AMOUNT),
-    InStore,
-);
-pub const LINE_TOTAL_AMOUNT: Rule = int(
-    S::OrderLine,
-    "total_amount",
-    Some(-MAX_AMOUNT),
-    Some(MAX_AMOUNT),
-    InStore,
-);
-pub const LINE_DISCOUNT: Rule = int(
-    S::OrderLine,
-    "total_discount_amount",
-    Some(0),
-    Some(MAX_AMOUNT),
-    Payments,
-);
-/// Not in [`all`]: a line's tax is within 1 of the tax its `total_amount` contains, at most half
-/// of it, so this bound is reached only by amounts the tax rule refuses first.
-pub const LINE_TAX_AMOUNT: Rule = int(
-    S::OrderLine,
-    "total_tax_amount",
-    Some(-MAX_AMOUNT),
-    Some(MAX_AMOUNT),
-    InStore,
-);
-pub const LINE_TAX_RATE: Rule = int(S::OrderLine, "tax_rate", Some(0), Some(10_000), Payments);
-pub const LINE_MERCHANT_DATA: Rule = chars(S::OrderLine, "merchant_data", 1024, Payments);
-pub const LINE_PRODUCT_URL: Rule = chars(S::OrderLine, "product_url", 1024, Payments);
-pub const LINE_IMAGE_URL: Rule = chars(S::OrderLine, "image_url", 1024, Payments);
+    // The order (session request), top level.
+    pub const PURCHASE_COUNTRY: Rule = form(S::Order, "purchase_country", Form::Letters(2), "SE", "SWE", Payments);
+    pub const PURCHASE_CURRENCY: Rule = form(S::Order, "purchase_currency", Form::Letters(3), "SEK", "SEKR", Payments);
+    pub const LOCALE: Rule = form(S::Order, "locale", Form::Locale, "sv-SE", "sv_SE", Payments);
+    pub const ORDER_AMOUNT: Rule = int(S::Order, "order_amount", Some(0), Some(MAX_AMOUNT), Payments);
+    pub const ORDER_TAX_AMOUNT: Rule = int(S::Order, "order_tax_amount", Some(0), None, Payments);
+    pub const MERCHANT_REFERENCE1: Rule = plain(S::Order, "merchant_reference1", 0, 255, Payments);
+    pub const MERCHANT_REFERENCE2: Rule = plain(S::Order, "merchant_reference2", 0, 255, Payments);
+    pub const MERCHANT_DATA: Rule = chars(S::Order, "merchant_data", 6000, Payments);
+    pub const INTENT: Rule = one_of(S::Order, "intent", &["buy", "tokenize", "buy_and_tokenize"], Payments);
+    pub const ORDER_LINES: Rule = Rule {
+        scope: S::Order,
+        key: "order_lines",
+        limit: Limit::Items { min: 1, max: MAX_ORDER_LINES },
+        source: Payments,
+    };
+    /// Fields of a session that only Klarna's answers carry.
+    pub const READ_ONLY: [Rule; 5] = [
+        read_only("client_token"),
+        read_only("session_id"),
+        read_only("status"),
+        read_only("expires_at"),
+        read_only("authorization_token"),
+    ];
+    pub const READ_ONLY_PAYMENT_METHOD_CATEGORIES: Rule = read_only("payment_method_categories");
 
-// Addresses (billing_address, shipping_address).
-pub const ADDRESS: [Rule; 13] = [
-    chars(S::Address, "attention", 99, Payments),
-    chars(S::Address, "city", 99, Payments),
-    form(
-        S::Address,
-        "country",
-        Form::Letters(2),
-        "SE",
-        "SWE",
-        Payments,
-    ),
-    chars(S::Address, "email", 99, Payments),
-    chars(S::Address, "family_name", 99, Payments),
-    chars(S::Address, "given_name", 99, Payments),
-    chars(S::Address, "organization_name", 99, Payments),
-    chars(S::Address, "phone", 99, Payments),
-    chars(S::Address, "postal_code", 10, Payments),
-    chars(S::Address, "region", 99, Payments),
-    chars(S::Address, "street_address", 99, Payments),
-    chars(S::Address, "street_address2", 99, Payments),
-    chars(S::Address, "title", 20, Payments),
-];
+    // Order lines of a session.
+    pub const LINE_NAME: Rule = plain(S::OrderLine, "name", 1, 255, Payments);
+    pub const LINE_TYPE: Rule = one_of(S::OrderLine, "type", LINE_TYPES, InStore);
+    pub const LINE_REFERENCE: Rule = plain(S::OrderLine, "reference", 0, 255, Payments);
+    pub const LINE_QUANTITY: Rule = int(S::OrderLine, "quantity", Some(0), None, Payments);
+    pub const LINE_QUANTITY_UNIT: Rule = chars(S::OrderLine, "quantity_unit", 8, Payments);
+    pub const LINE_UNIT_PRICE: Rule = int(S::OrderLine, "unit_price", Some(-MAX_AMOUNT), Some(MAX_AMOUNT), InStore);
+    pub const LINE_TOTAL_AMOUNT: Rule = int(S::OrderLine, "total_amount", Some(-MAX_AMOUNT), Some(MAX_AMOUNT), InStore);
+    pub const LINE_DISCOUNT: Rule = int(S::OrderLine, "total_discount_amount", Some(0), Some(MAX_AMOUNT), Payments);
+    /// Not in [`all`](super::all): a line's tax is within 1 of the tax its `total_amount` contains, at most half
+    /// of it, so this bound is reached only by amounts the tax rule refuses first.
+    pub const LINE_TAX_AMOUNT: Rule = int(S::OrderLine, "total_tax_amount", Some(-MAX_AMOUNT), Some(MAX_AMOUNT), InStore);
+    pub const LINE_TAX_RATE: Rule = int(S::OrderLine, "tax_rate", Some(0), Some(10_000), Payments);
+    pub const LINE_MERCHANT_DATA: Rule = chars(S::OrderLine, "merchant_data", 1024, Payments);
+    pub const LINE_PRODUCT_URL: Rule = chars(S::OrderLine, "product_url", 1024, Payments);
+    pub const LINE_IMAGE_URL: Rule = chars(S::OrderLine, "image_url", 1024, Payments);
 
-// Customer, options, merchant URLs.
-pub const CUSTOMER: [Rule; 2] = [
-    one_of(S::Customer, "type", &["person", "organization"], Payments),
-    form(
-        S::Customer,
-        "last_four_ssn",
-        Form::LastFourSsn,
-        "1234",
-        "12345",
-        Payments,
-    ),
-];
-pub const OPTIONS: [Rule; 4] = [
-    form(
-        S::Options,
-        "color_border",
-        Form::HexColor,
-        "#0A1B2C",
-        "#0A1B2",
-        Payments,
-    ),
-    form(
-        S::Options,
-        "color_border_selected",
-        Form::HexColor,
-        "#0A1B2C",
-        "0A1B2C",
-        Payments,
-    ),
-    form(
-        S::Options,
-        "color_details",
-        Form::HexColor,
-        "#0A1B2C",
-        "#0A1B2G",
-        Payments,
-    ),
-    form(
-        S::Options,
-        "color_text",
-        Form::HexColor,
-        "#0A1B2C",
-        "#0A1B2CD",
-        Payments,
-    ),
-];
-pub const MERCHANT_URLS: [Rule; 4] = [
-    chars(S::MerchantUrls, "confirmation", 2000, Payments),
-    chars(S::MerchantUrls, "notification", 2000, Payments),
-    chars(S::MerchantUrls, "push", 2000, Payments),
-    chars(S::MerchantUrls, "authorization", 2000, Payments),
-];
+    // Addresses (billing_address, shipping_address).
+    pub const ADDRESS: [Rule; 13] = [
+        chars(S::Address, "attention", 99, Payments),
+        chars(S::Address, "city", 99, Payments),
+        form(S::Address, "country", Form::Letters(2), "SE", "SWE", Payments),
+        chars(S::Address, "email", 99, Payments),
+        chars(S::Address, "family_name", 99, Payments),
+        chars(S::Address, "given_name", 99, Payments),
+        chars(S::Address, "organization_name", 99, Payments),
+        chars(S::Address, "phone", 99, Payments),
+        chars(S::Address, "postal_code", 10, Payments),
+        chars(S::Address, "region", 99, Payments),
+        chars(S::Address, "street_address", 99, Payments),
+        chars(S::Address, "street_address2", 99, Payments),
+        chars(S::Address, "title", 20, Payments),
+    ];
 
-// Distribution and attachment.
-pub const DISTRIBUTION_KEYS: Rule = Rule {
-    scope: S::Distribution,
-    key: "",
-    limit: Limit::Keys(&["method", "short_code", "callback_urls"]),
-    source: InStore,
-};
-/// `one_qr` is sent; the older `qr` and `payment_link` are accepted and sent as `one_qr`
-/// (docs/validation.md).
-pub const DISTRIBUTION_METHOD: Rule = one_of(
-    S::Distribution,
-    "method",
-    &["one_qr", "qr", "payment_link"],
-    InStore,
-);
-pub const SHORT_CODE: Rule = form(
-    S::Distribution,
-    "short_code",
-    Form::ShortCode,
-    "01234567890123456789",
-    "012345678901234567890",
-    InStore,
-);
-pub const ATTACHMENT_CONTENT_TYPE: Rule = Rule {
-    scope: S::Attachment,
-    key: "content_type",
-    limit: Limit::Required,
-    source: Payments,
-};
-pub const ATTACHMENT_BODY_TEXT: Rule = form(
-    S::Attachment,
-    "body",
-    Form::JsonObjectText,
-    "{\"a\":1}",
-    "[1]",
-    Payments,
-);
+    // Customer, options, merchant URLs.
+    pub const CUSTOMER: [Rule; 2] = [
+        one_of(S::Customer, "type", &["person", "organization"], Payments),
+        form(S::Customer, "last_four_ssn", Form::LastFourSsn, "1234", "12345", Payments),
+    ];
+    pub const OPTIONS: [Rule; 4] = [
+        form(S::Options, "color_border", Form::HexColor, "#0A1B2C", "#0A1B2", Payments),
+        form(S::Options, "color_border_selected", Form::HexColor, "#0A1B2C", "0A1B2C", Payments),
+        form(S::Options, "color_details", Form::HexColor, "#0A1B2C", "#0A1B2G", Payments),
+        form(S::Options, "color_text", Form::HexColor, "#0A1B2C", "#0A1B2CD", Payments),
+    ];
+    pub const MERCHANT_URLS: [Rule; 4] = [
+        chars(S::MerchantUrls, "confirmation", 2000, Payments),
+        chars(S::MerchantUrls, "notification", 2000, Payments),
+        chars(S::MerchantUrls, "push", 2000, Payments),
+        chars(S::MerchantUrls, "authorization", 2000, Payments),
+    ];
 
-// Captures and refunds.
-pub const CAPTURED_AMOUNT: Rule = int(S::Capture, "captured_amount", Some(0), Some(MAX_AMOUNT), Om);
-pub const REFUNDED_AMOUNT: Rule = int(S::Refund, "refunded_amount", Some(0), Some(MAX_AMOUNT), Om);
-pub const CAPTURE_DESCRIPTION: Rule = plain(S::Capture, "description", 0, 255, Om);
-pub const CAPTURE_REFERENCE: Rule = plain(S::Capture, "reference", 0, 255, Om);
-pub const REFUND_DESCRIPTION: Rule = plain(S::Refund, "description", 0, 255, Om);
-pub const REFUND_REFERENCE: Rule = plain(S::Refund, "reference", 0, 255, Om);
-pub const MANAGED_ORDER_LINES: Rule = Rule {
-    scope: S::Capture,
-    key: "order_lines",
-    limit: Limit::Items {
-        min: 0,
-        max: MAX_ORDER_LINES,
-    },
-    source: Om,
-};
-pub const SHIPPING_DELAY: Rule = int(S::Capture, "shipping_delay", Some(0), None, Om);
-pub const SHIPPING_INFO: Rule = Rule {
-    scope: S::Capture,
-    key: "shipping_info",
-    limit: Limit::Items { min: 0, max: 500 },
-    source: Om,
-};
-pub const SHIPPING_INFO_FIELDS: [Rule; 7] = [
-    one_of(S::ShippingInfo, "shipping_method", SHIPPING_METHODS, Om),
-    chars(S::ShippingInfo, "shipping_company", 100, Om),
-    chars(S::ShippingInfo, "tracking_number", 100, Om),
-    chars(S::ShippingInfo, "tracking_uri", 1024, Om),
-    chars(S::ShippingInfo, "return_shipping_company", 100, Om),
-    chars(S::ShippingInfo, "return_tracking_number", 100, Om),
-    chars(S::ShippingInfo, "return_tracking_uri", 1024, Om),
-];
+    // Distribution and attachment.
+    pub const DISTRIBUTION_KEYS: Rule = Rule {
+        scope: S::Distribution,
+        key: "",
+        limit: Limit::Keys(&["method", "short_code", "callback_urls"]),
+        source: InStore,
+    };
+    /// `one_qr` is sent; the older `qr` and `payment_link` are accepted and sent as `one_qr`
+    /// (docs/validation.md).
+    pub const DISTRIBUTION_METHOD: Rule = one_of(S::Distribution, "method", &["one_qr", "qr", "payment_link"], InStore);
+    pub const SHORT_CODE: Rule = form(S::Distribution, "short_code", Form::ShortCode, "01234567890123456789", "012345678901234567890", InStore);
+    pub const ATTACHMENT_CONTENT_TYPE: Rule = Rule {
+        scope: S::Attachment,
+        key: "content_type",
+        limit: Limit::Required,
+        source: Payments,
+    };
+    pub const ATTACHMENT_BODY_TEXT: Rule = form(S::Attachment, "body", Form::JsonObjectText, "{\"a\":1}", "[1]", Payments);
 
-// Order lines of captures and refunds: Klarna's Order Management allows an empty name, any
-// non-negative tax rate and a 10-character quantity unit.
-pub const MANAGED_LINE_NAME: Rule = plain(S::ManagedLine, "name", 0, 255, Om);
-pub const MANAGED_LINE_TYPE: Rule = one_of(S::ManagedLine, "type", MANAGED_LINE_TYPES, Om);
-pub const MANAGED_LINE_REFERENCE: Rule = plain(S::ManagedLine, "reference", 0, 255, Om);
-pub const MANAGED_LINE_QUANTITY_UNIT: Rule = chars(S::ManagedLine, "quantity_unit", 10, Om);
-pub const MANAGED_LINE_TAX_RATE: Rule = int(
-    S::ManagedLine,
-    "tax_rate",
-    Some(0),
-    Some(i32::MAX as i64),
-    Om,
-);
-pub const MANAGED_LINE_DISCOUNT: Rule = int(
-    S::ManagedLine,
-    "total_discount_amount",
-    Some(0),
-    Some(MAX_AMOUNT),
-    Om,
-);
+    // Captures and refunds.
+    pub const CAPTURED_AMOUNT: Rule = int(S::Capture, "captured_amount", Some(0), Some(MAX_AMOUNT), Om);
+    pub const REFUNDED_AMOUNT: Rule = int(S::Refund, "refunded_amount", Some(0), Some(MAX_AMOUNT), Om);
+    pub const CAPTURE_DESCRIPTION: Rule = plain(S::Capture, "description", 0, 255, Om);
+    pub const CAPTURE_REFERENCE: Rule = plain(S::Capture, "reference", 0, 255, Om);
+    pub const REFUND_DESCRIPTION: Rule = plain(S::Refund, "description", 0, 255, Om);
+    pub const REFUND_REFERENCE: Rule = plain(S::Refund, "reference", 0, 255, Om);
+    pub const MANAGED_ORDER_LINES: Rule = Rule {
+        scope: S::Capture,
+        key: "order_lines",
+        limit: Limit::Items { min: 0, max: MAX_ORDER_LINES },
+        source: Om,
+    };
+    pub const SHIPPING_DELAY: Rule = int(S::Capture, "shipping_delay", Some(0), None, Om);
+    pub const SHIPPING_INFO: Rule = Rule {
+        scope: S::Capture,
+        key: "shipping_info",
+        limit: Limit::Items { min: 0, max: 500 },
+        source: Om,
+    };
+    pub const SHIPPING_INFO_FIELDS: [Rule; 7] = [
+        one_of(S::ShippingInfo, "shipping_method", SHIPPING_METHODS, Om),
+        chars(S::ShippingInfo, "shipping_company", 100, Om),
+        chars(S::ShippingInfo, "tracking_number", 100, Om),
+        chars(S::ShippingInfo, "tracking_uri", 1024, Om),
+        chars(S::ShippingInfo, "return_shipping_company", 100, Om),
+        chars(S::ShippingInfo, "return_tracking_number", 100, Om),
+        chars(S::ShippingInfo, "return_tracking_uri", 1024, Om),
+    ];
+
+    // Order lines of captures and refunds: Klarna's Order Management allows an empty name, any
+    // non-negative tax rate and a 10-character quantity unit.
+    pub const MANAGED_LINE_NAME: Rule = plain(S::ManagedLine, "name", 0, 255, Om);
+    pub const MANAGED_LINE_TYPE: Rule = one_of(S::ManagedLine, "type", MANAGED_LINE_TYPES, Om);
+    pub const MANAGED_LINE_REFERENCE: Rule = plain(S::ManagedLine, "reference", 0, 255, Om);
+    pub const MANAGED_LINE_QUANTITY_UNIT: Rule = chars(S::ManagedLine, "quantity_unit", 10, Om);
+    pub const MANAGED_LINE_TAX_RATE: Rule = int(S::ManagedLine, "tax_rate", Some(0), Some(i32::MAX as i64), Om);
+    pub const MANAGED_LINE_DISCOUNT: Rule = int(S::ManagedLine, "total_discount_amount", Some(0), Some(MAX_AMOUNT), Om);
+}
 
 /// Every rule, in one table.
 pub fn all() -> Vec<Rule> {
