@@ -84,7 +84,7 @@ pub fn validate_amount_body(action: Action, json: &str) -> Result<Map<String, Va
         Action::Cancel | Action::Release => return Ok(Map::new()),
     };
     let fields = order::read_object(json, "request")?;
-    let get = |key: &str| field::present(order::get(&fields, key));
+    let get = |key: &str| field::present(fields.get(key));
     let key = amount_rule.key;
     match get(key) {
         None => {

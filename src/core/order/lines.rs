@@ -61,45 +61,52 @@ pub struct LinesSummary {
     pub sales_tax_amount: Option<i64>,
 }
 
-/// Checks a session's `order_lines` (1 to 1000 lines; `None`: absent or null).
-pub fn check_order_lines(lines: Option<&RawValue>) -> Result<LinesSummary> {
-    check(lines, "order_lines", &rules::ORDER_LINES, &SESSION)
+/// Checks a session's `order_lines`, read in the pass over the order (1 to 1000 lines; `None`:
+/// absent).
+pub fn check_order_lines(lines: Option<&raw::Lines<'_>>) -> Result<LinesSummary> {
+    const PATH: &str = "order_lines";
+    match lines {
+        None => Err(field::required("an array of 1 to 1000 order lines").at(PATH)),
+        Some(raw::Lines::NotArray("null")) => {
+            Err(field::required("an array of 1 to 1000 order lines").at(PATH))
+        }
+        Some(raw::Lines::NotArray(what)) => Err(not_an_array(what).at(PATH)),
+        Some(raw::Lines::Array(entries)) => {
+            check_entries(entries, PATH, &rules::ORDER_LINES, &SESSION)
+        }
+    }
 }
 
 /// Checks the `order_lines` of a capture or refund (0 to 1000 lines), named under `path`.
 pub fn check_managed_lines(lines: &RawValue, path: &str) -> Result<LinesSummary> {
-    check(Some(lines), path, &rules::MANAGED_ORDER_LINES, &MANAGED)
+    if lines.kind() != Kind::Array {
+        return Err(field::Fault(format!(
+            "must be an array of order lines, not {}",
+            lines.describe()
+        ))
+        .at(path));
+    }
+    let entries = raw::lines(lines)
+        .map_err(|e| Error::invalid_argument(format!("{path} could not be read: {e}")))?;
+    check_entries(&entries, path, &rules::MANAGED_ORDER_LINES, &MANAGED)
 }
 
-fn check(
-    lines: Option<&RawValue>,
+fn not_an_array(what: &str) -> field::Fault {
+    field::Fault(format!("must be an array of order lines, not {what}"))
+}
+
+fn check_entries(
+    entries: &[Line<'_>],
     path: &str,
     count_rule: &Rule,
     line_rules: &LineRules,
 ) -> Result<LinesSummary> {
-    let lines = match field::present(lines) {
-        Some(l) if l.kind() == Kind::Array => l,
-        None => {
-            return Err(Error::bad_field(
-                path,
-                "is required: an array of 1 to 1000 order lines",
-            ))
-        }
-        Some(other) => {
-            return Err(Error::bad_field(
-                path,
-                format!("must be an array of order lines, not {}", other.describe()),
-            ))
-        }
-    };
-    let entries = raw::lines(lines)
-        .map_err(|e| Error::invalid_argument(format!("{path} could not be read: {e}")))?;
     count_rule.check_items(entries.len(), path)?;
 
     // Known up front so the first line that breaks the model is the one reported.
     let sales_tax_model = entries.iter().any(|l| match l {
         Line::Object(f) => is_sales_tax(f),
-        Line::NotObject => false,
+        Line::NotObject(_) => false,
     });
 
     // Amounts are bounded by MAX_AMOUNT and lines by MAX_ORDER_LINES, so i64 sums cannot overflow.
@@ -111,15 +118,14 @@ fn check(
     };
     for (index, line) in entries.iter().enumerate() {
         let at = LinePath { lines: path, index };
-        let Line::Object(fields) = line else {
-            let what = raw::entries(lines)
-                .ok()
-                .and_then(|e| e.get(index).map(|v| v.describe()))
-                .unwrap_or_else(|| "something else".into());
-            return Err(Error::bad_field(
-                at.to_string(),
-                format!("must be an order line object, not {what}"),
-            ));
+        let fields = match line {
+            Line::Object(fields) => fields,
+            Line::NotObject(what) => {
+                return Err(Error::bad_field(
+                    at.to_string(),
+                    format!("must be an order line object, not {what}"),
+                ))
+            }
         };
         let facts = check_line(fields, at, line_rules, sales_tax_model)?;
         summary.total_amount += facts.total_amount;

@@ -82,8 +82,8 @@ pub fn prepare_session_request(
     if order_json.len() > MAX_BODY_BYTES {
         return Err(too_large(order_json.len()));
     }
-    let fields = read_object(order_json, "order")?;
-    let facts = top::validate(&fields, allow_insecure_http)?;
+    let order = read(order_json, "order", raw::order)?;
+    let facts = top::validate(&order, allow_insecure_http)?;
     if callback_url.is_some() && facts.webhook_url.is_some() {
         return Err(Error::bad_field(
             "distribution.callback_urls.status_update",
@@ -91,7 +91,7 @@ pub fn prepare_session_request(
              configure no webhook_url to handle callbacks without the library",
         ));
     }
-    let body = build_body(&fields, order_json.len(), callback_url)?;
+    let body = build_body(order_json, &order, callback_url)?;
     if body.len() > MAX_BODY_BYTES {
         return Err(too_large(body.len()));
     }
@@ -107,15 +107,20 @@ pub fn prepare_session_request(
 
 /// The top-level fields of a request object, in the caller's order, as raw JSON. `what` names
 /// the request in messages ("order", "request").
-pub(crate) fn read_object<'a>(
+pub(crate) fn read_object<'a>(json: &'a str, what: &str) -> Result<raw::RawFields<'a>> {
+    read(json, what, raw::object)
+}
+
+fn read<'a>(
     json: &'a str,
     what: &str,
-) -> Result<Vec<(raw::Key<'a>, &'a RawValue)>> {
+    reader: fn(&'a str) -> serde_json::Result<raw::RawObject<'a>>,
+) -> Result<raw::RawFields<'a>> {
     // serde_json's recursion limit (128) turns absurdly deep nesting into an error instead of a
     // stack overflow.
-    match raw::object(json) {
+    match reader(json) {
         Ok(raw::RawObject::Object(fields)) => Ok(fields),
-        Ok(raw::RawObject::NotObject) => match serde_json::from_str::<Value>(json) {
+        Ok(raw::RawObject::NotObject(_)) => match serde_json::from_str::<Value>(json) {
             Ok(v) => Err(Error::invalid_argument(format!(
                 "{what} JSON must be an object ({{...}}), not {}",
                 v.describe()
@@ -130,11 +135,6 @@ pub(crate) fn read_object<'a>(
     }
 }
 
-/// The value of a top-level field, `null` included.
-pub(crate) fn get<'a>(fields: &[(raw::Key<'a>, &'a RawValue)], key: &str) -> Option<&'a RawValue> {
-    fields.iter().find(|(k, _)| k.0 == key).map(|(_, v)| *v)
-}
-
 fn too_large(bytes: usize) -> Error {
     Error::new(
         Code::BadRequest,
@@ -142,52 +142,71 @@ fn too_large(bytes: usize) -> Error {
     )
 }
 
-/// The body to send: the till's fields as they were, but for the in-store defaults (module doc).
+/// The body to send: the till's text itself, with the in-store changes to top-level fields
+/// (module doc) patched in where those fields are and the missing ones added at the end.
 fn build_body(
-    fields: &[(raw::Key<'_>, &RawValue)],
-    size_hint: usize,
+    json: &str,
+    order: &raw::RawFields<'_>,
     callback_url: Option<&str>,
 ) -> Result<String> {
-    let mut out = String::with_capacity(size_hint + 128);
-    out.push('{');
-    let mut first = true;
-    let mut push = |out: &mut String, key: &str, value: &str| {
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        // A key is a string; serialising one cannot fail.
-        out.push_str(&serde_json::to_string(key).unwrap_or_default());
-        out.push(':');
-        out.push_str(value);
+    let internal = || Error::new(Code::Internal, "the order's text could not be patched");
+    // Where a value lies in the till's text: the raw values point into it.
+    let span = |v: &RawValue| {
+        let start = (v.get().as_ptr() as usize).checked_sub(json.as_ptr() as usize)?;
+        (start + v.get().len() <= json.len()).then_some((start, v.get().len()))
     };
+    let mut patches: Vec<(usize, usize, String)> = Vec::new();
     let mut has_channel = false;
     let mut has_distribution = false;
-    for (key, value) in fields {
-        match key.0.as_ref() {
+    for (key, value) in &order.fields {
+        let text = match key.0.as_ref() {
             "acquiring_channel" => {
                 has_channel = true;
-                push(&mut out, "acquiring_channel", "\"in_store\"");
+                "\"in_store\"".to_string()
             }
             "distribution" => {
                 has_distribution = true;
-                push(
-                    &mut out,
-                    "distribution",
-                    &distribution(Some(value), callback_url)?,
-                );
+                distribution(Some(value), callback_url)?
             }
-            "attachment" => push(&mut out, "attachment", &attachment(value)?),
-            other => push(&mut out, other, value.get()),
-        }
+            "attachment" => match attachment(value)? {
+                Some(text) => text,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let (start, len) = span(value).ok_or_else(internal)?;
+        patches.push((start, len, text));
     }
+    patches.sort_by_key(|p| p.0);
+
+    let mut out = String::with_capacity(json.len() + 128);
+    let mut at = 0;
+    for (start, len, text) in patches {
+        out.push_str(json.get(at..start).ok_or_else(internal)?);
+        out.push_str(&text);
+        at = start + len;
+    }
+    // The object's closing brace is the text's last character but white space.
+    let close = json.trim_end().len().checked_sub(1).ok_or_else(internal)?;
+    out.push_str(json.get(at..close).ok_or_else(internal)?);
+    let mut empty = order.fields.is_empty() && order.lines.is_none();
+    let mut append = |out: &mut String, key: &str, value: &str| {
+        if !empty {
+            out.push(',');
+        }
+        empty = false;
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
+        out.push_str(value);
+    };
     if !has_channel {
-        push(&mut out, "acquiring_channel", "\"in_store\"");
+        append(&mut out, "acquiring_channel", "\"in_store\"");
     }
     if !has_distribution {
-        push(&mut out, "distribution", &distribution(None, callback_url)?);
+        append(&mut out, "distribution", &distribution(None, callback_url)?);
     }
-    out.push('}');
+    out.push_str(json.get(close..).ok_or_else(internal)?);
     Ok(out)
 }
 
@@ -226,14 +245,14 @@ fn distribution(given: Option<&RawValue>, callback_url: Option<&str>) -> Result<
     to_json(&Value::Object(d))
 }
 
-/// `attachment` as sent: an EMD body given as an object serialised to a string, with the EMD
-/// content type when none was given; anything else as the till wrote it.
-fn attachment(given: &RawValue) -> Result<String> {
+/// `attachment` as sent when it changes: an EMD body given as an object serialised to a string,
+/// with the EMD content type when none was given. `None`: sent as the till wrote it.
+fn attachment(given: &RawValue) -> Result<Option<String>> {
     let Ok(Value::Object(mut a)) = serde_json::from_str::<Value>(given.get()) else {
-        return Ok(given.get().to_string());
+        return Ok(None);
     };
     let Some(body @ Value::Object(_)) = a.get("body") else {
-        return Ok(given.get().to_string());
+        return Ok(None);
     };
     let text = to_json(body)?;
     a.insert("body".into(), Value::String(text));
@@ -243,7 +262,7 @@ fn attachment(given: &RawValue) -> Result<String> {
             Value::String(EMD_CONTENT_TYPE.into()),
         );
     }
-    to_json(&Value::Object(a))
+    to_json(&Value::Object(a)).map(Some)
 }
 
 /// An optional amount as shown in messages.
@@ -285,10 +304,14 @@ mod tests {
     /// The sum of the lines' total_amount, as a session's lines are checked.
     fn validate_order_lines(lines: &Value, path: &str) -> Result<i64> {
         let text = serde_json::to_string(lines).unwrap();
-        let raw: Box<RawValue> = serde_json::from_str(&text).unwrap();
         if path == "order_lines" {
-            lines::check_order_lines(Some(&raw)).map(|s| s.total_amount)
+            let order = format!("{{\"order_lines\": {text}}}");
+            let raw::RawObject::Object(fields) = raw::order(&order).unwrap() else {
+                panic!("not an object")
+            };
+            lines::check_order_lines(fields.lines.as_ref()).map(|s| s.total_amount)
         } else {
+            let raw: Box<RawValue> = serde_json::from_str(&text).unwrap();
             lines::check_managed_lines(&raw, path).map(|s| s.total_amount)
         }
     }
@@ -421,21 +444,26 @@ mod tests {
         );
         let body = prepare_session_request(&order, false, None).unwrap().body;
         for text in [
-            "\"x_rate\":1.10",
-            "\"x_big\":12345678901234567890123",
-            "\"x_é\":\"\\u00e9\"",
+            "\"x_rate\": 1.10",
+            "\"x_big\": 12345678901234567890123",
+            "\"x_\\u00e9\": \"\\u00e9\"",
             "\"x_weight\": 0.30000000000000004e0",
             "\"x_list\": [1.0, 2e3]",
         ] {
             assert!(body.contains(text), "{text} not in {body}");
         }
+        // A key given twice is refused: readers differ on which one they take.
         let twice = r#"{"purchase_country": "XX", "locale": "sv-SE", "purchase_country": "SE"}"#;
-        let fields = read_object(twice, "order").unwrap();
-        assert_eq!(fields.len(), 2);
-        assert_eq!(
-            (fields[0].0 .0.as_ref(), fields[0].1.get()),
-            ("purchase_country", "\"SE\"")
+        let e = prepare_session_request(twice, false, None).unwrap_err();
+        assert_eq!(e.code, Code::InvalidArgument);
+        assert!(
+            e.message.contains("\"purchase_country\" is given twice"),
+            "{e}"
         );
+        let twice = GB.replacen("\"name\"", "\"name\": \"A\", \"name\"", 1);
+        let e = prepare_session_request(&twice, false, None).unwrap_err();
+        assert_eq!(e.code, Code::InvalidArgument);
+        assert!(e.message.contains("\"name\" twice"), "{e}");
     }
 
     #[test]

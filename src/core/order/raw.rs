@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 /// An object key, borrowed unless it had escapes.
@@ -32,57 +34,74 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// A JSON value read as an object of raw fields, or what it was instead.
-#[derive(Debug)]
-pub enum RawObject<'a> {
-    /// The fields in the order given; a repeated key keeps its first place and its last value
-    /// (as a parsed object would).
-    Object(Vec<(Key<'a>, &'a RawValue)>),
-    NotObject,
+/// The fields of an object in the order given, each as raw JSON; with `lines`, the object's
+/// `order_lines` read into typed views in the same pass (and then absent from `fields`).
+#[derive(Debug, Default)]
+pub struct RawFields<'a> {
+    pub fields: Vec<(Key<'a>, &'a RawValue)>,
+    pub lines: Option<Lines<'a>>,
 }
 
-impl<'a> RawObject<'a> {
+impl<'a> RawFields<'a> {
     /// The value of `key`, `null` included.
     pub fn get(&self, key: &str) -> Option<&'a RawValue> {
-        match self {
-            RawObject::Object(fields) => fields.iter().find(|(k, _)| k.0 == key).map(|(_, v)| *v),
-            RawObject::NotObject => None,
-        }
+        self.fields
+            .iter()
+            .find(|(k, _)| k.0 == key)
+            .map(|(_, v)| *v)
     }
 }
 
-struct ObjectVisitor;
+/// A JSON value read as an object of raw fields, or what it was instead ("an array", ...).
+#[derive(Debug)]
+pub enum RawObject<'a> {
+    Object(RawFields<'a>),
+    NotObject(&'static str),
+}
 
-/// The visitor methods of a value that is not an object: all that matters is that it was not
-/// one (`$not` is the answer); an array is skipped without being kept.
+/// `order_lines` read in the pass over the order: its lines, or what it was instead.
+#[derive(Debug)]
+pub enum Lines<'a> {
+    Array(Vec<Line<'a>>),
+    NotArray(&'static str),
+}
+
+/// The visitor methods of a value that is not the object or array expected: all that matters
+/// is what it was (`$not` is made from its description); an array is skipped without being kept.
 macro_rules! not_an_object {
     ($not:expr) => {
         fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok($not)
+            Ok($not("an array"))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($not)
+            Ok($not("null"))
         }
         fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($not)
+            Ok($not("a boolean"))
         }
         fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($not)
+            Ok($not("a number"))
         }
         fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($not)
+            Ok($not("a number"))
         }
         fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($not)
+            Ok($not("a number"))
         }
         fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($not)
+            Ok($not("a string"))
         }
     };
 }
 
-impl<'de> Visitor<'de> for ObjectVisitor {
+/// Reads an object; with `read_lines`, its `order_lines` too (see [`RawFields`]).
+#[derive(Clone, Copy)]
+struct ObjectSeed {
+    read_lines: bool,
+}
+
+impl<'de> Visitor<'de> for ObjectSeed {
     type Value = RawObject<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -90,27 +109,90 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        let mut fields: Vec<(Key<'de>, &'de RawValue)> = Vec::new();
+        let mut object = RawFields::default();
         while let Some(key) = map.next_key::<Key<'de>>()? {
+            if object.fields.iter().any(|(k, _)| *k == key)
+                || (key.0 == "order_lines" && object.lines.is_some())
+            {
+                // Which of the two a reader takes differs between readers: refused.
+                return Err(de::Error::custom(format_args!(
+                    "the key {:?} is given twice",
+                    key.0
+                )));
+            }
+            if self.read_lines && key.0 == "order_lines" {
+                object.lines = Some(map.next_value_seed(LinesSeed)?);
+                continue;
+            }
             let value: &'de RawValue = map.next_value()?;
-            // The lines are read field by field, with their own guard.
+            // Order lines are read field by field, with their own guard.
             if key.0 != "order_lines" {
                 guard_depth::<M::Error>(value)?;
             }
-            match fields.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = value,
-                None => fields.push((key, value)),
-            }
+            object.fields.push((key, value));
         }
-        Ok(RawObject::Object(fields))
+        Ok(RawObject::Object(object))
     }
 
     not_an_object!(RawObject::NotObject);
 }
 
-impl<'de> Deserialize<'de> for RawObject<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ObjectVisitor)
+impl<'de> DeserializeSeed<'de> for ObjectSeed {
+    type Value = RawObject<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Reads `order_lines` in the pass over the order.
+struct LinesSeed;
+
+impl<'de> Visitor<'de> for LinesSeed {
+    type Value = Lines<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        let mut lines = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(1024));
+        while let Some(line) = seq.next_element::<Line<'de>>()? {
+            lines.push(line);
+        }
+        Ok(Lines::Array(lines))
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Lines::NotArray("an object"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Lines::NotArray("null"))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Lines::NotArray("a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Lines::NotArray("a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Lines::NotArray("a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Lines::NotArray("a number"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Lines::NotArray("a string"))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for LinesSeed {
+    type Value = Lines<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
@@ -166,7 +248,19 @@ fn guard_depth<E: de::Error>(v: &RawValue) -> Result<(), E> {
 /// Parses `text` as an object of raw fields. `Err` holds serde_json's reason when the text is
 /// not JSON; `Ok(NotObject)` when it is JSON but no object.
 pub fn object(text: &str) -> Result<RawObject<'_>, serde_json::Error> {
-    serde_json::from_str(text)
+    read(text, false)
+}
+
+/// Parses an order in one pass: its fields as raw JSON, its `order_lines` as typed views.
+pub fn order(text: &str) -> Result<RawObject<'_>, serde_json::Error> {
+    read(text, true)
+}
+
+fn read(text: &str, read_lines: bool) -> Result<RawObject<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let object = ObjectSeed { read_lines }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(object)
 }
 
 /// The fields of an order line that the checks read, as raw JSON; the rest is skipped.
@@ -193,7 +287,8 @@ pub struct LineFields<'a> {
 #[derive(Debug)]
 pub enum Line<'a> {
     Object(LineFields<'a>),
-    NotObject,
+    /// What it was instead ("a string", ...).
+    NotObject(&'static str),
 }
 
 struct LineVisitor;
@@ -227,6 +322,13 @@ impl<'de> Visitor<'de> for LineVisitor {
                     continue;
                 }
             };
+            if slot.is_some() {
+                // The line is passed on as written: both would reach Klarna.
+                return Err(de::Error::custom(format_args!(
+                    "an order line has the field {:?} twice",
+                    key.0
+                )));
+            }
             *slot = Some(map.next_value::<&'de RawValue>()?);
         }
         Ok(Line::Object(l))
@@ -243,10 +345,5 @@ impl<'de> Deserialize<'de> for Line<'de> {
 
 /// The lines of a raw JSON array (the caller checked that it is one).
 pub fn lines(array: &RawValue) -> Result<Vec<Line<'_>>, serde_json::Error> {
-    serde_json::from_str(array.get())
-}
-
-/// The entries of a raw JSON array, each as raw text (for the rare paths that need them).
-pub fn entries(array: &RawValue) -> Result<Vec<&RawValue>, serde_json::Error> {
     serde_json::from_str(array.get())
 }

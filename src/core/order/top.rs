@@ -5,13 +5,11 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::lines::{self, LinesSummary};
-use super::raw::Key;
+use super::raw::RawFields;
 use super::rules::{self, Checked, Rule};
 use crate::core::error::{Error, Result};
 use crate::core::field::{self, Json};
 use crate::core::url;
-
-type Fields<'a> = [(Key<'a>, &'a RawValue)];
 
 /// What the library keeps from a valid order.
 pub struct Facts {
@@ -22,8 +20,8 @@ pub struct Facts {
     pub webhook_url: Option<String>,
 }
 
-pub fn validate(order: &Fields<'_>, allow_insecure_http: bool) -> Result<Facts> {
-    let get = |key: &str| field::present(super::get(order, key));
+pub fn validate(order: &RawFields<'_>, allow_insecure_http: bool) -> Result<Facts> {
+    let get = |key: &str| field::present(order.get(key));
     for rule in rules::READ_ONLY
         .iter()
         .chain([&rules::READ_ONLY_PAYMENT_METHOD_CATEGORIES])
@@ -69,7 +67,7 @@ pub fn validate(order: &Fields<'_>, allow_insecure_http: bool) -> Result<Facts> 
     }
     check_channel(get("acquiring_channel"))?;
 
-    let lines = lines::check_order_lines(super::get(order, "order_lines"))?;
+    let lines = lines::check_order_lines(order.lines.as_ref())?;
     if order_amount != lines.total_amount {
         return Err(Error::bad_field(
             "order_amount",
