@@ -23,14 +23,15 @@
 //! nulls for unset optional fields. An order above 1 MB of JSON (Klarna's limit) is refused
 //! before it is parsed.
 //!
-//! The order is read as a borrowed view ([`raw`]): the lines are checked from the till's text
-//! and passed on as that text. The body sent is the till's JSON with only these top-level
-//! changes: `acquiring_channel` set to `in_store` (added at the end when absent, normalised in
-//! place when given in another case), `distribution` added as `{"method":"one_qr"}` or its
-//! missing `method` filled in (the older `qr` and `payment_link` sent as `one_qr`), and an EMD
-//! `attachment.body` given as a JSON object serialised to a string (with `content_type` filled in
-//! when missing). Unknown fields stay where they were, with their exact text, so a till can use
-//! Klarna fields this library does not know.
+//! The order is read in one pass as a borrowed view ([`raw`]): the lines are checked from the
+//! till's text, never copied. The body sent is the till's text itself with only these top-level
+//! changes, patched in where the fields are: `acquiring_channel` set to `in_store` (added at the
+//! end when absent, normalised in place when given in another case), `distribution` added as
+//! `{"method":"one_qr"}` or its missing `method` filled in (the older `qr` and `payment_link`
+//! sent as `one_qr`), and an EMD `attachment.body` given as a JSON object serialised to a string
+//! (with `content_type` filled in when missing). Unknown fields stay where they were, with their exact text, so a till can use
+//! Klarna fields this library does not know. A key given twice (top level, or a checked field of
+//! a line) is refused: Klarna might read the other one.
 
 pub mod lines;
 pub mod raw;
