@@ -116,8 +116,8 @@ const TRAILER: &str = r#"#ifdef __cplusplus
 /// The header as cbindgen generates it from `src/ffi`, in memory.
 fn generate() -> String {
     let root = PathBuf::from(ROOT);
-    let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml"))
-        .expect("cbindgen.toml is readable");
+    let mut config =
+        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is readable");
     config.header = Some(PREAMBLE.to_string());
     config.after_includes = Some(after_includes());
     config.trailer = Some(TRAILER.to_string());
@@ -205,7 +205,11 @@ fn header_names_carry_the_kpos_prefix() {
 #[test]
 fn every_function_is_exported_and_every_result_must_be_used() {
     let functions = c_header::functions(&generate());
-    assert!(functions.len() > 40, "only {} declarations found", functions.len());
+    assert!(
+        functions.len() > 40,
+        "only {} declarations found",
+        functions.len()
+    );
     for f in functions {
         assert!(f.head.starts_with("KPOS_API "), "not exported: {f:?}");
         assert_eq!(
@@ -262,22 +266,25 @@ const CXX98: &[&str] = &["-std=c++98", "-pedantic", "-Wall", "-Wextra", "-Werror
 #[test]
 fn header_compiles_as_c89() {
     let (ok, diagnostics) = compile("gcc", "use_header.c", C89, &[]);
-    assert!(ok, "gcc -std=c89 -pedantic -Werror refuses the header:\n{diagnostics}");
+    assert!(
+        ok,
+        "gcc -std=c89 -pedantic -Werror refuses the header:\n{diagnostics}"
+    );
 }
 
 #[test]
 fn header_compiles_as_cxx98() {
     let (ok, diagnostics) = compile("g++", "use_header.cpp", CXX98, &[]);
-    assert!(ok, "g++ -std=c++98 -pedantic -Werror refuses the header:\n{diagnostics}");
+    assert!(
+        ok,
+        "g++ -std=c++98 -pedantic -Werror refuses the header:\n{diagnostics}"
+    );
 }
 
 /// KPOS_MUST_USE works: a result ignored without a (void) cast fails a -Werror build.
 #[test]
 fn an_ignored_result_is_a_warning_in_c_and_cxx() {
-    for (compiler, file, flags) in [
-        ("gcc", "ignored.c", C89),
-        ("g++", "ignored.cpp", CXX98),
-    ] {
+    for (compiler, file, flags) in [("gcc", "ignored.c", C89), ("g++", "ignored.cpp", CXX98)] {
         let (ok, diagnostics) = compile(compiler, file, flags, &["IGNORE_RESULT"]);
         assert!(!ok, "{compiler} accepted an ignored kpos_result");
         assert!(

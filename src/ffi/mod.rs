@@ -109,7 +109,11 @@ pub(crate) unsafe fn opt_str_arg<'a>(
 ///
 /// # Safety
 /// `ptr` must be NULL or readable for `len` bytes that live for `'a`.
-pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8], Error> {
+pub(crate) unsafe fn bytes_arg<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &str,
+) -> Result<&'a [u8], Error> {
     if ptr.is_null() {
         return Err(Error::invalid_argument(format!(
             "{} must not be NULL",
