@@ -66,9 +66,9 @@
 
 /**
  * KPOS_MUST_USE marks every function returning a kpos_result: ignoring the result is a
- * compiler warning (gcc, clang: warn_unused_result; MSVC /analyze: _Check_return_). To ignore
- * one on purpose, cast the call to (void) and say why. Define KPOS_MUST_USE yourself (e.g. to
- * nothing) to override.
+ * compiler warning (gcc, clang: warn_unused_result; MSVC /analyze: _Check_return_). Check
+ * every result; where a failure changes nothing, say why next to the check (gcc warns even
+ * for a call cast to (void)). Define KPOS_MUST_USE yourself (e.g. to nothing) to override.
  */
 #ifndef KPOS_MUST_USE
 #  if defined(__GNUC__) && (__GNUC__ > 3 || (__GNUC__ == 3 && __GNUC_MINOR__ >= 4))
@@ -401,9 +401,10 @@ KPOS_API uint32_t kpos_result_action(uint32_t code);
 KPOS_API KPOS_MUST_USE kpos_result kpos_last_error_code(void);
 
 /**
- * Message of the most recent failing call on this thread (includes the code name and, when
- * known, Klarna's correlation id), or `""`. Owned by the library; valid until the next failing
- * `kpos_` call on this thread.
+ * Message of the most recent failing call on this thread, or `""`: `KPOS_E_NAME: text`,
+ * followed by ` (correlation_id ID)` when Klarna gave one (the same id as
+ * `kpos_last_error_correlation_id`). Owned by the library; valid until the next failing `kpos_`
+ * call on this thread.
  */
 KPOS_API const char *kpos_last_error_message(void);
 

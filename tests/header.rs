@@ -81,9 +81,9 @@ fn after_includes() -> String {
 
 /**
  * KPOS_MUST_USE marks every function returning a kpos_result: ignoring the result is a
- * compiler warning (gcc, clang: warn_unused_result; MSVC /analyze: _Check_return_). To ignore
- * one on purpose, cast the call to (void) and say why. Define KPOS_MUST_USE yourself (e.g. to
- * nothing) to override.
+ * compiler warning (gcc, clang: warn_unused_result; MSVC /analyze: _Check_return_). Check
+ * every result; where a failure changes nothing, say why next to the check (gcc warns even
+ * for a call cast to (void)). Define KPOS_MUST_USE yourself (e.g. to nothing) to override.
  */
 #ifndef KPOS_MUST_USE
 #  if defined(__GNUC__) && (__GNUC__ > 3 || (__GNUC__ == 3 && __GNUC_MINOR__ >= 4))

@@ -135,9 +135,10 @@ pub extern "C" fn kpos_last_error_code() -> kpos_result {
     })
 }
 
-/// Message of the most recent failing call on this thread (includes the code name and, when
-/// known, Klarna's correlation id), or `""`. Owned by the library; valid until the next failing
-/// `kpos_` call on this thread.
+/// Message of the most recent failing call on this thread, or `""`: `KPOS_E_NAME: text`,
+/// followed by ` (correlation_id ID)` when Klarna gave one (the same id as
+/// `kpos_last_error_correlation_id`). Owned by the library; valid until the next failing `kpos_`
+/// call on this thread.
 #[no_mangle]
 pub extern "C" fn kpos_last_error_message() -> *const c_char {
     boundary_value(c"".as_ptr(), || {
