@@ -60,13 +60,6 @@ def _optional_text(what: str, value: Optional[Union[str, bytes]]) -> Optional[by
     return None if value is None else _text_argument(what, value)
 
 
-def _untrusted_text(value: Union[str, bytes, bytearray]) -> bytes:
-    """Network input for the library as a C string. A NUL byte, which a C string cannot hold,
-    becomes U+0001: as invalid as a NUL in JSON and in a URL, so the library refuses such
-    input as it would refuse the original instead of reading a shortened copy of it."""
-    return to_c(value).replace(b"\0", b"\x01")
-
-
 def _parsed_json(what: str, text: Optional[str]) -> Any:
     if text is None:
         raise InternalError("the library reported success but returned no " + what)
@@ -295,7 +288,8 @@ class Client:
         any thread, for every request to that path.
 
         ``request`` is the request target (``/path?query``), the full URL or the query alone;
-        ``body`` the request body. Answer the HTTP request with 200 on success, 403 for
+        ``body`` the request body; both any bytes as received (NUL included; ``str`` is sent
+        as UTF-8). Answer the HTTP request with 200 on success, 403 for
         :class:`PermissionDenied` (a forged or altered call: nothing changed), 404 for
         :class:`NotFound` (no live session of this client has that reference: fall back to
         polling), 400 for :class:`BadRequest` (authentic, but not a status payload of that
@@ -304,11 +298,15 @@ class Client:
         ``request_timeout_ms``."""
         session_id = ctypes.c_void_p()
         status = ctypes.c_uint32()
+        # Bytes with their lengths, exactly as received: a NUL byte is part of the input.
+        target, payload = to_c(request), to_c(body)
         check(
             lib.kpos_webhook_verify(
                 self._live_handle(),
-                _untrusted_text(request),
-                _untrusted_text(body),
+                target,
+                len(target),
+                payload,
+                len(payload),
                 ctypes.byref(session_id),
                 ctypes.byref(status),
             )
