@@ -6,7 +6,7 @@ import ctypes
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar, Union
 
 from ._native import from_c, lib, take_string, to_c
 from .errors import InternalError, InvalidArgument, KlarnaError, Timeout, check, last_error
@@ -60,10 +60,17 @@ def _optional_text(what: str, value: Optional[Union[str, bytes]]) -> Optional[by
     return None if value is None else _text_argument(what, value)
 
 
-def _parsed_json(what: str, text: Optional[str]) -> Any:
+_Parsed = TypeVar("_Parsed", Dict[str, Any], List[Dict[str, Any]])
+
+
+def _parsed_json(what: str, text: Optional[str], kind: Type[_Parsed]) -> _Parsed:
+    """The library's JSON answer ``text``, which must be a ``kind`` (object or array)."""
     if text is None:
         raise InternalError("the library reported success but returned no " + what)
-    return json.loads(text)
+    value = json.loads(text)
+    if not isinstance(value, kind):
+        raise InternalError("the library returned a {} that is not a JSON {}".format(what, kind))
+    return value
 
 
 def _amount_body(
@@ -173,7 +180,7 @@ class Client:
                 self._live_handle(), _text_argument("order_id", order_id), ctypes.byref(out)
             )
         )
-        return _parsed_json("order", take_string(out))
+        return _parsed_json("order", take_string(out), dict)
 
     def capture(
         self,
@@ -278,7 +285,7 @@ class Client:
         :class:`InvalidArgument` for a client without ``journal_dir``."""
         out = ctypes.c_void_p()
         check(lib.kpos_journal_pending(self._live_handle(), ctypes.byref(out)))
-        return _parsed_json("journal", take_string(out))
+        return _parsed_json("journal", take_string(out), list)
 
     # ---- webhooks -------------------------------------------------------------------------------
 
