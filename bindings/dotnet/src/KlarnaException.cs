@@ -1,5 +1,5 @@
 // Exceptions: one class per kpos_result code, all KlarnaException, built from the detail the
-// library keeps for the calling thread (kpos_last_error_json).
+// library keeps for the calling thread (the kpos_last_error_* getters).
 
 using System;
 using System.Collections.Generic;
