@@ -35,7 +35,11 @@ fn abi_dir() -> PathBuf {
 fn describe_library() -> String {
     let library = common::library_dir().join("libklarna_pos.so");
     let out = Command::new(common::tool("abidw", "abigail-tools"))
-        .args(["--no-show-locs", "--no-corpus-path", "--drop-undefined-syms"])
+        .args([
+            "--no-show-locs",
+            "--no-corpus-path",
+            "--drop-undefined-syms",
+        ])
         .arg(&library)
         .output()
         .expect("abidw runs");

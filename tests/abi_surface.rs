@@ -16,13 +16,11 @@ use common::c_header;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Functions a binding does not wrap, on purpose: (binding, function, reason).
-const ABSENT: &[(&str, &str, &str)] = &[
-    (
-        "C++",
-        "kpos_set_log_callback",
-        "logging is process-wide: C++ callers install a C callback directly (documented in the header)",
-    ),
-];
+const ABSENT: &[(&str, &str, &str)] = &[(
+    "C++",
+    "kpos_set_log_callback",
+    "logging is process-wide: C++ callers install a C callback directly (documented in the header)",
+)];
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(Path::new(ROOT).join(path)).unwrap()
@@ -34,7 +32,11 @@ fn header_functions() -> BTreeMap<String, usize> {
         .into_iter()
         .map(|d| (d.name, d.args))
         .collect();
-    assert!(functions.len() > 40, "only {} functions read", functions.len());
+    assert!(
+        functions.len() > 40,
+        "only {} functions read",
+        functions.len()
+    );
     functions
 }
 
@@ -173,7 +175,9 @@ fn the_library_exports_exactly_the_headers_functions() {
     let exported = exported();
     let mut problems = Vec::new();
     for name in header.keys().filter(|n| !exported.contains(n)) {
-        problems.push(format!("library: {name} is declared in the header but not exported"));
+        problems.push(format!(
+            "library: {name} is declared in the header but not exported"
+        ));
     }
     for name in exported.iter().filter(|n| !header.contains_key(*n)) {
         problems.push(format!("library: {name} is exported but not in the header"));
@@ -205,7 +209,10 @@ fn the_cpp_header_calls_every_function() {
 fn absent_entries_name_real_functions_and_give_reasons() {
     let header = header_functions();
     for (binding, name, reason) in ABSENT {
-        assert!(header.contains_key(*name), "ABSENT names {name}, not in the header");
+        assert!(
+            header.contains_key(*name),
+            "ABSENT names {name}, not in the header"
+        );
         assert!(reason.len() > 20, "{binding} {name}: give the reason");
     }
 }
