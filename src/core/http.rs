@@ -211,11 +211,7 @@ impl Transport {
         header.push_str(encoded.expose());
         let authorization = Secret::new(header);
         Ok(Transport {
-            agent: ureq::Agent::with_parts(
-                agent_config,
-                conn::connector(),
-                HostLookup::default(),
-            ),
+            agent: ureq::Agent::with_parts(agent_config, conn::connector(), HostLookup::default()),
             authorization,
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
@@ -394,10 +390,7 @@ fn read_body(body: &mut ureq::Body) -> Result<Vec<u8>> {
     use std::io::Read as _;
     let expected = body.content_length().unwrap_or(0).min(MAX_RESPONSE_BYTES);
     let mut buf = Vec::with_capacity(expected as usize);
-    let mut reader = body
-        .with_config()
-        .limit(MAX_RESPONSE_BYTES)
-        .reader();
+    let mut reader = body.with_config().limit(MAX_RESPONSE_BYTES).reader();
     reader
         .read_to_end(&mut buf)
         .map_err(|e| transport_error(ureq::Error::from(e)))?;

@@ -22,8 +22,8 @@ use std::sync::{Arc, Once, Weak};
 use std::time::{Duration, Instant};
 
 use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers,
-    NextTimeout, RustlsConnector, ShutdownHandle, Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
+    RustlsConnector, ShutdownHandle, Transport,
 };
 use ureq::{Error, Timeout};
 
@@ -36,8 +36,7 @@ const MIN_CONNECT_PER_ADDRESS: Duration = Duration::from_millis(10);
 /// The agent's connector chain: an HTTP CONNECT proxy when one is configured, a [`Socket`] to
 /// the server (or proxy), and rustls on top for `https://` (verified by ureq's TLS config).
 pub(super) fn connector() -> impl Connector {
-    ()
-        .chain(ConnectProxyConnector::default())
+    ().chain(ConnectProxyConnector::default())
         .chain(SocketConnector)
         .chain(RustlsConnector::default())
 }
@@ -101,7 +100,12 @@ fn open(details: &ConnectionDetails) -> Result<TcpStream, Error> {
                 }
                 return Ok(stream);
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
                 last = Some(Error::Timeout(Timeout::Connect));
             }
             Err(e) => last = Some(Error::Io(e)),
@@ -220,14 +224,8 @@ impl Transport for Socket {
             }
             let buf = self.buffers.input_append_buf();
             // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
-            let n = unsafe {
-                libc::recv(
-                    fd,
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
+            let n =
+                unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
             if n >= 0 {
                 break n as usize;
             }
