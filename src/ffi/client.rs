@@ -40,6 +40,7 @@ pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Erro
 /// # Safety
 /// `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_client_new(
     config_json: *const c_char,
     out: *mut *mut kpos_client,
