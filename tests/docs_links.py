@@ -2,19 +2,25 @@
 """The documentation check of tests/run.
 
 Fails when a relative link in README.md, CONTRIBUTING.md or docs/*.md points to a file that does
-not exist, or to a #anchor that no heading of the linked Markdown file makes, and when README.md
-has more than 200 lines. Links inside code blocks and code spans are not links. Before checking
-the repository it checks itself on a small broken tree, so a check that cannot fail never passes.
+not exist, or to a #anchor that no heading of the linked Markdown file makes, when README.md
+has more than 200 lines, and when README.md's C example has more than 25 lines or does not
+compile against the committed header (gcc -std=c89 -pedantic -Wall -Wextra -Werror; skipped with
+a note when gcc is missing). Links inside code blocks and code spans are not links. Before
+checking the repository it checks itself on a small broken tree, so a check that cannot fail
+never passes.
 
     python3 tests/docs_links.py [ROOT]      ROOT defaults to the repository
 """
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 
 README_MAX_LINES = 200
+C_EXAMPLE_MAX_LINES = 25
 
 LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$")
@@ -122,6 +128,42 @@ def problems(root):
     return out, checked
 
 
+def c_example(root):
+    """The first C code block of README.md, or None."""
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        m = re.search(r"^```c\n(.*?)^```", f.read(), re.S | re.M)
+    return m.group(1) if m else None
+
+
+def c_example_problems(root):
+    """README.md's C example is short and compiles against the committed header."""
+    code = c_example(root)
+    if code is None:
+        return ["README.md: no C example (a ```c block)"]
+    out = []
+    if code.count("\n") > C_EXAMPLE_MAX_LINES:
+        out.append(
+            "README.md: the C example has %d lines, more than %d"
+            % (code.count("\n"), C_EXAMPLE_MAX_LINES)
+        )
+    if shutil.which("gcc") is None:
+        print("README.md's C example not compiled: gcc is not installed")
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "readme_example.c")
+        with open(src, "w", encoding="utf-8") as f:
+            f.write(code)
+        cc = subprocess.run(
+            ["gcc", "-std=c89", "-pedantic", "-Wall", "-Wextra", "-Werror", "-fsyntax-only",
+             "-I", os.path.join(root, "include"), src],
+            capture_output=True,
+            text=True,
+        )
+        if cc.returncode != 0:
+            out.append("README.md: the C example does not compile:\n" + cc.stderr.strip())
+    return out
+
+
 def self_test():
     """The check finds a missing file, a missing anchor and a long README, and accepts the rest."""
     with tempfile.TemporaryDirectory() as root:
@@ -146,6 +188,7 @@ def main():
     if not self_test():
         return 1
     found, checked = problems(os.path.abspath(root))
+    found += c_example_problems(os.path.abspath(root))
     for p in found:
         print(p)
     print(
