@@ -350,10 +350,11 @@ KPOS_API void kpos_bytes_free(uint8_t *p, size_t len);
 /**
  * Creates a client from a configuration JSON object (keys: `api_url` or `region` +
  * `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
- * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
- * `allow_insecure_http`, `webhook_url` (the till backend's endpoint for Klarna's status
- * callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`, `journal_dir`; see the
- * README). `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
+ * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `max_safe_requests_per_second`,
+ * `ca_file`, `proxy`, `allow_insecure_http`, `webhook_url` (the till backend's endpoint for
+ * Klarna's status callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`,
+ * `journal_dir`; docs/configuration.md gives each key's type, default and meaning).
+ * `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
  * `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
  * here; with `journal_dir` the directory is created when missing and its journal opened (see
  * `kpos_journal_pending`).

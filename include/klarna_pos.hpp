@@ -342,7 +342,7 @@ private:
  */
 class client {
 public:
-    /** A client from the configuration JSON (keys in the README: api_url, username, password,
+    /** A client from the configuration JSON (keys in docs/configuration.md: api_url, username, password,
      *  user_agent, timeouts, ...). Throws KPOS_E_INVALID_ARGUMENT with field() naming a bad key. */
     explicit client(const std::string &config_json) : handle_(open(detail::c_str(config_json, "config"))) {}
 

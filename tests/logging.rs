@@ -2,7 +2,7 @@
 //! the successful path and on every failing one, no log line and no error message holds the
 //! password, the Authorization header, a webhook secret or the result_url's token; personal
 //! data (names, addresses, e-mails) never appear at DEBUG or below. (The library logs nothing
-//! at TRACE today; that level is reserved for personal data, see the README.)
+//! at TRACE today; that level is reserved for personal data, see docs/conventions.md.)
 
 mod common;
 

@@ -18,7 +18,7 @@ namespace KlarnaPos
         {
         }
 
-        /// <summary>A client from the library's configuration JSON (README "Configuration").</summary>
+        /// <summary>A client from the library's configuration JSON (keys in docs/configuration.md).</summary>
         public KlarnaClient(string configJson)
         {
             if (configJson == null)
