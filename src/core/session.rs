@@ -39,6 +39,9 @@ struct State {
     last_reported: Status,
     /// Number of `cancel` calls with a DELETE in flight.
     cancels_in_flight: u32,
+    /// Threads waiting on `changed`: a change with nobody waiting wakes nobody (std's notify
+    /// is a system call even then).
+    waiters: u32,
 }
 
 pub struct Session {
@@ -73,6 +76,7 @@ impl Session {
                 progress: 0,
                 last_reported: Status::Created,
                 cancels_in_flight: 0,
+                waiters: 0,
             }),
             changed: Condvar::new(),
             interrupt: Interrupt::default(),
@@ -176,8 +180,11 @@ impl Session {
                 status.name()
             );
         }
+        let wake = st.waiters > 0;
         drop(st);
-        self.changed.notify_all();
+        if wake {
+            self.changed.notify_all();
+        }
         self.close_record_if_terminal(status);
         status
     }
@@ -298,11 +305,13 @@ impl Session {
             if now >= until {
                 return;
             }
+            st.waiters += 1;
             st = self
                 .changed
                 .wait_timeout(st, until - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            st.waiters -= 1;
         }
     }
 
@@ -312,7 +321,9 @@ impl Session {
         let mut st = self.lock();
         if self.interrupt.epoch() != epoch {
             while st.cancels_in_flight > 0 {
+                st.waiters += 1;
                 st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.waiters -= 1;
             }
             let status = st.snapshot.status.unwrap_or(Status::Created);
             st.last_reported = status;
@@ -363,8 +374,11 @@ impl Session {
             Err(e) => Err(e),
         };
         let status = st.snapshot.status.unwrap_or(Status::Created);
+        let wake = st.waiters > 0;
         drop(st);
-        self.changed.notify_all();
+        if wake {
+            self.changed.notify_all();
+        }
         self.close_record_if_terminal(status);
         match outcome {
             Err(e) if e.code == Code::Conflict => {
