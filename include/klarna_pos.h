@@ -16,6 +16,14 @@
  *    a time, except kpos_session_cancel, which any thread may call at any moment.
  *  - Every blocking call is bounded by the configured connect/request timeouts or its own
  *    timeout argument. No panic ever crosses into the caller (KPOS_E_INTERNAL instead).
+ *  - fork() (Unix): a child may go on using the clients and sessions created before the fork,
+ *    also when other threads were inside the library at that moment. The child never uses a
+ *    connection the parent opened (it opens its own on its first request), so parent and child
+ *    never see each other's answers. Work a thread of the parent was doing during the fork
+ *    (a wait, a cancel) is not continued in the child. Do not fork from inside a log callback.
+ *  - The log callback is never called while the library holds a lock: it may call any kpos_
+ *    function. Once kpos_set_log_callback returns, the previous callback is not running and
+ *    is never called again.
  *  - All functions use the C calling convention: cdecl on 32-bit Windows (not stdcall), with
  *    undecorated export names (kpos_version, not _kpos_version@0); .NET callers declare
  *    CallingConvention.Cdecl, Delphi callers `cdecl`.
@@ -191,7 +199,8 @@ typedef uint32_t kpos_result;
 /**
  * Receives one log line: `level` is a `KPOS_LOG_*` value, `message` is UTF-8, NUL-terminated and
  * valid only during the call. May be called from any thread, concurrently. Must not unwind
- * (no C++ exceptions, no longjmp).
+ * (no C++ exceptions, no longjmp). It is never called while the library holds a lock, so it
+ * may call any `kpos_` function, on the client or session being logged too.
  */
 typedef void (*kpos_log_callback)(void *userdata, uint32_t level, const char *message);
 
@@ -397,10 +406,16 @@ kpos_result kpos_journal_pending(kpos_client *client,
  * `cb` NULL removes it. Credentials and webhook secrets are never logged; personal data only at
  * `KPOS_LOG_TRACE`. `userdata` is passed back unchanged and must be usable from any thread.
  *
+ * When it returns, the previous callback is not running on any thread and will not be called
+ * again, so its `userdata` may be freed. Called from inside a log callback (a callback that
+ * replaces or removes itself), the change applies to the following lines and the call returns
+ * at once, without waiting for the calls in progress (its own among them).
+ *
  * Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` for a `max_level` outside 1..5.
  *
  * # Safety
- * `cb` must be a valid function for as long as it is installed.
+ * `cb` must be a valid function for as long as it is installed and until the
+ * `kpos_set_log_callback` that replaces it has returned.
  */
 kpos_result kpos_set_log_callback(kpos_log_callback cb, void *userdata, uint32_t max_level);
 

@@ -24,6 +24,7 @@ use common::{compile_c, compile_cpp, compile_program, Sim, PASSWORD, USER};
 
 /// Every program in tests/c, each run by the #[test] of the same name below.
 const PROGRAMS: &[&str] = &[
+    "adversarial_fork",
     "api_basics",
     "cancel_wait",
     "connection_reuse",
@@ -271,6 +272,13 @@ fn check_program(exe: &Path, name: &str, toolchain: Toolchain) {
         name
     );
     assert!(out.status.success(), "{} exited with {}", name, out.status);
+}
+
+/// A forking till: parent and child never share a connection or an answer, and a fork amid
+/// busy threads never leaves the child stuck on a library lock.
+#[test]
+fn adversarial_fork() {
+    run_c_test("adversarial_fork");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::config::{Config, Secret};
 use super::error::{Code, Error, Result};
+use super::fork;
 use super::log::{log, Level};
 
 /// Upper bound on a response body; Klarna's are small, anything larger is not Klarna.
@@ -151,13 +153,47 @@ pub struct Limits<'a> {
 }
 
 pub struct Transport {
-    agent: ureq::Agent,
+    /// This process's connection pool and pacing; see [`Transport::pool`].
+    pool: AtomicPtr<Pool>,
+    agent_config: ureq::config::Config,
     authorization: Secret,
     request_timeout: Duration,
     max_retries: u32,
+    safe_request_spacing: Duration,
+}
+
+/// What belongs to one process: after a `fork` the child builds its own (see `core::fork`).
+struct Pool {
+    /// The fork generation of the process that built it.
+    generation: u64,
+    agent: ureq::Agent,
     /// Earliest moment the next safe request may start (see `Config::safe_request_spacing`).
     next_safe_slot: Mutex<Instant>,
-    safe_request_spacing: Duration,
+}
+
+impl Pool {
+    fn new(agent_config: &ureq::config::Config, generation: u64) -> Pool {
+        Pool {
+            generation,
+            agent: ureq::Agent::with_parts(
+                agent_config.clone(),
+                DefaultConnector::new(),
+                HostLookup::default(),
+            ),
+            next_safe_slot: Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from Box::into_raw and nothing else can use it now.
+        let pool = unsafe { Box::from_raw(*self.pool.get_mut()) };
+        if pool.generation != fork::generation() {
+            // The parent's connections: closing them here could end the parent's TLS sessions.
+            std::mem::forget(pool);
+        }
+    }
 }
 
 impl Transport {
@@ -202,18 +238,48 @@ impl Transport {
         header.push_str("Basic ");
         header.push_str(encoded.expose());
         let authorization = Secret::new(header);
+        fork::install(None);
+        let pool = Box::new(Pool::new(&agent_config, fork::generation()));
         Ok(Transport {
-            agent: ureq::Agent::with_parts(
-                agent_config,
-                DefaultConnector::new(),
-                HostLookup::default(),
-            ),
+            pool: AtomicPtr::new(Box::into_raw(pool)),
+            agent_config,
             authorization,
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
-            next_safe_slot: Mutex::new(Instant::now()),
             safe_request_spacing: config.safe_request_spacing,
         })
+    }
+
+    /// This process's pool. A forked child never uses a connection its parent opened: on its
+    /// first request it starts an empty pool of its own, leaving the parent's untouched (neither
+    /// used nor closed; its memory stays with the child).
+    fn pool(&self) -> &Pool {
+        let generation = fork::generation();
+        loop {
+            let current = self.pool.load(Ordering::Acquire);
+            // SAFETY: a pool is freed only when the Transport is dropped.
+            let pool = unsafe { &*current };
+            if pool.generation == generation {
+                return pool;
+            }
+            let fresh = Box::into_raw(Box::new(Pool::new(&self.agent_config, generation)));
+            match self
+                .pool
+                .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    log!(
+                        Level::Debug,
+                        "forked process: new connection pool (the parent's is left untouched)"
+                    );
+                    // SAFETY: just published; freed only by Drop.
+                    return unsafe { &*fresh };
+                }
+                // Another thread of the child was first: use its pool.
+                // SAFETY: `fresh` was never shared.
+                Err(_) => drop(unsafe { Box::from_raw(fresh) }),
+            }
+        }
     }
 
     /// Waits for this client's next slot for a safe request; `Err(Cancelled)` when a cancel
@@ -224,6 +290,7 @@ impl Transport {
         }
         let slot = {
             let mut next = self
+                .pool()
                 .next_safe_slot
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
@@ -327,12 +394,13 @@ impl Transport {
             None => self.request_timeout,
         };
         let auth = self.authorization.expose();
+        let agent = &self.pool().agent;
         let outcome = match req.method {
             Method::Get | Method::Delete => {
                 let builder = if req.method == Method::Get {
-                    self.agent.get(req.url)
+                    agent.get(req.url)
                 } else {
-                    self.agent.delete(req.url)
+                    agent.delete(req.url)
                 };
                 builder
                     .header("Authorization", auth)
@@ -343,8 +411,7 @@ impl Transport {
                     .call()
             }
             Method::Post => {
-                let mut builder = self
-                    .agent
+                let mut builder = agent
                     .post(req.url)
                     .header("Authorization", auth)
                     .header("Accept", "application/json");

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod error;
+pub mod fork;
 pub mod http;
 pub mod id;
 pub mod journal;

@@ -3,11 +3,20 @@
 //! Plain `http://` is allowed only to loopback hosts (the simulator) unless the caller opted in
 //! with `allow_insecure_http`; everything else must be `https://`.
 
-/// Scheme and host of an absolute `http(s)://` URL.
+/// Scheme, host and port of an absolute `http(s)://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlParts<'a> {
     pub https: bool,
     pub host: &'a str,
+    /// The port written in the URL, if any (1..=65535).
+    pub port: Option<u16>,
+}
+
+impl UrlParts<'_> {
+    /// The port requests go to: the written one, or the scheme's default.
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or(if self.https { 443 } else { 80 })
+    }
 }
 
 /// Splits an absolute http(s) URL; `Err` says why it is not one.
@@ -23,19 +32,36 @@ pub fn parse(url: &str) -> Result<UrlParts<'_>, String> {
     if authority.contains('@') {
         return Err("must not carry credentials in the URL".into());
     }
-    let host = if let Some(inner) = authority.strip_prefix('[') {
+    let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
         // [v6]:port
-        inner.split(']').next().unwrap_or("")
+        let (host, after) = inner.split_once(']').unwrap_or((inner, ""));
+        (host, after.strip_prefix(':'))
     } else {
-        authority.split(':').next().unwrap_or("")
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
     };
     if host.is_empty() {
         return Err("has no host".into());
     }
+    if !host.is_ascii() {
+        return Err(format!(
+            "has a host name that is not ASCII ({}): give its ASCII (IDNA, xn--...) form",
+            host
+        ));
+    }
+    let port = match port {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n >= 1 && p.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => return Err(format!("has port {:?}; a port is a number from 1 to 65535", p)),
+        },
+    };
     if url.chars().any(|c| c.is_control() || c == ' ') {
         return Err("contains spaces or control characters".into());
     }
-    Ok(UrlParts { https, host })
+    Ok(UrlParts { https, host, port })
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

@@ -15,7 +15,7 @@ pub struct kpos_client {
     _private: [u8; 0],
 }
 
-static CLIENTS: Registry<Client> = Registry::new("client");
+pub(crate) static CLIENTS: Registry<Client> = Registry::new("client");
 
 /// The live client behind a handle.
 pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Error> {
@@ -45,6 +45,7 @@ pub unsafe extern "C" fn kpos_client_new(
     out: *mut *mut kpos_client,
 ) -> kpos_result {
     boundary(|| {
+        super::install_fork_handlers();
         require_non_null!(out, "out");
         let config = if config_json.is_null() {
             Config::from_env()?

@@ -52,6 +52,11 @@ struct SessionHandle {
 
 static SESSIONS: Registry<SessionHandle> = Registry::new("session");
 
+/// The session registry's lock, for the fork handlers.
+pub(crate) fn registry_fork_lock() -> &'static dyn crate::core::fork::ForkLock {
+    SESSIONS.fork_lock()
+}
+
 fn session_arg(s: *const kpos_session) -> Result<Arc<SessionHandle>, Error> {
     SESSIONS.get(s as usize)
 }

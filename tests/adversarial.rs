@@ -1,0 +1,459 @@
+//! The hostile till: what a till process, its operating system or its network may do to the
+//! library, and what the library must still guarantee. (The forking till is the C program
+//! tests/c/adversarial_fork.c, run by tests/c_programs.rs.)
+//!
+//! - Journal files: symbolic links planted at the journal, its lock and its temporary file;
+//!   a `journal_dir` writable by others or owned by another user; unreadable lines; a full disk.
+//! - The log callback: re-entrant (it calls the library, also on what is being logged), slow,
+//!   replaced while other threads log, replacing itself.
+//! - Odd configuration: ports outside 1..65535, internationalised host names, a user name with
+//!   a colon.
+//!
+//! Hang detection: a call that deadlocks is run on its own thread and reported after a generous
+//! bound (it is a failure, not a measurement).
+
+mod common;
+
+use std::ffi::{c_char, c_void, CStr};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use klarna_pos::ffi::error::*;
+use klarna_pos::ffi::log::*;
+use serde_json::json;
+
+/// The log callback is process-wide: tests that install one take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `f` on its own thread; fails the test when it has not returned after `bound` (a
+/// deadlock), instead of hanging the suite.
+fn must_return<T: Send + 'static>(what: &str, bound: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(bound) {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: still blocked after {bound:?} (deadlock)"),
+    }
+}
+
+fn set_log(cb: kpos_log_callback, userdata: *mut c_void, level: u32) -> u32 {
+    unsafe { kpos_set_log_callback(cb, userdata, level) }
+}
+
+fn journal_config(sim: &Sim, dir: &Path) -> String {
+    sim.config_json(json!({"journal_dir": dir.to_str().unwrap()}))
+}
+
+/// A journal with one open session record (so compaction keeps something) and `extra` lines.
+fn write_journal(dir: &Path, extra: &str) {
+    std::fs::write(
+        dir.join("klarna-pos.journal"),
+        format!(
+            "{{\"klarna_pos_journal\":1}}\n{{\"op\":\"open\",\"id\":\"a\",\"kind\":\"capture\",\"created_at\":\"x\",\"created_unix\":{},\"order_id\":\"o-1\",\"idempotency_key\":\"k-1\",\"body\":null}}\n{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            extra
+        ),
+    )
+    .unwrap();
+}
+
+// ---- journal files -------------------------------------------------------------------------
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_at_the_journal_or_its_lock_is_never_followed() {
+    let sim = Sim::start();
+    for name in ["klarna-pos.journal", "klarna-pos.journal.lock"] {
+        let dir = scratch_dir("journal-symlink");
+        let victim = dir.join("victim.txt");
+        std::fs::write(&victim, "precious\n").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(name)).unwrap();
+        let refused = Client::new(&journal_config(&sim, &dir)).unwrap_err();
+        assert_eq!(refused.code, KPOS_E_INVALID_ARGUMENT, "{name}: {:?}", refused.detail);
+        assert_eq!(refused.detail["field"], "journal_dir", "{name}");
+        println!("{name} as a symlink: {}", refused.detail["message"]);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "{name}");
+    }
+}
+
+/// Compaction writes its temporary file exclusively under a random name: a symlink planted at
+/// the old fixed name neither redirects the write nor becomes the journal.
+#[cfg(unix)]
+#[test]
+fn compaction_never_writes_through_a_planted_temporary_file() {
+    let sim = Sim::start();
+    let dir = scratch_dir("journal-temp");
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("klarna-pos.journal.tmp")).unwrap();
+    // Closed records outnumber open ones: opening the journal compacts it.
+    let mut closed = String::new();
+    for i in 0..5 {
+        closed.push_str(&format!(
+            "{{\"op\":\"open\",\"id\":\"c{i}\",\"kind\":\"cancel\",\"created_at\":\"x\",\"created_unix\":1,\"order_id\":\"o\",\"idempotency_key\":\"k{i}\",\"body\":null}}\n{{\"op\":\"close\",\"id\":\"c{i}\",\"outcome\":\"done\"}}\n"
+        ));
+    }
+    write_journal(&dir, &closed);
+    let client = Client::new(&journal_config(&sim, &dir)).unwrap();
+    assert_eq!(client.pending().unwrap().len(), 1);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let journal = dir.join("klarna-pos.journal");
+    assert!(
+        !std::fs::symlink_metadata(&journal).unwrap().file_type().is_symlink(),
+        "the journal became a symlink"
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(!text.contains("\"c0\""), "compacted: {text}");
+    let temps: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("klarna-pos.journal.tmp-"))
+        .collect();
+    assert!(temps.is_empty(), "temporary files left: {temps:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_journal_dir_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = Sim::start();
+    for (mode, who) in [(0o777, "every user"), (0o770, "its group"), (0o1777, "every user")] {
+        let dir = scratch_dir("journal-mode");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        let refused = Client::new(&journal_config(&sim, &dir)).unwrap_err();
+        assert_eq!(refused.code, KPOS_E_INVALID_ARGUMENT, "mode {mode:o}");
+        assert_eq!(refused.detail["field"], "journal_dir");
+        let message = refused.detail["message"].as_str().unwrap();
+        println!("mode {mode:o}: {message}");
+        assert!(message.contains(who), "mode {mode:o}: {message}");
+        assert!(!dir.join("klarna-pos.journal").exists(), "nothing written");
+    }
+    // A directory the library creates is private.
+    let parent = scratch_dir("journal-new");
+    let dir = parent.join("journal");
+    let _client = Client::new(&journal_config(&sim, &dir)).unwrap();
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_journal_dir_owned_by_another_user_is_refused() {
+    // SAFETY: plain libc calls.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("skipped: changing a directory's owner needs root");
+        return;
+    }
+    let sim = Sim::start();
+    let dir = scratch_dir("journal-owner");
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    let refused = Client::new(&journal_config(&sim, &dir)).unwrap_err();
+    assert_eq!(refused.code, KPOS_E_INVALID_ARGUMENT);
+    assert_eq!(refused.detail["field"], "journal_dir");
+    let message = refused.detail["message"].as_str().unwrap();
+    println!("{message}");
+    assert!(message.contains("belongs to user id 65534"), "{message}");
+}
+
+static WARNINGS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn count_unreadable(_u: *mut c_void, _level: u32, message: *const c_char) {
+    if CStr::from_ptr(message).to_string_lossy().contains("unreadable") {
+        WARNINGS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A torn line is reported once and dropped by the compaction that opening the journal does,
+/// not read (and logged) again on every call.
+#[test]
+fn compaction_drops_unreadable_lines() {
+    let _serial = serial();
+    let sim = Sim::start();
+    let dir = scratch_dir("journal-torn");
+    write_journal(&dir, "{\"op\":\"close\",\"id\":\"to");
+    WARNINGS.store(0, Ordering::SeqCst);
+    assert_eq!(set_log(Some(count_unreadable), std::ptr::null_mut(), KPOS_LOG_WARN), KPOS_OK);
+    let client = Client::new(&journal_config(&sim, &dir)).unwrap();
+    let after_open = WARNINGS.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(client.pending().unwrap().len(), 1);
+    }
+    set_log(None, std::ptr::null_mut(), KPOS_LOG_WARN);
+    let text = std::fs::read_to_string(dir.join("klarna-pos.journal")).unwrap();
+    assert!(!text.contains("\"to\n") && !text.ends_with("\"to"), "{text}");
+    assert_eq!(text.lines().count(), 2, "header and the open record: {text}");
+    println!("warnings at open: {after_open}, after 5 calls: {}", WARNINGS.load(Ordering::SeqCst));
+    assert_eq!(WARNINGS.load(Ordering::SeqCst), after_open, "no warning after compaction");
+}
+
+/// A full disk: a journal that cannot take a record fails the call before anything is sent.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_fails_the_call_before_anything_is_sent() {
+    let dir = scratch_dir("journal-full");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("skipped: cannot mount a small tmpfs here (needs root and mount rights)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&dir);
+    let sim = Sim::start();
+    let client = Client::new(&journal_config(&sim, &dir)).unwrap();
+    // The journal ends on a page boundary (padded with one unreadable line), so the next
+    // record needs a page of its own; then fill the rest of the file system.
+    let journal = dir.join("klarna-pos.journal");
+    let len = std::fs::metadata(&journal).unwrap().len() as usize;
+    let pad = 4096 - len % 4096;
+    let mut padding = vec![b'#'; pad];
+    padding[pad - 1] = b'\n';
+    let mut j = std::fs::OpenOptions::new().append(true).open(&journal).unwrap();
+    std::io::Write::write_all(&mut j, &padding).unwrap();
+    drop(j);
+    let filler = vec![b'x'; 4096];
+    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
+    while std::io::Write::write_all(&mut f, &filler).is_ok() {}
+    let _ = f.sync_all();
+    let creates = sim.stat("create_requests");
+    let refused = client.create(&order()).unwrap_err();
+    println!("full disk: {}", refused.detail["message"]);
+    assert_eq!(refused.code, KPOS_E_INVALID_ARGUMENT);
+    assert_eq!(refused.detail["field"], "journal_dir");
+    assert!(refused.detail["message"].as_str().unwrap().contains("nothing was sent"));
+    assert_eq!(sim.stat("create_requests"), creates, "nothing sent");
+}
+
+// ---- the log callback ----------------------------------------------------------------------
+
+static REENTRANT_CLIENT: AtomicUsize = AtomicUsize::new(0);
+static REENTRANT_CALLS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static INSIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Calls back into the library on whatever is being logged: the journal, the client.
+unsafe extern "C" fn reentrant(_u: *mut c_void, _level: u32, _message: *const c_char) {
+    if INSIDE.with(|i| i.replace(true)) {
+        return;
+    }
+    let client = REENTRANT_CLIENT.load(Ordering::SeqCst) as *mut klarna_pos::ffi::client::kpos_client;
+    if !client.is_null() {
+        let mut out = std::ptr::null_mut();
+        if klarna_pos::ffi::journal::kpos_journal_pending(client, &mut out) == KPOS_OK {
+            klarna_pos::ffi::kpos_string_free(out);
+        }
+        REENTRANT_CALLS.fetch_add(1, Ordering::SeqCst);
+    }
+    INSIDE.with(|i| i.set(false));
+}
+
+/// The callback may call the library while the journal is logging a torn line (the journal's
+/// lock is not held during the call).
+#[test]
+fn a_log_callback_may_call_the_journal_it_is_logging_about() {
+    let _serial = serial();
+    let sim = Sim::start();
+    let dir = scratch_dir("journal-reentrant");
+    let client = Client::new(&journal_config(&sim, &dir)).unwrap();
+    REENTRANT_CLIENT.store(client.0 as usize, Ordering::SeqCst);
+    REENTRANT_CALLS.store(0, Ordering::SeqCst);
+    assert_eq!(set_log(Some(reentrant), std::ptr::null_mut(), KPOS_LOG_DEBUG), KPOS_OK);
+    // A torn line appended behind the library's back: the next read warns about it.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("klarna-pos.journal"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"op\":\"clo").unwrap();
+    let c = client.0 as usize;
+    let pending = must_return("kpos_journal_pending", Duration::from_secs(60), move || {
+        let mut out = std::ptr::null_mut();
+        unsafe {
+            klarna_pos::ffi::journal::kpos_journal_pending(
+                c as *mut klarna_pos::ffi::client::kpos_client,
+                &mut out,
+            )
+        }
+    });
+    set_log(None, std::ptr::null_mut(), KPOS_LOG_DEBUG);
+    REENTRANT_CLIENT.store(0, Ordering::SeqCst);
+    assert_eq!(pending, KPOS_OK);
+    assert!(REENTRANT_CALLS.load(Ordering::SeqCst) > 0, "the callback ran");
+}
+
+/// Count of calls inside the "old" callback right now, and calls that began after it was
+/// removed.
+static OLD_RUNNING: AtomicUsize = AtomicUsize::new(0);
+static OLD_REMOVED: AtomicBool = AtomicBool::new(false);
+static OLD_LATE: AtomicUsize = AtomicUsize::new(0);
+static OLD_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn slow_old(_u: *mut c_void, _level: u32, _message: *const c_char) {
+    OLD_RUNNING.fetch_add(1, Ordering::SeqCst);
+    OLD_CALLS.fetch_add(1, Ordering::SeqCst);
+    if OLD_REMOVED.load(Ordering::SeqCst) {
+        OLD_LATE.fetch_add(1, Ordering::SeqCst);
+    }
+    // A slow callback (a log file on a busy disk).
+    std::thread::sleep(Duration::from_millis(2));
+    OLD_RUNNING.fetch_sub(1, Ordering::SeqCst);
+}
+
+unsafe extern "C" fn quiet(_u: *mut c_void, _level: u32, _message: *const c_char) {}
+
+/// When kpos_set_log_callback returns, the previous callback is not running on any thread and
+/// is never called again (its userdata may be freed).
+#[test]
+fn a_replaced_callback_is_not_running_when_the_set_returns() {
+    let _serial = serial();
+    let sim = Sim::start();
+    let config = sim.config_json(json!({}));
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let loggers: Vec<_> = (0..4)
+        .map(|_| {
+            let (config, stop) = (config.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    // Each client logs a line at INFO.
+                    drop(Client::new(&config).unwrap());
+                }
+            })
+        })
+        .collect();
+    let mut running_after_set = 0;
+    let rounds = 50;
+    for _ in 0..rounds {
+        OLD_REMOVED.store(false, Ordering::SeqCst);
+        assert_eq!(set_log(Some(slow_old), std::ptr::null_mut(), KPOS_LOG_INFO), KPOS_OK);
+        until("the callback is called", || OLD_CALLS.load(Ordering::SeqCst) > 0);
+        OLD_CALLS.store(0, Ordering::SeqCst);
+        assert_eq!(set_log(Some(quiet), std::ptr::null_mut(), KPOS_LOG_INFO), KPOS_OK);
+        OLD_REMOVED.store(true, Ordering::SeqCst);
+        running_after_set += OLD_RUNNING.load(Ordering::SeqCst);
+    }
+    stop.store(true, Ordering::SeqCst);
+    for t in loggers {
+        t.join().unwrap();
+    }
+    set_log(None, std::ptr::null_mut(), KPOS_LOG_INFO);
+    println!(
+        "{rounds} replacements: calls still running after the set returned {running_after_set}, \
+         calls begun after it {}",
+        OLD_LATE.load(Ordering::SeqCst)
+    );
+    assert_eq!(running_after_set, 0);
+    assert_eq!(OLD_LATE.load(Ordering::SeqCst), 0);
+}
+
+static SELF_REPLACED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn replaces_itself(_u: *mut c_void, _level: u32, _message: *const c_char) {
+    SELF_REPLACED.fetch_add(1, Ordering::SeqCst);
+    kpos_set_log_callback(Some(quiet), std::ptr::null_mut(), KPOS_LOG_INFO);
+}
+
+/// A callback that replaces the callback (itself) does not deadlock: the replacement takes
+/// effect for the following lines and the call returns without waiting for itself.
+#[test]
+fn a_callback_may_replace_itself() {
+    let _serial = serial();
+    let sim = Sim::start();
+    let config = sim.config_json(json!({}));
+    SELF_REPLACED.store(0, Ordering::SeqCst);
+    assert_eq!(set_log(Some(replaces_itself), std::ptr::null_mut(), KPOS_LOG_INFO), KPOS_OK);
+    must_return("a client whose log line replaces the callback", Duration::from_secs(60), move || {
+        for _ in 0..3 {
+            drop(Client::new(&config).unwrap());
+        }
+    });
+    set_log(None, std::ptr::null_mut(), KPOS_LOG_INFO);
+    assert_eq!(SELF_REPLACED.load(Ordering::SeqCst), 1, "replaced after its first line");
+}
+
+// ---- odd configuration ---------------------------------------------------------------------
+
+fn refusal(config: serde_json::Value) -> (u32, String, String) {
+    let f = Client::new(&config.to_string()).unwrap_err();
+    (
+        f.code,
+        f.detail["field"].as_str().unwrap_or("").to_string(),
+        f.detail["message"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn ports_outside_1_to_65535_are_refused() {
+    for url in [
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:0",
+        "http://127.0.0.1:65536",
+        "http://127.0.0.1:-1",
+        "http://127.0.0.1:8x",
+        "https://api.klarna.com:",
+    ] {
+        let (code, field, message) =
+            refusal(json!({"api_url": url, "username": "u", "password": "p"}));
+        println!("{url}: {message}");
+        assert_eq!(code, KPOS_E_INVALID_ARGUMENT, "{url}");
+        assert_eq!(field, "api_url", "{url}");
+    }
+    for url in ["http://127.0.0.1:1", "http://127.0.0.1:65535", "http://[::1]:8080"] {
+        Client::new(&json!({"api_url": url, "username": "u", "password": "p"}).to_string())
+            .unwrap_or_else(|f| panic!("{url}: {:?}", f.detail));
+    }
+}
+
+#[test]
+fn internationalised_host_names_are_refused_with_their_ascii_form_asked_for() {
+    for (key, url) in [
+        ("api_url", "https://bücher.example"),
+        ("api_url", "https://ｅxample.com"),
+        ("webhook_url", "https://bücher.example/hook"),
+        ("proxy", "http://prøxy.example:3128"),
+    ] {
+        let mut cfg = json!({"api_url": "https://api.klarna.com", "username": "u", "password": "p"});
+        cfg[key] = json!(url);
+        let (code, field, message) = refusal(cfg);
+        println!("{key} {url}: {message}");
+        assert_eq!(code, KPOS_E_INVALID_ARGUMENT, "{url}");
+        assert_eq!(field, key, "{url}");
+        assert!(message.contains("xn--"), "{message}");
+    }
+    // The ASCII (punycode) form is accepted.
+    Client::new(
+        &json!({"api_url": "https://xn--bcher-kva.example", "username": "u", "password": "p"})
+            .to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_username_with_a_colon_is_refused() {
+    let (code, field, message) = refusal(
+        json!({"api_url": "https://api.klarna.com", "username": "PK1:x", "password": "p"}),
+    );
+    println!("{message}");
+    assert_eq!(code, KPOS_E_INVALID_ARGUMENT);
+    assert_eq!(field, "username");
+    assert!(message.contains(':'), "{message}");
+}
