@@ -9,8 +9,8 @@
 
 use klarna_pos::core::config::Config;
 use klarna_pos::core::order::prepare_session_request;
-use klarna_pos::core::session::StatusPayload;
 use klarna_pos::core::status::Status;
+use klarna_pos::core::status::StatusPayload;
 use klarna_pos::core::Code;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};

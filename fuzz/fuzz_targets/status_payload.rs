@@ -2,7 +2,7 @@
 //! panic; a FAILED status, and only that, carries one of the in-store guide's three codes.
 #![no_main]
 
-use klarna_pos::core::session::StatusPayload;
+use klarna_pos::core::status::StatusPayload;
 use klarna_pos::core::status::Status;
 use klarna_pos::core::Code;
 use libfuzzer_sys::fuzz_target;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use zeroize::Zeroize;
 
 use super::error::{Error, Result};
 use super::url;
@@ -24,21 +25,14 @@ impl Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // SAFETY: the bytes become all zeros, which is valid UTF-8, and the String is dropped
-        // right after.
-        wipe(unsafe { self.0.as_mut_vec() });
         #[cfg(test)]
-        wipe_log::record(&self.0);
+        let len = self.0.len();
+        // Zeroes every byte of the buffer, spare capacity included, as a store the compiler
+        // cannot drop; the String is then empty and freed right after.
+        self.0.zeroize();
+        #[cfg(test)]
+        wipe_log::record(self.0.as_ptr(), self.0.capacity(), len);
     }
-}
-
-/// Overwrites `bytes` with zeros in a way the compiler cannot drop as a dead store.
-pub fn wipe(bytes: &mut [u8]) {
-    for b in bytes.iter_mut() {
-        // SAFETY: `b` is a valid, exclusive reference.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
-    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 /// Unit tests see which secrets were wiped on their thread: the length of each, and whether
@@ -51,9 +45,15 @@ pub mod wipe_log {
         static WIPED: RefCell<Vec<(usize, bool)>> = const { RefCell::new(Vec::new()) };
     }
 
-    pub(super) fn record(s: &str) {
-        let zeroed = s.bytes().all(|b| b == 0);
-        WIPED.with(|w| w.borrow_mut().push((s.len(), zeroed)));
+    /// Records a wiped secret that held `len` bytes, reading them from its buffer (`buffer`,
+    /// `capacity` bytes).
+    pub(super) fn record(buffer: *const u8, capacity: usize, len: usize) {
+        assert!(len <= capacity);
+        // SAFETY: the buffer is still allocated (the String is freed after `drop` returns) and
+        // all its `capacity` bytes are initialized: zeroize wrote every one of them.
+        let bytes = unsafe { std::slice::from_raw_parts(buffer, len) };
+        let zeroed = bytes.iter().all(|b| *b == 0);
+        WIPED.with(|w| w.borrow_mut().push((len, zeroed)));
     }
 
     /// Takes the records made so far on this thread.
@@ -137,8 +137,7 @@ impl Config {
         let config = Config::from_map(&map);
         // The parsed copy of the password is wiped too, not only the Secret made from it.
         if let Some(Value::String(p)) = map.get_mut("password") {
-            // SAFETY: zeros are valid UTF-8.
-            wipe(unsafe { p.as_mut_vec() });
+            p.zeroize();
         }
         config
     }
@@ -284,7 +283,7 @@ impl Config {
         let webhook_url = match opt_str(map, "webhook_url")? {
             Some(u) => {
                 url::require_secure(u, allow_insecure_http)
-                    .and_then(|()| super::webhook::check_base_url(u))
+                    .and_then(|()| url::check_base_url(u))
                     .map_err(|m| Error::bad_config("webhook_url", m))?;
                 Some(u.to_string())
             }
@@ -469,14 +468,6 @@ mod tests {
         );
         assert_eq!(field("https://till.example/hook?store=42"), None);
         assert_eq!(field("http://127.0.0.1:8443/hook"), None);
-    }
-
-    #[test]
-    fn wipe_zeroes_every_byte_of_a_buffer_that_stays_readable() {
-        let mut buffer = b"Basic dGVzdF91c2VyOnRlc3RfcGFzc3dvcmQ=".to_vec();
-        wipe(&mut buffer);
-        assert_eq!(buffer.len(), 38);
-        assert!(buffer.iter().all(|b| *b == 0));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Safe Rust core of the library. Nothing here knows about C.
 
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod fork;

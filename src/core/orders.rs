@@ -14,13 +14,13 @@
 
 use serde_json::{Map, Value};
 
+use super::client::{is_definitive_refusal, Client};
 use super::error::{Code, Error, Result};
 use super::http::{Limits, Method, Request, Response, Retry};
 use super::id;
 use super::journal::{Call, Kind};
 use super::log::{log, Level};
 use super::order::{self, MAX_AMOUNT};
-use super::session::{is_definitive_refusal, Client};
 use super::url;
 
 const MAX_DESCRIPTION_CHARS: usize = 255;

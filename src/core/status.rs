@@ -1,4 +1,9 @@
-//! Distribution status of an in-store session, and how Klarna's spellings map onto it.
+//! Distribution status of an in-store session, how Klarna's spellings map onto it, and the
+//! status payloads (polled or from a webhook) that carry it.
+
+use serde_json::Value;
+
+use super::error::{Code, Error};
 
 /// Status of a session. Numbers are part of the ABI and never change meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,9 +101,75 @@ impl Status {
     }
 }
 
+/// A distribution status payload, read tolerantly (`qr_code` or `qr`, both spellings of
+/// cancelled, unknown statuses).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusPayload {
+    pub status: Status,
+    pub raw_status: String,
+    pub qr_url: Option<String>,
+    pub payment_link: Option<String>,
+    pub order_id: Option<String>,
+    pub klarna_reference: Option<String>,
+    pub failure: Option<Error>,
+}
+
+impl StatusPayload {
+    /// `None` when the payload has no status string at all.
+    pub fn parse(json: &Value) -> Option<StatusPayload> {
+        let text = |k: &str| {
+            json.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let raw_status = text("status")?;
+        let status = Status::from_klarna(&raw_status);
+        let failure = (status == Status::Failed).then(|| distribution_failure(json.get("error")));
+        Some(StatusPayload {
+            status,
+            raw_status,
+            qr_url: text("qr_code").or_else(|| text("qr")),
+            payment_link: text("payment_link"),
+            order_id: text("order_id"),
+            klarna_reference: text("klarna_reference"),
+            failure,
+        })
+    }
+}
+
+/// Maps the `error` of a FAILED distribution to the in-store guide's three codes.
+fn distribution_failure(error: Option<&Value>) -> Error {
+    let code = error
+        .and_then(|e| e.get("code").or_else(|| e.get("error_code")))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let message = error
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mapped = match code.as_deref() {
+        Some("BAD_REQUEST") => Code::BadRequest,
+        Some("PERMISSION_DENIED") => Code::PermissionDenied,
+        _ => Code::Unknown,
+    };
+    let mut e = Error::new(
+        mapped,
+        format!(
+            "Klarna reported the payment FAILED ({}){}{}",
+            code.as_deref().unwrap_or("no error code"),
+            if message.is_empty() { "" } else { ": " },
+            message
+        ),
+    );
+    e.klarna_error_code = code;
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn both_spellings_of_cancelled_are_canceled() {
@@ -128,5 +199,35 @@ mod tests {
     fn exactly_four_statuses_are_terminal() {
         let terminal: Vec<_> = Status::ALL.iter().filter(|s| s.is_terminal()).collect();
         assert_eq!(terminal.len(), 4);
+    }
+
+    #[test]
+    fn payload_reads_qr_under_either_name() {
+        let p = StatusPayload::parse(&json!({"status":"DISTRIBUTED","qr":"https://q"})).unwrap();
+        assert_eq!(p.qr_url.as_deref(), Some("https://q"));
+        let p =
+            StatusPayload::parse(&json!({"status":"DISTRIBUTED","qr_code":"https://c"})).unwrap();
+        assert_eq!(p.qr_url.as_deref(), Some("https://c"));
+    }
+
+    #[test]
+    fn distribution_errors_map_to_the_guides_three_codes() {
+        for (k, code) in [
+            ("BAD_REQUEST", Code::BadRequest),
+            ("PERMISSION_DENIED", Code::PermissionDenied),
+            ("UNKNOWN", Code::Unknown),
+            ("INTERNAL_ERROR", Code::Unknown),
+            ("SOMETHING_NEW", Code::Unknown),
+        ] {
+            let p = StatusPayload::parse(&json!({"status":"FAILED","error":{"code":k}})).unwrap();
+            let f = p.failure.unwrap();
+            assert_eq!(f.code, code, "{}", k);
+            assert_eq!(f.klarna_error_code.as_deref(), Some(k));
+        }
+    }
+
+    #[test]
+    fn payload_without_status_is_rejected() {
+        assert!(StatusPayload::parse(&json!({"qr":"x"})).is_none());
     }
 }

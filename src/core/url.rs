@@ -1,7 +1,16 @@
-//! The few URL facts the library needs: scheme, host, and whether plain HTTP is acceptable.
+//! The few URL facts the library needs: scheme, host, whether plain HTTP is acceptable, path
+//! segment encoding, and the query parameter names of webhook callback URLs.
 //!
 //! Plain `http://` is allowed only to loopback hosts (the simulator) unless the caller opted in
 //! with `allow_insecure_http`; everything else must be `https://`.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Query parameter of a callback URL naming its session (not secret: it only selects which token
+/// to compare). See `webhook`.
+pub const REFERENCE_PARAM: &str = "kpos_ref";
+/// Query parameter of a callback URL carrying its session's secret token.
+pub const TOKEN_PARAM: &str = "kpos_token";
 
 /// Scheme, host and port of an absolute `http(s)://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,18 +106,36 @@ pub fn require_secure(url: &str, allow_insecure_http: bool) -> Result<(), String
     Ok(())
 }
 
+/// Everything but the unreserved characters of RFC 3986 (letters, digits, `-._~`) is encoded in
+/// a path segment.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes one path segment (a session or order id), so an id can never change the
 /// path it is put into.
 pub fn encode_path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{:02X}", b));
-        }
+    utf8_percent_encode(s, PATH_SEGMENT).to_string()
+}
+
+/// Refuses a configured `webhook_url` that has a fragment or whose query already uses the
+/// callback parameter names.
+pub fn check_base_url(url: &str) -> std::result::Result<(), String> {
+    if url.contains('#') {
+        return Err("must not contain a fragment (#...)".into());
     }
-    out
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    if query.split('&').any(|p| {
+        let name = p.split('=').next().unwrap_or("");
+        name == REFERENCE_PARAM || name == TOKEN_PARAM
+    }) {
+        return Err(format!(
+            "must not contain {REFERENCE_PARAM} or {TOKEN_PARAM}: the library adds them per session"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -143,5 +170,16 @@ mod tests {
     fn ids_are_encoded_in_paths() {
         assert_eq!(encode_path_segment("ab-1_~."), "ab-1_~.");
         assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(
+            encode_path_segment("?#%+:@=&;,'!*()[]\\\"é\u{7f}\n"),
+            "%3F%23%25%2B%3A%40%3D%26%3B%2C%27%21%2A%28%29%5B%5D%5C%22%C3%A9%7F%0A"
+        );
+    }
+
+    #[test]
+    fn base_urls_may_not_preempt_the_librarys_parameters() {
+        assert!(check_base_url("https://t.example/h?store=1").is_ok());
+        assert!(check_base_url("https://t.example/h?kpos_token=1").is_err());
+        assert!(check_base_url("https://t.example/h#x").is_err());
     }
 }

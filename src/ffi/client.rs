@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::handle::Registry;
 use super::{boundary, kpos_result, require_non_null, write_out};
+use crate::core::client::Client;
 use crate::core::config::Config;
-use crate::core::session::Client;
 use crate::core::Error;
 
 /// A Klarna client: configuration, credentials and a keep-alive connection pool. Thread-safe:

@@ -82,29 +82,11 @@ impl Request {
     }
 }
 
+/// Form-style decoding: `+` is a space, `%XY` its byte, an incomplete escape stays as it is.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|v| v as u8)
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Reads one line ending in LF (a preceding CR is dropped) while spending at most
@@ -477,6 +459,13 @@ mod tests {
         assert_eq!(r.query_param("q"), None);
         assert_eq!(r.header("x-THING"), Some("v1"));
         assert!(r.keep_alive());
+    }
+
+    #[test]
+    fn query_values_are_form_decoded_and_keep_incomplete_escapes() {
+        assert_eq!(percent_decode("a+b%20c%2B"), "a b c+");
+        assert_eq!(percent_decode("%%41%4g%2%"), "%A%4g%2%");
+        assert_eq!(percent_decode("%C3%A9%FF"), "é\u{fffd}");
     }
 
     #[test]

@@ -1,6 +1,10 @@
-//! Small helpers the simulator needs and that do not justify a dependency:
-//! identifiers, random tokens, base64 and date formatting.
+//! Small helpers the simulator needs: identifiers, random tokens, base64 (with the `base64`
+//! crate) and date formatting.
 
+use base64::alphabet;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,56 +74,23 @@ pub fn random_string(len: usize, alphabet: &[u8]) -> String {
 pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 pub const UPPER_ALNUM: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
-pub fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let n = chunk.len();
-        let v = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= n {
-                out.push(B64[((v >> (18 - 6 * i)) & 0x3f) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// Base64 without padding, URL-safe alphabet (used for the JWT-shaped client token).
 pub fn base64url_encode(data: &[u8]) -> String {
-    base64_encode(data)
-        .trim_end_matches('=')
-        .replace('+', "-")
-        .replace('/', "_")
+    URL_SAFE_NO_PAD.encode(data)
 }
+
+/// Standard base64 that tolerates what clients send: any trailing `=`, or none, and unused
+/// bits that are not zero.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Decodes standard base64; padding is optional. `None` on any invalid input.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // A single leftover character (6 bits) cannot encode a byte.
-    if bits >= 6 {
-        return None;
-    }
-    Some(out)
+    LENIENT.decode(text.trim_end_matches('=')).ok()
 }
 
 /// (year, month, day) for a count of days since 1970-01-01 in the proleptic Gregorian calendar.
@@ -185,6 +156,8 @@ mod tests {
 
     #[test]
     fn base64_round_trip() {
+        use base64::engine::general_purpose::STANDARD;
+        let base64_encode = |data: &[u8]| STANDARD.encode(data);
         assert_eq!(
             base64_encode(b"test_user:test_password"),
             "dGVzdF91c2VyOnRlc3RfcGFzc3dvcmQ="
@@ -198,6 +171,11 @@ mod tests {
         assert_eq!(base64_decode("YWI").unwrap(), b"ab");
         assert!(base64_decode("a").is_none());
         assert!(base64_decode("a*b=").is_none());
+        // What a lenient reader of Authorization headers accepts: extra or missing padding and
+        // non-zero unused bits.
+        assert_eq!(base64_decode("YWI===").unwrap(), b"ab");
+        assert_eq!(base64_decode("YWJ").unwrap(), b"ab");
+        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
     }
 
     #[test]

@@ -1,0 +1,301 @@
+//! The client: one configuration, one transport (connection pool, pacing, retries), the
+//! callback registry and the journal, shared by every session it creates. It creates sessions,
+//! resumes sessions created earlier, and verifies webhook calls. The Order Management methods
+//! (read an order, capture, refund, cancel, release) are on `Client` too, in `orders.rs`.
+//!
+//! `client` and `session` use each other, the one import circle in `src/core`: the client
+//! creates sessions, and a session keeps its client alive (an `Arc<Client>`) because its status
+//! reads, its cancel and its journal record go through the client's transport, configuration
+//! and journal, also after the till freed its client handle.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::config::Config;
+use super::error::{Code, Error, Result};
+use super::http::{Limits, Method, Request, Response, Retry, Transport};
+use super::journal::{Journal, RecordId};
+use super::log::{log, Level};
+use super::order;
+use super::session::Session;
+use super::status::{Status, StatusPayload};
+use super::url;
+use super::webhook::{self, CallbackQuery};
+
+pub struct Client {
+    pub config: Config,
+    transport: Transport,
+    /// Callback references and tokens of this client's sessions (with `webhook_url`).
+    webhooks: webhook::Registry<Session>,
+    /// The crash-safe record of in-flight work, when `journal_dir` is configured.
+    journal: Option<Journal>,
+}
+
+/// What a verified webhook did: the session it belongs to and the status after merging it.
+pub struct WebhookOutcome {
+    pub session: Arc<Session>,
+    pub status: Status,
+}
+
+impl Client {
+    pub fn new(config: Config) -> Result<Client> {
+        let transport = Transport::new(&config)?;
+        let journal = match &config.journal_dir {
+            Some(dir) => Some(Journal::open(dir)?),
+            None => None,
+        };
+        log!(
+            Level::Info,
+            "client for {} (connect timeout {} ms, request timeout {} ms)",
+            config.api_url,
+            config.connect_timeout.as_millis(),
+            config.request_timeout.as_millis()
+        );
+        Ok(Client {
+            config,
+            transport,
+            webhooks: webhook::Registry::default(),
+            journal,
+        })
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    /// Validates the order locally, records it in the journal (when configured), then creates
+    /// the session with one POST (never repeated automatically: a second POST could start a
+    /// second payment). With `webhook_url` configured, the session gets its own callback URL.
+    pub fn create_session(self: &Arc<Self>, order_json: &str) -> Result<Arc<Session>> {
+        let reservation = match &self.config.webhook_url {
+            Some(base) => Some(self.webhooks.reserve(base)?),
+            None => None,
+        };
+        let prepared = order::prepare_session_request(
+            order_json,
+            self.config.allow_insecure_http,
+            reservation.as_ref().map(|r| r.url()),
+        )?;
+        let record = match &self.journal {
+            Some(j) => Some(j.open_session(
+                prepared.order_amount,
+                prepared.merchant_reference1.as_deref(),
+            )?),
+            None => None,
+        };
+        let url = format!("{}/payments/v1/sessions", self.config.api_url);
+        let answer = self
+            .transport
+            .send(
+                &Request {
+                    method: Method::Post,
+                    url: &url,
+                    body: Some(prepared.body.as_bytes()),
+                    retry: Retry::Never,
+                    idempotency_key: None,
+                },
+                Limits::default(),
+            )
+            .and_then(|resp| self.parse_create_answer(&resp));
+        let (session_id, result_url) = match answer {
+            Ok(created) => created,
+            Err(e) => {
+                if let Some(r) = &record {
+                    // Refused for good: no session exists. Otherwise one may: the record stays.
+                    if is_definitive_refusal(&e) {
+                        self.close_record(r, "REFUSED");
+                    }
+                }
+                return Err(e);
+            }
+        };
+        if let (Some(j), Some(r)) = (&self.journal, &record) {
+            if let Err(e) = j.session_created(r, &session_id, &result_url) {
+                log!(
+                    Level::Warn,
+                    "session {}: the journal could not record its id ({}); after a crash it \
+                     would be listed without one",
+                    session_id,
+                    e
+                );
+            }
+        }
+        log!(
+            Level::Info,
+            "session {} created ({} minor units {}{})",
+            session_id,
+            prepared.order_amount,
+            prepared.purchase_currency,
+            if reservation.is_some() {
+                ", status by webhook"
+            } else {
+                ""
+            }
+        );
+        let session = Arc::new(Session::new(
+            self.clone(),
+            session_id,
+            result_url,
+            reservation.is_some(),
+            record,
+        ));
+        if let Some(r) = reservation {
+            r.publish(&session);
+        }
+        Ok(session)
+    }
+
+    /// Closes a journal record after the request; a failure only leaves it open (logged),
+    /// which makes the work show up as pending again: harmless to repeat.
+    pub(crate) fn close_record(&self, record: &RecordId, outcome: &str) {
+        if let Some(j) = &self.journal {
+            if let Err(e) = j.close(record, outcome) {
+                log!(
+                    Level::Warn,
+                    "journal: a finished record could not be closed ({}); it stays pending",
+                    e
+                );
+            }
+        }
+    }
+
+    /// Verifies a webhook call and merges its status into its session. `request` is the URL,
+    /// request target or query the callback was received on, `body` its body; both are untrusted
+    /// bytes.
+    ///
+    /// The token is checked before anything else, so a forged call changes nothing. A status
+    /// goes through [`Session::apply`] like a polled one, so late, repeated and reordered calls
+    /// never move a session backwards. A COMPLETED is not taken from the callback: as Klarna
+    /// advises, the library confirms it with a GET of the result_url (bounded by the request
+    /// timeout) and the session takes the status that answer gives.
+    pub fn handle_webhook(&self, request: &[u8], body: &[u8]) -> Result<WebhookOutcome> {
+        let refused = |e: Error| {
+            log!(Level::Warn, "webhook call refused: {}", e.message);
+            e
+        };
+        let query = CallbackQuery::parse(request).map_err(refused)?;
+        let session = self
+            .webhooks
+            .find(&query, self.config.request_timeout)
+            .map_err(refused)?;
+        let payload = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|json| {
+                let named = json.get("session_id").and_then(Value::as_str);
+                if named.is_some_and(|id| id != session.id()) {
+                    return None;
+                }
+                StatusPayload::parse(&json)
+            })
+            .ok_or_else(|| {
+                refused(Error::new(
+                    Code::BadRequest,
+                    format!(
+                        "session {}: the webhook body is not a status payload of this session",
+                        session.id()
+                    ),
+                ))
+            })?;
+        log!(
+            Level::Info,
+            "session {}: webhook reports {}",
+            session.id(),
+            payload.status.name()
+        );
+        let status = if payload.status == Status::Completed && session.status() != Status::Completed
+        {
+            session
+                .fetch(Limits {
+                    deadline: Some(Instant::now() + self.config.request_timeout),
+                    ..Limits::default()
+                })
+                .map_err(unconfirmed)?
+        } else {
+            session.apply(payload)
+        };
+        Ok(WebhookOutcome { session, status })
+    }
+
+    /// Continues a session created earlier (e.g. before a till restart). Its status comes from
+    /// polling: callbacks for it cannot be verified, since their token lived in the old process.
+    pub fn resume_session(
+        self: &Arc<Self>,
+        session_id: &str,
+        result_url: &str,
+    ) -> Result<Arc<Session>> {
+        if session_id.trim().is_empty() || session_id.chars().any(|c| c.is_control() || c == '/') {
+            return Err(Error::invalid_argument("session_id is empty or malformed"));
+        }
+        self.check_result_url(result_url)
+            .map_err(|m| Error::invalid_argument(format!("result_url {}", m)))?;
+        // A journaled session closes its record when it ends, whichever process ends it.
+        let record = match &self.journal {
+            Some(j) => j.find_session(session_id)?,
+            None => None,
+        };
+        Ok(Arc::new(Session::new(
+            self.clone(),
+            session_id.to_string(),
+            result_url.to_string(),
+            false,
+            record,
+        )))
+    }
+
+    fn parse_create_answer(&self, resp: &Response) -> Result<(String, String)> {
+        let json = resp.json()?;
+        let protocol = |what: &str| {
+            let mut e = Error::new(Code::Protocol, format!("Klarna's session answer {}", what));
+            e.http_status = Some(resp.status);
+            e.correlation_id = resp.correlation_id().map(str::to_string);
+            e
+        };
+        let session_id = json
+            .get("session_id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| protocol("has no session_id"))?;
+        let result_url = json
+            .pointer("/distribution/result_url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| protocol("has no distribution.result_url"))?;
+        self.check_result_url(result_url)
+            .map_err(|m| protocol(&format!("has an unusable result_url: {}", m)))?;
+        Ok((session_id.to_string(), result_url.to_string()))
+    }
+
+    fn check_result_url(&self, result_url: &str) -> std::result::Result<(), String> {
+        url::require_secure(result_url, self.config.allow_insecure_http)
+    }
+}
+
+/// A confirming GET that failed. Its answer must not look like a verdict on the callback (403
+/// forged, 404 unknown, 400 malformed): whatever Klarna said, the callback itself was authentic,
+/// so the till should answer 503 and Klarna deliver it again. Klarna's refusals become
+/// `Unknown`, keeping their detail; transport failures keep their code.
+fn unconfirmed(mut e: Error) -> Error {
+    if matches!(
+        e.code,
+        Code::PermissionDenied | Code::NotFound | Code::BadRequest | Code::Conflict
+    ) {
+        e.code = Code::Unknown;
+    }
+    e.message = format!(
+        "the callback's COMPLETED could not be confirmed with Klarna: {}",
+        e.message
+    );
+    e
+}
+
+/// Whether Klarna refused a request for good (a 4xx other than 408 and 429): nothing happened
+/// and repeating it unchanged cannot succeed.
+pub(crate) fn is_definitive_refusal(e: &Error) -> bool {
+    e.http_status
+        .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429)
+}
