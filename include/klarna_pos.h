@@ -550,8 +550,9 @@ kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, siz
  * UTF-8 or JSON); `KPOS_E_BAD_REQUEST` (refused locally or by Klarna; the last error's `field`
  * names the first offending field, e.g. `order_lines[1].total_tax_amount`);
  * `KPOS_E_PERMISSION_DENIED`; `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`;
- * `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL`. After `KPOS_E_TIMEOUT` or
- * `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
+ * `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL` (also, with field `result_url`, when the
+ * answer's result_url is not on `api_url`'s origin: it is never called with the credentials).
+ * After `KPOS_E_TIMEOUT` or `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
  * unused, and no money moves until a customer scans a QR the till never showed.
  *
  * With `journal_dir` the session is recorded (and fsynced) before the request is sent and stays
@@ -561,7 +562,9 @@ kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, siz
  * # Safety
  * `order_json` must be NULL or NUL-terminated; `out` must be valid for a write.
  */
-kpos_result kpos_session_create(kpos_client *client, const char *order_json, kpos_session **out);
+kpos_result kpos_session_create(kpos_client *client,
+                                const char *order_json,
+                                kpos_session **out);
 
 /**
  * Continues a session created earlier, e.g. after a till restart, from its id and
@@ -573,7 +576,9 @@ kpos_result kpos_session_create(kpos_client *client, const char *order_json, kpo
  *
  * Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
  * that is not an absolute https URL, or plain http to a non-loopback host without
- * `allow_insecure_http`, an unreadable journal).
+ * `allow_insecure_http`, an unreadable journal). A result_url on another origin (scheme, host,
+ * port; default ports normalised) than `api_url` is refused too, with field `result_url`:
+ * Klarna's lives on the API host, and the client's credentials go nowhere else.
  *
  * # Safety
  * String arguments must be NULL or NUL-terminated; `out` must be valid for a write.
@@ -615,8 +620,10 @@ uint32_t kpos_session_status(const kpos_session *s);
  * 5xx) and writes it to `*status_out`.
  *
  * Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_PERMISSION_DENIED`; `KPOS_E_NOT_FOUND`;
- * `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
- * `KPOS_E_PROTOCOL`. A status Klarna adds later is `KPOS_STATUS_UNKNOWN`, not an error.
+ * `KPOS_E_RATE_LIMITED` (also at once, with nothing sent, while an earlier `Retry-After` of
+ * Klarna to this client has not passed); `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`;
+ * `KPOS_E_TLS`; `KPOS_E_PROTOCOL`. A status Klarna adds later is `KPOS_STATUS_UNKNOWN`, not an
+ * error.
  *
  * # Safety
  * `s` must be NULL or a handle from this library; `status_out` must be valid for a write.
@@ -627,13 +634,19 @@ kpos_result kpos_session_poll(kpos_session *s, uint32_t *status_out);
  * Blocks until the status differs from the one last returned by `kpos_session_poll` /
  * `kpos_session_wait`, or is terminal, polling at the configured `poll_interval_ms` (growing up
  * to 5x while nothing changes, and honouring Klarna's `Retry-After`). Network failures in
- * between are retried until the deadline.
+ * between are retried until the deadline. Returns within `timeout_ms` plus at most one
+ * `request_timeout_ms`, also when many threads wait on sessions of one client (a status read
+ * whose pacing slot comes after the deadline is not sent) and when a cancel's DELETE does not
+ * answer.
  *
  * Returns `KPOS_OK` with the new status in `*status_out`; `KPOS_E_TIMEOUT` when `timeout_ms`
  * passes (then `*status_out` still receives the last known status); `KPOS_E_CANCELLED` when
  * `kpos_session_cancel` is called meanwhile from another thread (within milliseconds of the
- * cancel's answer; if Klarna reports the payment COMPLETED instead, that wins and `KPOS_OK` is
- * returned); `KPOS_E_PERMISSION_DENIED`, `KPOS_E_NOT_FOUND`, `KPOS_E_INVALID_ARGUMENT`.
+ * cancel's answer, and at the latest at the deadline or one `request_timeout_ms` after the
+ * cancel, whichever is later; if Klarna reports the payment COMPLETED instead, that wins and
+ * `KPOS_OK` is returned); `KPOS_E_RATE_LIMITED` at once when Klarna's `Retry-After` ends after
+ * the deadline (no status read is sent before it ends); `KPOS_E_PERMISSION_DENIED`,
+ * `KPOS_E_NOT_FOUND`, `KPOS_E_INVALID_ARGUMENT`.
  *
  * # Safety
  * `s` must be NULL or a handle from this library; `status_out` must be valid for a write.
@@ -740,9 +753,10 @@ const char *kpos_status_display_text(uint32_t status);
  * The payload is read like a polled one and merged so that repeated, late and out-of-order
  * calls never move a session backwards (a terminal status is final). A reported COMPLETED is
  * not believed from the callback: as Klarna advises, the library confirms it with a GET of
- * the session's result_url before the session becomes COMPLETED (this call then blocks for at
- * most `request_timeout_ms`). A callback that arrives while `kpos_session_create` still
- * waits for Klarna's answer waits for it too (at most `request_timeout_ms`). A
+ * the session's result_url before the session becomes COMPLETED; callbacks of one session
+ * arriving while that GET is in flight share it. A callback that arrives while
+ * `kpos_session_create` still waits for Klarna's answer waits for it too. Either way the call
+ * blocks for at most `request_timeout_ms` in all. A
  * `kpos_session_wait` on the session returns as soon as its status changed.
  *
  * On success writes the session's status after the call (`KPOS_STATUS_*`; e.g. COMPLETED even

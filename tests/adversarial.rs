@@ -23,6 +23,7 @@ use std::time::Duration;
 use common::*;
 use klarna_pos::ffi::error::*;
 use klarna_pos::ffi::log::*;
+use klarna_pos::ffi::session::*;
 use serde_json::json;
 
 /// The log callback is process-wide: tests that install one take turns.
@@ -34,7 +35,11 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 /// Runs `f` on its own thread; fails the test when it has not returned after `bound` (a
 /// deadlock), instead of hanging the suite.
-fn must_return<T: Send + 'static>(what: &str, bound: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+fn must_return<T: Send + 'static>(
+    what: &str,
+    bound: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -81,10 +86,18 @@ fn a_symlink_at_the_journal_or_its_lock_is_never_followed() {
         std::fs::write(&victim, "precious\n").unwrap();
         std::os::unix::fs::symlink(&victim, dir.join(name)).unwrap();
         let refused = Client::new(&journal_config(&sim, &dir)).unwrap_err();
-        assert_eq!(refused.code, KPOS_E_INVALID_ARGUMENT, "{name}: {:?}", refused.detail);
+        assert_eq!(
+            refused.code, KPOS_E_INVALID_ARGUMENT,
+            "{name}: {:?}",
+            refused.detail
+        );
         assert_eq!(refused.detail["field"], "journal_dir", "{name}");
         println!("{name} as a symlink: {}", refused.detail["message"]);
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "{name}");
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "precious\n",
+            "{name}"
+        );
     }
 }
 
@@ -111,7 +124,10 @@ fn compaction_never_writes_through_a_planted_temporary_file() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     let journal = dir.join("klarna-pos.journal");
     assert!(
-        !std::fs::symlink_metadata(&journal).unwrap().file_type().is_symlink(),
+        !std::fs::symlink_metadata(&journal)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
         "the journal became a symlink"
     );
     let text = std::fs::read_to_string(&journal).unwrap();
@@ -129,7 +145,11 @@ fn compaction_never_writes_through_a_planted_temporary_file() {
 fn a_journal_dir_others_can_write_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let sim = Sim::start();
-    for (mode, who) in [(0o777, "every user"), (0o770, "its group"), (0o1777, "every user")] {
+    for (mode, who) in [
+        (0o777, "every user"),
+        (0o770, "its group"),
+        (0o1777, "every user"),
+    ] {
         let dir = scratch_dir("journal-mode");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
         let refused = Client::new(&journal_config(&sim, &dir)).unwrap_err();
@@ -170,7 +190,10 @@ fn a_journal_dir_owned_by_another_user_is_refused() {
 static WARNINGS: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn count_unreadable(_u: *mut c_void, _level: u32, message: *const c_char) {
-    if CStr::from_ptr(message).to_string_lossy().contains("unreadable") {
+    if CStr::from_ptr(message)
+        .to_string_lossy()
+        .contains("unreadable")
+    {
         WARNINGS.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -184,7 +207,10 @@ fn compaction_drops_unreadable_lines() {
     let dir = scratch_dir("journal-torn");
     write_journal(&dir, "{\"op\":\"close\",\"id\":\"to");
     WARNINGS.store(0, Ordering::SeqCst);
-    assert_eq!(set_log(Some(count_unreadable), std::ptr::null_mut(), KPOS_LOG_WARN), KPOS_OK);
+    assert_eq!(
+        set_log(Some(count_unreadable), std::ptr::null_mut(), KPOS_LOG_WARN),
+        KPOS_OK
+    );
     let client = Client::new(&journal_config(&sim, &dir)).unwrap();
     let after_open = WARNINGS.load(Ordering::SeqCst);
     for _ in 0..5 {
@@ -192,10 +218,24 @@ fn compaction_drops_unreadable_lines() {
     }
     set_log(None, std::ptr::null_mut(), KPOS_LOG_WARN);
     let text = std::fs::read_to_string(dir.join("klarna-pos.journal")).unwrap();
-    assert!(!text.contains("\"to\n") && !text.ends_with("\"to"), "{text}");
-    assert_eq!(text.lines().count(), 2, "header and the open record: {text}");
-    println!("warnings at open: {after_open}, after 5 calls: {}", WARNINGS.load(Ordering::SeqCst));
-    assert_eq!(WARNINGS.load(Ordering::SeqCst), after_open, "no warning after compaction");
+    assert!(
+        !text.contains("\"to\n") && !text.ends_with("\"to"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "header and the open record: {text}"
+    );
+    println!(
+        "warnings at open: {after_open}, after 5 calls: {}",
+        WARNINGS.load(Ordering::SeqCst)
+    );
+    assert_eq!(
+        WARNINGS.load(Ordering::SeqCst),
+        after_open,
+        "no warning after compaction"
+    );
 }
 
 /// A full disk: a journal that cannot take a record fails the call before anything is sent.
@@ -228,7 +268,10 @@ fn a_full_disk_fails_the_call_before_anything_is_sent() {
     let pad = 4096 - len % 4096;
     let mut padding = vec![b'#'; pad];
     padding[pad - 1] = b'\n';
-    let mut j = std::fs::OpenOptions::new().append(true).open(&journal).unwrap();
+    let mut j = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
     std::io::Write::write_all(&mut j, &padding).unwrap();
     drop(j);
     let filler = vec![b'x'; 4096];
@@ -240,7 +283,10 @@ fn a_full_disk_fails_the_call_before_anything_is_sent() {
     println!("full disk: {}", refused.detail["message"]);
     assert_eq!(refused.code, KPOS_E_INVALID_ARGUMENT);
     assert_eq!(refused.detail["field"], "journal_dir");
-    assert!(refused.detail["message"].as_str().unwrap().contains("nothing was sent"));
+    assert!(refused.detail["message"]
+        .as_str()
+        .unwrap()
+        .contains("nothing was sent"));
     assert_eq!(sim.stat("create_requests"), creates, "nothing sent");
 }
 
@@ -257,7 +303,8 @@ unsafe extern "C" fn reentrant(_u: *mut c_void, _level: u32, _message: *const c_
     if INSIDE.with(|i| i.replace(true)) {
         return;
     }
-    let client = REENTRANT_CLIENT.load(Ordering::SeqCst) as *mut klarna_pos::ffi::client::kpos_client;
+    let client =
+        REENTRANT_CLIENT.load(Ordering::SeqCst) as *mut klarna_pos::ffi::client::kpos_client;
     if !client.is_null() {
         let mut out = std::ptr::null_mut();
         if klarna_pos::ffi::journal::kpos_journal_pending(client, &mut out) == KPOS_OK {
@@ -278,7 +325,10 @@ fn a_log_callback_may_call_the_journal_it_is_logging_about() {
     let client = Client::new(&journal_config(&sim, &dir)).unwrap();
     REENTRANT_CLIENT.store(client.0 as usize, Ordering::SeqCst);
     REENTRANT_CALLS.store(0, Ordering::SeqCst);
-    assert_eq!(set_log(Some(reentrant), std::ptr::null_mut(), KPOS_LOG_DEBUG), KPOS_OK);
+    assert_eq!(
+        set_log(Some(reentrant), std::ptr::null_mut(), KPOS_LOG_DEBUG),
+        KPOS_OK
+    );
     // A torn line appended behind the library's back: the next read warns about it.
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -298,7 +348,10 @@ fn a_log_callback_may_call_the_journal_it_is_logging_about() {
     set_log(None, std::ptr::null_mut(), KPOS_LOG_DEBUG);
     REENTRANT_CLIENT.store(0, Ordering::SeqCst);
     assert_eq!(pending, KPOS_OK);
-    assert!(REENTRANT_CALLS.load(Ordering::SeqCst) > 0, "the callback ran");
+    assert!(
+        REENTRANT_CALLS.load(Ordering::SeqCst) > 0,
+        "the callback ran"
+    );
 }
 
 /// Count of calls inside the "old" callback right now, and calls that began after it was
@@ -344,10 +397,18 @@ fn a_replaced_callback_is_not_running_when_the_set_returns() {
     let rounds = 50;
     for _ in 0..rounds {
         OLD_REMOVED.store(false, Ordering::SeqCst);
-        assert_eq!(set_log(Some(slow_old), std::ptr::null_mut(), KPOS_LOG_INFO), KPOS_OK);
-        until("the callback is called", || OLD_CALLS.load(Ordering::SeqCst) > 0);
+        assert_eq!(
+            set_log(Some(slow_old), std::ptr::null_mut(), KPOS_LOG_INFO),
+            KPOS_OK
+        );
+        until("the callback is called", || {
+            OLD_CALLS.load(Ordering::SeqCst) > 0
+        });
         OLD_CALLS.store(0, Ordering::SeqCst);
-        assert_eq!(set_log(Some(quiet), std::ptr::null_mut(), KPOS_LOG_INFO), KPOS_OK);
+        assert_eq!(
+            set_log(Some(quiet), std::ptr::null_mut(), KPOS_LOG_INFO),
+            KPOS_OK
+        );
         OLD_REMOVED.store(true, Ordering::SeqCst);
         running_after_set += OLD_RUNNING.load(Ordering::SeqCst);
     }
@@ -380,14 +441,25 @@ fn a_callback_may_replace_itself() {
     let sim = Sim::start();
     let config = sim.config_json(json!({}));
     SELF_REPLACED.store(0, Ordering::SeqCst);
-    assert_eq!(set_log(Some(replaces_itself), std::ptr::null_mut(), KPOS_LOG_INFO), KPOS_OK);
-    must_return("a client whose log line replaces the callback", Duration::from_secs(60), move || {
-        for _ in 0..3 {
-            drop(Client::new(&config).unwrap());
-        }
-    });
+    assert_eq!(
+        set_log(Some(replaces_itself), std::ptr::null_mut(), KPOS_LOG_INFO),
+        KPOS_OK
+    );
+    must_return(
+        "a client whose log line replaces the callback",
+        Duration::from_secs(60),
+        move || {
+            for _ in 0..3 {
+                drop(Client::new(&config).unwrap());
+            }
+        },
+    );
     set_log(None, std::ptr::null_mut(), KPOS_LOG_INFO);
-    assert_eq!(SELF_REPLACED.load(Ordering::SeqCst), 1, "replaced after its first line");
+    assert_eq!(
+        SELF_REPLACED.load(Ordering::SeqCst),
+        1,
+        "replaced after its first line"
+    );
 }
 
 // ---- odd configuration ---------------------------------------------------------------------
@@ -417,7 +489,11 @@ fn ports_outside_1_to_65535_are_refused() {
         assert_eq!(code, KPOS_E_INVALID_ARGUMENT, "{url}");
         assert_eq!(field, "api_url", "{url}");
     }
-    for url in ["http://127.0.0.1:1", "http://127.0.0.1:65535", "http://[::1]:8080"] {
+    for url in [
+        "http://127.0.0.1:1",
+        "http://127.0.0.1:65535",
+        "http://[::1]:8080",
+    ] {
         Client::new(&json!({"api_url": url, "username": "u", "password": "p"}).to_string())
             .unwrap_or_else(|f| panic!("{url}: {:?}", f.detail));
     }
@@ -431,7 +507,8 @@ fn internationalised_host_names_are_refused_with_their_ascii_form_asked_for() {
         ("webhook_url", "https://bücher.example/hook"),
         ("proxy", "http://prøxy.example:3128"),
     ] {
-        let mut cfg = json!({"api_url": "https://api.klarna.com", "username": "u", "password": "p"});
+        let mut cfg =
+            json!({"api_url": "https://api.klarna.com", "username": "u", "password": "p"});
         cfg[key] = json!(url);
         let (code, field, message) = refusal(cfg);
         println!("{key} {url}: {message}");
@@ -449,11 +526,317 @@ fn internationalised_host_names_are_refused_with_their_ascii_form_asked_for() {
 
 #[test]
 fn a_username_with_a_colon_is_refused() {
-    let (code, field, message) = refusal(
-        json!({"api_url": "https://api.klarna.com", "username": "PK1:x", "password": "p"}),
-    );
+    let (code, field, message) =
+        refusal(json!({"api_url": "https://api.klarna.com", "username": "PK1:x", "password": "p"}));
     println!("{message}");
     assert_eq!(code, KPOS_E_INVALID_ARGUMENT);
     assert_eq!(field, "username");
     assert!(message.contains(':'), "{message}");
+}
+
+// ---- credentials go only where api_url points ----------------------------------------------
+
+/// A listener that counts the connections it is offered (it never answers).
+struct Trap {
+    listener: std::net::TcpListener,
+}
+
+impl Trap {
+    fn bind() -> Trap {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Trap { listener }
+    }
+    fn port(&self) -> u16 {
+        self.listener.local_addr().unwrap().port()
+    }
+    fn connections(&self) -> usize {
+        let mut n = 0;
+        while self.listener.accept().is_ok() {
+            n += 1;
+        }
+        n
+    }
+}
+
+#[test]
+fn a_resumed_result_url_on_another_origin_is_refused_and_nothing_is_sent() {
+    let sim = Sim::start();
+    let client = sim.client();
+    let s = client.create(&order()).unwrap();
+    let good = s.result_url();
+    let path = &good[good.find("/instore").unwrap()..];
+    let trap = Trap::bind();
+    let sim_port = sim.url.rsplit(':').next().unwrap().to_string();
+    for foreign in [
+        format!("http://127.0.0.1:{}{}", trap.port(), path),
+        format!("http://localhost:{}{}", sim_port, path),
+        format!("https://127.0.0.1:{}{}", sim_port, path),
+    ] {
+        let refused = client.resume(&s.id(), &foreign).unwrap_err();
+        println!("{foreign}: {}", refused.detail["message"]);
+        assert_eq!(refused.code, KPOS_E_INVALID_ARGUMENT, "{foreign}");
+        assert_eq!(refused.detail["field"], "result_url", "{foreign}");
+    }
+    assert_eq!(
+        trap.connections(),
+        0,
+        "nothing reached the foreign listener"
+    );
+    // The same origin, spelled with its default port or another case, is the API host.
+    let resumed = client
+        .resume(
+            &s.id(),
+            &good.replace("http://127.0.0.1", "HTTP://127.0.0.1"),
+        )
+        .unwrap();
+    assert_eq!(resumed.poll().unwrap(), KPOS_STATUS_DISTRIBUTED);
+}
+
+/// A journal record planted with a foreign result_url is listed, but resuming it is refused
+/// before anything is sent.
+#[test]
+fn a_journal_planted_result_url_is_refused_and_nothing_is_sent() {
+    let sim = Sim::start();
+    let dir = scratch_dir("journal-planted");
+    let trap = Trap::bind();
+    let planted = format!("http://127.0.0.1:{}/steal?dt=x", trap.port());
+    write_journal(
+        &dir,
+        &format!(
+            "{{\"op\":\"open\",\"id\":\"p\",\"kind\":\"session\",\"created_at\":\"x\",\"created_unix\":1,\"order_amount\":1,\"merchant_reference1\":null}}\n{{\"op\":\"session\",\"id\":\"p\",\"session_id\":\"s-planted\",\"result_url\":\"{planted}\"}}\n"
+        ),
+    );
+    let client = Client::new(&journal_config(&sim, &dir)).unwrap();
+    let pending = client.pending().unwrap();
+    let record = pending
+        .iter()
+        .find(|r| r["session_id"] == "s-planted")
+        .unwrap();
+    let refused = client
+        .resume("s-planted", record["result_url"].as_str().unwrap())
+        .unwrap_err();
+    println!("{}", refused.detail["message"]);
+    assert_eq!(refused.code, KPOS_E_INVALID_ARGUMENT);
+    assert_eq!(refused.detail["field"], "result_url");
+    assert_eq!(trap.connections(), 0, "the credentials were not sent");
+}
+
+// ---- every time bound holds, under concurrency too -----------------------------------------
+
+const REQUEST_TIMEOUT_MS: u64 = 1000;
+
+fn bounded_client(sim: &Sim, extra: serde_json::Value) -> Client {
+    let mut cfg = json!({"request_timeout_ms": REQUEST_TIMEOUT_MS, "max_retries": 2});
+    for (k, v) in extra.as_object().unwrap() {
+        cfg[k] = v.clone();
+    }
+    Client::new(&sim.config_json(cfg)).unwrap()
+}
+
+/// 120 threads wait 300 ms each on sessions of one client whose pacing (40 status reads a
+/// second) cannot serve them all in time: every wait still returns within its timeout plus one
+/// request timeout (the documented bound), with KPOS_E_TIMEOUT.
+#[test]
+fn waits_of_120_threads_under_pacing_keep_their_bound() {
+    let sim = Sim::start();
+    let client = bounded_client(&sim, json!({"max_safe_requests_per_second": 40}));
+    let sessions: Vec<Session> = (0..120).map(|_| client.create(&order()).unwrap()).collect();
+    // Each session is DISTRIBUTED once polled; a first wait reports that, the timed one waits.
+    let wait_ms = 300u32;
+    let barrier = std::sync::Barrier::new(sessions.len());
+    let results: Vec<(u32, u128)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sessions
+            .iter()
+            .map(|s| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    let mut code = KPOS_OK;
+                    // Until the status stops changing (the first wait reports DISTRIBUTED);
+                    // every wait is timed.
+                    let mut elapsed = 0;
+                    for _ in 0..3 {
+                        let t = std::time::Instant::now();
+                        let r = s.wait(wait_ms);
+                        elapsed = elapsed.max(t.elapsed().as_millis());
+                        if let Err((f, _)) = r {
+                            code = f.code;
+                            break;
+                        }
+                    }
+                    (code, elapsed)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let worst = results.iter().map(|r| r.1).max().unwrap();
+    let bound = u128::from(wait_ms) + u128::from(REQUEST_TIMEOUT_MS);
+    report(
+        "time-bounds",
+        &format!("120 waits of {wait_ms} ms under pacing: slowest returned after {worst} ms (bound {bound} ms)"),
+    );
+    for (code, elapsed) in &results {
+        assert!(
+            *code == KPOS_E_TIMEOUT || *code == KPOS_E_RATE_LIMITED,
+            "code {code}"
+        );
+        assert!(
+            *elapsed <= bound,
+            "a wait returned after {elapsed} ms, beyond {bound} ms"
+        );
+    }
+}
+
+/// A cancel on another thread stuck on a DELETE that never answers: the wait it interrupts
+/// returns KPOS_E_CANCELLED within its timeout plus one request timeout.
+#[test]
+fn a_wait_returns_in_time_while_a_cancel_hangs_on_its_delete() {
+    let sim = Sim::start();
+    let client = bounded_client(&sim, json!({}));
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.poll().unwrap(), KPOS_STATUS_DISTRIBUTED);
+    sim.fault(json!({"mode": "stall", "method": "DELETE", "stall_ms": 60000, "count": 100}));
+    let wait_ms = 1000u32;
+    let (code, elapsed) = std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            let t = std::time::Instant::now();
+            let r = s.wait(wait_ms);
+            (
+                r.map(|_| KPOS_OK).unwrap_or_else(|(f, _)| f.code),
+                t.elapsed().as_millis(),
+            )
+        });
+        let polls = sim.stat("polls");
+        until("the wait reads the status", || sim.stat("polls") > polls);
+        let canceller = scope.spawn(|| s.cancel());
+        let out = waiter.join().unwrap();
+        // The cancel itself is bounded by its own request timeouts.
+        let _ = canceller.join().unwrap();
+        out
+    });
+    let bound = u128::from(wait_ms) + u128::from(REQUEST_TIMEOUT_MS);
+    report(
+        "time-bounds",
+        &format!("wait of {wait_ms} ms with a cancel stuck on its DELETE: returned after {elapsed} ms (bound {bound} ms)"),
+    );
+    assert_eq!(code, KPOS_E_CANCELLED);
+    assert!(
+        elapsed <= bound,
+        "returned after {elapsed} ms, beyond {bound} ms"
+    );
+}
+
+/// After a 429 with Retry-After: 60, a wait of 3 s returns at once with KPOS_E_RATE_LIMITED
+/// and sends no further status read; neither does a poll right after.
+#[test]
+fn a_retry_after_beyond_the_deadline_ends_the_wait_at_once() {
+    let sim = Sim::start();
+    let client = bounded_client(&sim, json!({}));
+    let s = client.create(&order()).unwrap();
+    sim.fault(json!({"mode": "rate_limit", "retry_after": 60, "count": 1000, "method": "GET"}));
+    let polls = sim.stat("polls");
+    let t = std::time::Instant::now();
+    let (failure, _) = s.wait(3000).unwrap_err();
+    let elapsed = t.elapsed().as_millis();
+    let reads = sim.stat("polls") - polls;
+    report(
+        "time-bounds",
+        &format!("wait of 3000 ms under Retry-After: 60: {reads} status read(s), returned after {elapsed} ms"),
+    );
+    assert_eq!(failure.code, KPOS_E_RATE_LIMITED, "{:?}", failure.detail);
+    assert_eq!(reads, 1, "one read, then nothing before Retry-After");
+    let again = s.poll().unwrap_err();
+    assert_eq!(again.code, KPOS_E_RATE_LIMITED);
+    assert_eq!(
+        sim.stat("polls") - polls,
+        1,
+        "a poll within Retry-After sends nothing"
+    );
+}
+
+/// Retry-After shorter than the wait: the next status read comes no sooner than it says.
+#[test]
+fn a_retry_after_within_the_wait_is_waited_out_before_the_next_read() {
+    let sim = Sim::start();
+    let client = bounded_client(&sim, json!({}));
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.poll().unwrap(), KPOS_STATUS_DISTRIBUTED);
+    sim.act(&s.id(), "approve", None);
+    sim.fault(json!({"mode": "rate_limit", "retry_after": 2, "count": 1, "method": "GET"}));
+    let polls = sim.stat("polls");
+    let t = std::time::Instant::now();
+    assert_eq!(s.wait(10_000).unwrap(), KPOS_STATUS_COMPLETED);
+    let elapsed = t.elapsed().as_millis();
+    report(
+        "time-bounds",
+        &format!("Retry-After: 2 within a wait: next read after {elapsed} ms"),
+    );
+    assert_eq!(
+        sim.stat("polls") - polls,
+        2,
+        "the refused read and one after Retry-After"
+    );
+    assert!(
+        elapsed >= 2000,
+        "the second read came {elapsed} ms after the 429"
+    );
+}
+
+/// 200 identical COMPLETED callbacks at once: each verify returns within request_timeout_ms,
+/// all confirm COMPLETED, and they share one confirming GET.
+#[test]
+fn two_hundred_identical_callbacks_share_one_confirmation_in_time() {
+    let sim = Sim::start();
+    let client = bounded_client(
+        &sim,
+        json!({"webhook_url": "http://127.0.0.1:9/klarna/status", "request_timeout_ms": 2000}),
+    );
+    let s = client.create(&order()).unwrap();
+    let url = sim.session(&s.id())["callback_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let request = cstring(&url[url.find("/klarna").unwrap()..]);
+    sim.act(&s.id(), "approve", Some(json!({"order_id": "o-200"})));
+    let polls = sim.session(&s.id())["polls"].as_u64().unwrap();
+    let body = cstring(&json!({"status": "COMPLETED", "order_id": "o-200"}).to_string());
+    let barrier = std::sync::Barrier::new(200);
+    let results: Vec<(u32, u32, u128)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..200)
+            .map(|_| {
+                let (barrier, request, body, client) = (&barrier, &request, &body, &client);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let t = std::time::Instant::now();
+                    let mut status = 0;
+                    let mut id = std::ptr::null_mut();
+                    let code = unsafe {
+                        klarna_pos::ffi::webhook::kpos_webhook_verify(
+                            client.0,
+                            request.as_ptr(),
+                            body.as_ptr(),
+                            &mut id,
+                            &mut status,
+                        )
+                    };
+                    unsafe { klarna_pos::ffi::kpos_string_free(id) };
+                    (code, status, t.elapsed().as_millis())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let gets = sim.session(&s.id())["polls"].as_u64().unwrap() - polls;
+    let worst = results.iter().map(|r| r.2).max().unwrap();
+    report(
+        "time-bounds",
+        &format!("200 identical callbacks: {gets} confirming GET(s), slowest verify {worst} ms (bound 2000 ms)"),
+    );
+    for (code, status, _) in &results {
+        assert_eq!((*code, *status), (KPOS_OK, KPOS_STATUS_COMPLETED));
+    }
+    assert_eq!(gets, 1, "one GET confirmed them all");
+    assert!(worst <= 2000, "a verify took {worst} ms");
 }

@@ -169,6 +169,8 @@ struct Pool {
     agent: ureq::Agent,
     /// Earliest moment the next safe request may start (see `Config::safe_request_spacing`).
     next_safe_slot: Mutex<Instant>,
+    /// Until when Klarna asked (`Retry-After`) that this client send nothing.
+    not_before: Mutex<Option<Instant>>,
 }
 
 impl Pool {
@@ -181,6 +183,7 @@ impl Pool {
                 HostLookup::default(),
             ),
             next_safe_slot: Mutex::new(Instant::now()),
+            not_before: Mutex::new(None),
         }
     }
 }
@@ -282,8 +285,41 @@ impl Transport {
         }
     }
 
+    /// Until when a `Retry-After` from Klarna asks this client to send nothing, if it has not
+    /// passed yet.
+    pub fn not_before(&self) -> Option<Instant> {
+        let until = *self
+            .pool()
+            .not_before
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        until.filter(|t| *t > Instant::now())
+    }
+
+    /// Holds a request until Klarna's `Retry-After` has passed: `Err(RateLimited)` at once when
+    /// it ends after the deadline (or the call has none to wait within).
+    fn respect_retry_after(&self, limits: Limits<'_>) -> Result<()> {
+        let Some(until) = self.not_before() else {
+            return Ok(());
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        if limits.deadline.is_none_or(|d| until >= d) {
+            let mut e = Error::new(
+                Code::RateLimited,
+                format!(
+                    "Klarna asked this client to retry after {} ms (Retry-After); nothing was sent",
+                    left.as_millis()
+                ),
+            );
+            e.http_status = Some(429);
+            return Err(e);
+        }
+        sleep(left, limits)
+    }
+
     /// Waits for this client's next slot for a safe request; `Err(Cancelled)` when a cancel
-    /// interrupts the wait.
+    /// interrupts the wait, `Err(Timeout)` (nothing reserved) when the slot comes after the
+    /// deadline.
     fn pace(&self, limits: Limits<'_>) -> Result<()> {
         if self.safe_request_spacing.is_zero() {
             return Ok(());
@@ -295,24 +331,17 @@ impl Transport {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             let slot = (*next).max(Instant::now());
+            if limits.deadline.is_some_and(|d| slot >= d) {
+                return Err(Error::new(
+                    Code::Timeout,
+                    "the deadline came before this client's next request slot \
+                     (max_safe_requests_per_second)",
+                ));
+            }
             *next = slot + self.safe_request_spacing;
             slot
         };
-        let wait = slot.saturating_duration_since(Instant::now());
-        if wait.is_zero() {
-            return Ok(());
-        }
-        let interrupted = match limits.interrupt {
-            Some((i, seen)) => i.sleep(wait, seen),
-            None => {
-                std::thread::sleep(wait);
-                false
-            }
-        };
-        if interrupted {
-            return Err(Error::new(Code::Cancelled, "interrupted by a cancellation"));
-        }
-        Ok(())
+        sleep(slot.saturating_duration_since(Instant::now()), limits)
     }
 
     /// Sends `req`, retrying it when `req.retry` allows, and returns a 2xx response or the
@@ -325,6 +354,7 @@ impl Transport {
         let mut backoff = BACKOFF_START;
         let mut attempt = 1;
         loop {
+            self.respect_retry_after(limits)?;
             if req.retry == Retry::Safe {
                 self.pace(limits)?;
             }
@@ -347,6 +377,15 @@ impl Transport {
                 Err(e) => (e, None),
             };
             let (err, retry_after) = error;
+            if let Some(ra) = retry_after {
+                let until = Instant::now() + ra;
+                let mut nb = self
+                    .pool()
+                    .not_before
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                *nb = Some(nb.map_or(until, |t| t.max(until)));
+            }
             log!(
                 Level::Info,
                 "{} {} failed (attempt {}/{}): {}",
@@ -370,16 +409,7 @@ impl Transport {
                     return Err(err);
                 }
             }
-            let interrupted = match limits.interrupt {
-                Some((i, seen)) => i.sleep(pause, seen),
-                None => {
-                    std::thread::sleep(pause);
-                    false
-                }
-            };
-            if interrupted {
-                return Err(Error::new(Code::Cancelled, "interrupted by a cancellation"));
-            }
+            sleep(pause, limits)?;
             backoff = (backoff * 2).min(BACKOFF_MAX);
             attempt += 1;
         }
@@ -446,6 +476,24 @@ impl Transport {
             body,
         })
     }
+}
+
+/// Sleeps for `d` unless the caller's cancel comes first (`Err(Cancelled)`).
+fn sleep(d: Duration, limits: Limits<'_>) -> Result<()> {
+    if d.is_zero() {
+        return Ok(());
+    }
+    let interrupted = match limits.interrupt {
+        Some((i, seen)) => i.sleep(d, seen),
+        None => {
+            std::thread::sleep(d);
+            false
+        }
+    };
+    if interrupted {
+        return Err(Error::new(Code::Cancelled, "interrupted by a cancellation"));
+    }
+    Ok(())
 }
 
 /// Host name lookups for the agent. ureq asks its resolver before every request, also when the

@@ -64,7 +64,12 @@ pub fn parse(url: &str) -> Result<UrlParts<'_>, String> {
         None => None,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n >= 1 && p.bytes().all(|b| b.is_ascii_digit()) => Some(n),
-            _ => return Err(format!("has port {:?}; a port is a number from 1 to 65535", p)),
+            _ => {
+                return Err(format!(
+                    "has port {:?}; a port is a number from 1 to 65535",
+                    p
+                ))
+            }
         },
     };
     if url.chars().any(|c| c.is_control() || c == ' ') {
@@ -92,6 +97,30 @@ pub fn is_loopback_host(host: &str) -> bool {
         return ip.is_loopback();
     }
     false
+}
+
+/// Whether `url` is on the origin (scheme, host, port; default ports normalised, host names
+/// compared without case) of `base`: the only place the client's credentials may go. `Err`
+/// says why not.
+pub fn require_same_origin(url: &str, base: &str) -> Result<(), String> {
+    let (u, b) = (parse(url)?, parse(base)?);
+    let scheme = |https: bool| if https { "https" } else { "http" };
+    if u.https != b.https
+        || !u.host.eq_ignore_ascii_case(b.host)
+        || u.effective_port() != b.effective_port()
+    {
+        return Err(format!(
+            "is on {}://{}:{}, not on api_url's origin {}://{}:{}: the client's credentials are \
+             only sent to api_url",
+            scheme(u.https),
+            u.host,
+            u.effective_port(),
+            scheme(b.https),
+            b.host,
+            b.effective_port()
+        ));
+    }
+    Ok(())
 }
 
 /// Accepts `https://` anywhere, `http://` only to loopback or when `allow_insecure_http`.
