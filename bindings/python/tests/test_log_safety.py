@@ -56,12 +56,20 @@ def test_replacing_the_callback_while_threads_poll_never_crashes(sim):
     done = run_scenario(
         sim,
         """
+        import gc
         seen = []
-        for _ in range(4):
+        for _ in range(8):
             threading.Thread(target=poll_forever, daemon=True).start()
+
+        def slow(level, text):
+            seen.append(text)
+            time.sleep(0.002)  # still running when the next replacement comes
+
         for i in range(300):
-            set_log_callback(lambda level, text, i=i: seen.append(i), LogLevel.DEBUG)
+            set_log_callback(slow, LogLevel.DEBUG)
+            time.sleep(0.001)
             set_log_callback(None)
+            gc.collect()  # the replaced thunk is released now, unless something keeps it
         print("replacements done, lines seen:", len(seen))
         """,
     )
@@ -75,9 +83,10 @@ def test_exit_with_daemon_threads_polling_under_a_callback_is_clean(sim):
         """
         lines = []
         set_log_callback(lambda level, text: lines.append(text), LogLevel.DEBUG)
-        for _ in range(4):
+        for _ in range(8):
             threading.Thread(target=poll_forever, daemon=True).start()
-        time.sleep(0.5)  # let the threads get going; the exit is what is tested
+        while len(lines) < 50:  # the threads are logging; the exit is what is tested
+            time.sleep(0.01)
         print("exiting with", len(lines), "lines logged")
         """,
     )
