@@ -840,3 +840,147 @@ fn two_hundred_identical_callbacks_share_one_confirmation_in_time() {
     assert_eq!(gets, 1, "one GET confirmed them all");
     assert!(worst <= 2000, "a verify took {worst} ms");
 }
+
+// ---- what the operating system and the network may do -------------------------------------
+
+/// A one-connection-at-a-time HTTP server that answers every request with `answer` (called
+/// with the stream after the request head was read), standing in for a hostile API host.
+fn hostile_server(answer: fn(&mut std::net::TcpStream)) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match std::io::Read::read(&mut stream, &mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                answer(&mut stream);
+            });
+        }
+    });
+    url
+}
+
+fn poll_hostile(answer: fn(&mut std::net::TcpStream), what: &str) {
+    let url = hostile_server(answer);
+    let client = Client::new(
+        &json!({"api_url": url, "username": "u", "password": "p", "max_retries": 0,
+                "request_timeout_ms": REQUEST_TIMEOUT_MS})
+        .to_string(),
+    )
+    .unwrap();
+    let s = client
+        .resume("s-1", &format!("{url}/instore/v1/d/s-1?dt=x"))
+        .unwrap();
+    let t = std::time::Instant::now();
+    let failure = s.poll().unwrap_err();
+    let elapsed = t.elapsed().as_millis();
+    report(
+        "time-bounds",
+        &format!(
+            "{what}: {} after {elapsed} ms (bound {REQUEST_TIMEOUT_MS} ms)",
+            failure.detail["name"]
+        ),
+    );
+    println!("{what}: {}", failure.detail["message"]);
+    assert!(
+        [KPOS_E_PROTOCOL, KPOS_E_NETWORK, KPOS_E_TIMEOUT].contains(&failure.code),
+        "{what}: {:?}",
+        failure.detail
+    );
+    assert!(
+        elapsed <= u128::from(REQUEST_TIMEOUT_MS) + 500,
+        "{what}: the poll took {elapsed} ms, beyond request_timeout_ms"
+    );
+}
+
+/// A server that sends a body without end: the poll fails (the body limit or the request
+/// timeout) instead of reading forever.
+#[test]
+fn an_endless_body_is_cut_off() {
+    poll_hostile(
+        |s| {
+            let _ = std::io::Write::write_all(
+                s,
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[",
+            );
+            let chunk = vec![b'1'; 64 * 1024];
+            while std::io::Write::write_all(s, &chunk).is_ok() {}
+        },
+        "endless body",
+    );
+}
+
+/// A server that sends header lines without end: the poll fails instead of buffering them.
+#[test]
+fn endless_headers_are_cut_off() {
+    poll_hostile(
+        |s| {
+            let _ = std::io::Write::write_all(s, b"HTTP/1.1 200 OK\r\n");
+            let line = format!("X-Filler: {}\r\n", "a".repeat(1000));
+            while std::io::Write::write_all(s, line.as_bytes()).is_ok() {}
+        },
+        "endless headers",
+    );
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// Signals delivered to a waiting thread (a till's timer, SIGCHLD of a printer helper)
+/// interrupt system calls with EINTR: the wait neither fails nor returns early.
+#[cfg(unix)]
+#[test]
+fn signals_during_a_wait_do_not_end_it() {
+    let sim = Sim::start();
+    let client = bounded_client(&sim, json!({}));
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.poll().unwrap(), KPOS_STATUS_DISTRIBUTED);
+    // A handler without SA_RESTART: every interrupted system call returns EINTR.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_signal as *const () as usize;
+        libc::sigemptyset(&mut action.sa_mask);
+        action.sa_flags = 0;
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
+    }
+    let wait_ms = 1500u32;
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let (code, elapsed, signals) = std::thread::scope(|scope| {
+        let d = done.clone();
+        let (tx, rx) = mpsc::channel();
+        let waiter = scope.spawn(move || {
+            tx.send(unsafe { libc::pthread_self() }).unwrap();
+            let t = std::time::Instant::now();
+            let r = s.wait(wait_ms);
+            d.store(true, Ordering::SeqCst);
+            (
+                r.map(|_| KPOS_OK).unwrap_or_else(|(f, _)| f.code),
+                t.elapsed().as_millis(),
+            )
+        });
+        let thread = rx.recv().unwrap();
+        let mut signals = 0;
+        while !done.load(Ordering::SeqCst) {
+            unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
+            signals += 1;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let (code, elapsed) = waiter.join().unwrap();
+        (code, elapsed, signals)
+    });
+    println!("{signals} signals during a wait of {wait_ms} ms: code {code} after {elapsed} ms");
+    assert_eq!(code, KPOS_E_TIMEOUT, "the wait ran to its timeout");
+    assert!(
+        elapsed >= u128::from(wait_ms),
+        "returned early, after {elapsed} ms"
+    );
+}

@@ -304,3 +304,43 @@ pub(crate) fn is_definitive_refusal(e: &Error) -> bool {
     e.http_status
         .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(result_url: &str) -> Response {
+        Response {
+            status: 200,
+            headers: Vec::new(),
+            body:
+                serde_json::json!({"session_id": "s-1", "distribution": {"result_url": result_url}})
+                    .to_string()
+                    .into_bytes(),
+        }
+    }
+
+    /// A create answer naming a result_url on another origin than api_url (or a downgrade to
+    /// http) is a protocol error on field result_url: the URL is never called.
+    #[test]
+    fn a_create_answer_with_a_foreign_result_url_is_refused() {
+        let config = Config::from_json(
+            r#"{"api_url":"https://api.klarna.com","username":"u","password":"p"}"#,
+        )
+        .unwrap();
+        let client = Client::new(config).unwrap();
+        let ok = client
+            .parse_create_answer(&answer("https://api.klarna.com/instore/v1/d/s-1?dt=x"))
+            .unwrap();
+        assert_eq!(ok.0, "s-1");
+        for foreign in [
+            "https://evil.example/instore/v1/d/s-1",
+            "http://api.klarna.com/instore/v1/d/s-1",
+            "https://api.klarna.com:8443/instore/v1/d/s-1",
+        ] {
+            let e = client.parse_create_answer(&answer(foreign)).unwrap_err();
+            assert_eq!(e.code, Code::Protocol, "{foreign}");
+            assert_eq!(e.field.as_deref(), Some("result_url"), "{foreign}");
+        }
+    }
+}

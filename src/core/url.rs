@@ -196,6 +196,47 @@ mod tests {
     }
 
     #[test]
+    fn credentials_go_only_to_the_api_origin() {
+        let api = "https://api.klarna.com";
+        for same in [
+            "https://api.klarna.com/instore/v1/x?dt=1",
+            "https://API.Klarna.com:443/x",
+            "HTTPS://api.klarna.com",
+        ] {
+            assert!(require_same_origin(same, api).is_ok(), "{same}");
+        }
+        for other in [
+            "http://api.klarna.com/x",
+            "https://api.klarna.com:8443/x",
+            "https://api.klarna.com.evil.example/x",
+            "https://evil.example/x",
+        ] {
+            assert!(require_same_origin(other, api).is_err(), "{other}");
+        }
+        assert!(require_same_origin("http://127.0.0.1:80/x", "http://127.0.0.1").is_ok());
+        assert!(require_same_origin("http://[::1]:8080/x", "http://[::1]:8080").is_ok());
+        assert!(require_same_origin("http://[::1]:8081/x", "http://[::1]:8080").is_err());
+    }
+
+    #[test]
+    fn ports_and_host_names_are_checked() {
+        assert_eq!(parse("https://h:8443/x").unwrap().port, Some(8443));
+        assert_eq!(parse("https://h/x").unwrap().effective_port(), 443);
+        assert_eq!(parse("http://[::1]/x").unwrap().effective_port(), 80);
+        for bad in [
+            "https://h:0",
+            "https://h:65536",
+            "https://h:99999/x",
+            "https://h:+80",
+            "https://h:",
+            "https://[::1]:x",
+            "https://bücher.example",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn ids_are_encoded_in_paths() {
         assert_eq!(encode_path_segment("ab-1_~."), "ab-1_~.");
         assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
