@@ -984,3 +984,52 @@ fn signals_during_a_wait_do_not_end_it() {
         "returned early, after {elapsed} ms"
     );
 }
+
+static LOGGED_SESSION: AtomicUsize = AtomicUsize::new(0);
+static STATUS_FROM_CALLBACK: AtomicUsize = AtomicUsize::new(0);
+
+/// Reads the status of the session being logged, from inside the callback.
+unsafe extern "C" fn reads_the_session(_u: *mut c_void, _level: u32, message: *const c_char) {
+    let s = LOGGED_SESSION.load(Ordering::SeqCst) as *mut kpos_session;
+    if !s.is_null()
+        && CStr::from_ptr(message)
+            .to_string_lossy()
+            .contains("session")
+    {
+        kpos_session_status(s);
+        STATUS_FROM_CALLBACK.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A callback that reads the session being logged while kpos_session_poll merges its new
+/// status (the session's lock is not held during the call).
+#[test]
+fn a_log_callback_may_read_the_session_being_polled() {
+    let _serial = serial();
+    let sim = Sim::start();
+    let client = sim.client();
+    let s = client.create(&order()).unwrap();
+    LOGGED_SESSION.store(s.0 as usize, Ordering::SeqCst);
+    STATUS_FROM_CALLBACK.store(0, Ordering::SeqCst);
+    assert_eq!(
+        set_log(
+            Some(reads_the_session),
+            std::ptr::null_mut(),
+            KPOS_LOG_DEBUG
+        ),
+        KPOS_OK
+    );
+    let handle = s.0 as usize;
+    let polled = must_return("kpos_session_poll", Duration::from_secs(60), move || {
+        let mut status = 0;
+        let code = unsafe { kpos_session_poll(handle as *mut kpos_session, &mut status) };
+        (code, status)
+    });
+    set_log(None, std::ptr::null_mut(), KPOS_LOG_DEBUG);
+    LOGGED_SESSION.store(0, Ordering::SeqCst);
+    assert_eq!(polled, (KPOS_OK, KPOS_STATUS_DISTRIBUTED));
+    assert!(
+        STATUS_FROM_CALLBACK.load(Ordering::SeqCst) > 0,
+        "the callback read the session"
+    );
+}
