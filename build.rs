@@ -31,7 +31,8 @@ const PREAMBLE: &str = r#"/*
  *    also when other threads were inside the library at that moment. The child never uses a
  *    connection the parent opened (it opens its own on its first request), so parent and child
  *    never see each other's answers. Work a thread of the parent was doing during the fork
- *    (a wait, a cancel) is not continued in the child. Do not fork from inside a log callback.
+ *    (a wait, a cancel) is not continued in the child, and a session such a thread was using
+ *    at that moment should not be used in the child. Do not fork from inside a log callback.
  *  - The log callback is never called while the library holds a lock: it may call any kpos_
  *    function. Once kpos_set_log_callback returns, the previous callback is not running and
  *    is never called again.

@@ -20,7 +20,8 @@
  *    also when other threads were inside the library at that moment. The child never uses a
  *    connection the parent opened (it opens its own on its first request), so parent and child
  *    never see each other's answers. Work a thread of the parent was doing during the fork
- *    (a wait, a cancel) is not continued in the child. Do not fork from inside a log callback.
+ *    (a wait, a cancel) is not continued in the child, and a session such a thread was using
+ *    at that moment should not be used in the child. Do not fork from inside a log callback.
  *  - The log callback is never called while the library holds a lock: it may call any kpos_
  *    function. Once kpos_set_log_callback returns, the previous callback is not running and
  *    is never called again.
@@ -314,13 +315,16 @@ void kpos_bytes_free(uint8_t *p, size_t len);
  * callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`, `journal_dir`; see the
  * README). `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
  * `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
- * here; with `journal_dir` the directory is created when missing and its journal opened (see
- * `kpos_journal_pending`).
+ * here; with `journal_dir` the directory is created when missing (mode 0700) and its journal
+ * opened (see `kpos_journal_pending`); on Unix it must belong to the till's user and must not
+ * be writable by group or others. A port in a URL must be 1..65535, a host name ASCII (give
+ * an internationalised name in its IDNA `xn--` form), and `username` must not contain `:`.
  *
  * On success writes a new client to `*out`; release it with `kpos_client_free`.
  * Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` (NULL `out`, invalid UTF-8 or JSON, unknown
- * key, bad value, a `journal_dir` that cannot be created, written or locked, or holds a journal
- * of a newer format: the last error names the key in `field`).
+ * key, bad value, a `journal_dir` that cannot be created, written or locked, that another user
+ * owns or may write to, or that holds a journal of a newer format: the last error names the
+ * key in `field`).
  *
  * # Safety
  * `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
