@@ -17,7 +17,8 @@
 //! could plant records or swap the files. Neither file is opened through a symbolic link
 //! (`O_NOFOLLOW`), and compaction writes a temporary file created exclusively under an
 //! unpredictable name, so a link planted in the directory can neither redirect a write nor be
-//! renamed over the journal.
+//! renamed over the journal. Temporary files left by a compaction killed midway are removed
+//! when the journal is opened.
 //!
 //! # Format (version 1)
 //!
@@ -299,6 +300,7 @@ impl Journal {
         {
             let _quiet = log::defer();
             let _lock = journal.lock()?;
+            journal.remove_leftover_temporaries();
             let path = journal.path(FILE_NAME);
             let mut file = open_options()
                 .read(true)
@@ -343,6 +345,19 @@ impl Journal {
             closed
         );
         Ok(journal)
+    }
+
+    /// Removes temporary files a compaction killed midway left behind (nobody else compacts
+    /// while the lock is held). A symlink is removed as a link; its target is untouched.
+    fn remove_leftover_temporaries(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
