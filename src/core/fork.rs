@@ -10,7 +10,8 @@
 //!   it: a fork waits for the short critical sections in flight instead of cutting them.
 //! - Every fork bumps [`generation`] in the child. A client's connection pool belongs to the
 //!   generation that built it; the child starts with an empty pool of its own (the parent's
-//!   connections are left untouched, neither used nor closed, so the parent keeps them).
+//!   connections are left untouched, neither used nor closed, so the parent keeps them). The
+//!   connection layer (`http/conn.rs`) also refuses any connection of another generation.
 //! - The journal needs neither: it serialises with a lock on its lock file, which the kernel
 //!   drops with the process or the `unlock`, never with a thread.
 
@@ -63,8 +64,8 @@ pub fn install(locks: Option<&'static [&'static dyn ForkLock]>) {
     }
     INSTALL.call_once(|| {
         #[cfg(unix)]
-        // SAFETY: the handlers are plain functions that live as long as the process (the
-        // library is never unloaded while a till runs: it is linked, or dlopen'ed for good).
+        // SAFETY: the handlers are plain functions of this library; glibc ties them to it, so
+        // unloading the library removes them.
         unsafe {
             libc::pthread_atfork(Some(prepare), Some(parent), Some(child));
         }

@@ -39,6 +39,9 @@ struct State {
     last_reported: Status,
     /// Number of `cancel` calls with a DELETE in flight.
     cancels_in_flight: u32,
+    /// Threads waiting on `changed`: a change with nobody waiting wakes nobody (std's notify
+    /// is a system call even then).
+    waiters: u32,
 }
 
 pub struct Session {
@@ -83,6 +86,7 @@ impl Session {
                 progress: 0,
                 last_reported: Status::Created,
                 cancels_in_flight: 0,
+                waiters: 0,
             }),
             changed: Condvar::new(),
             interrupt: Interrupt::default(),
@@ -237,8 +241,11 @@ impl Session {
                 status.name()
             );
         }
+        let wake = st.waiters > 0;
         drop(st);
-        self.changed.notify_all();
+        if wake {
+            self.changed.notify_all();
+        }
         self.close_record_if_terminal(status);
         status
     }
@@ -371,11 +378,13 @@ impl Session {
             if now >= until {
                 return;
             }
+            st.waiters += 1;
             st = self
                 .changed
                 .wait_timeout(st, until - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            st.waiters -= 1;
         }
     }
 
@@ -394,11 +403,13 @@ impl Session {
                 if now >= patience {
                     break;
                 }
+                st.waiters += 1;
                 st = self
                     .changed
                     .wait_timeout(st, patience - now)
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
+                st.waiters -= 1;
             }
             let status = st.snapshot.status.unwrap_or(Status::Created);
             st.last_reported = status;
@@ -450,8 +461,11 @@ impl Session {
             Err(e) => Err(e),
         };
         let status = st.snapshot.status.unwrap_or(Status::Created);
+        let wake = st.waiters > 0;
         drop(st);
-        self.changed.notify_all();
+        if wake {
+            self.changed.notify_all();
+        }
         self.close_record_if_terminal(status);
         match outcome {
             Err(e) if e.code == Code::Conflict => {

@@ -209,6 +209,9 @@ impl Sim {
             .collect();
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
             .build();
         sim.agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
