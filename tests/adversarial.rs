@@ -432,7 +432,7 @@ static SELF_REPLACED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn replaces_itself(_u: *mut c_void, _level: u32, _message: *const c_char) {
     SELF_REPLACED.fetch_add(1, Ordering::SeqCst);
-    kpos_set_log_callback(Some(quiet), std::ptr::null_mut(), KPOS_LOG_INFO);
+    let _ = kpos_set_log_callback(Some(quiet), std::ptr::null_mut(), KPOS_LOG_INFO);
 }
 
 /// A callback that replaces the callback (itself) does not deadlock: the replacement takes
@@ -800,10 +800,10 @@ fn two_hundred_identical_callbacks_share_one_confirmation_in_time() {
         .as_str()
         .unwrap()
         .to_string();
-    let request = cstring(&url[url.find("/klarna").unwrap()..]);
+    let request = url[url.find("/klarna").unwrap()..].to_string();
     sim.act(&s.id(), "approve", Some(json!({"order_id": "o-200"})));
     let polls = sim.session(&s.id())["polls"].as_u64().unwrap();
-    let body = cstring(&json!({"status": "COMPLETED", "order_id": "o-200"}).to_string());
+    let body = json!({"status": "COMPLETED", "order_id": "o-200"}).to_string();
     let barrier = std::sync::Barrier::new(200);
     let results: Vec<(u32, u32, u128)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..200)
@@ -818,7 +818,9 @@ fn two_hundred_identical_callbacks_share_one_confirmation_in_time() {
                         klarna_pos::ffi::webhook::kpos_webhook_verify(
                             client.0,
                             request.as_ptr(),
+                            request.len(),
                             body.as_ptr(),
+                            body.len(),
                             &mut id,
                             &mut status,
                         )

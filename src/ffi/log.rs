@@ -44,6 +44,7 @@ unsafe impl Sync for UserData {}
 /// `cb` must be a valid function for as long as it is installed and until the
 /// `kpos_set_log_callback` that replaces it has returned.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_set_log_callback(
     cb: kpos_log_callback,
     userdata: *mut c_void,

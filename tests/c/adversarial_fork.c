@@ -149,8 +149,9 @@ static void *churn_reads(void *arg)
         char *json = NULL;
         if (kpos_journal_pending(client, &json) == KPOS_OK)
             kpos_string_free(json);
-        if (++n % 8 == 0)
-            kpos_set_log_callback(n % 16 ? quiet_log : NULL, NULL, KPOS_LOG_DEBUG);
+        if (++n % 8 == 0 &&
+            kpos_set_log_callback(n % 16 ? quiet_log : NULL, NULL, KPOS_LOG_DEBUG) != KPOS_OK)
+            printf("# kpos_set_log_callback: %s\n", kpos_last_error_message());
     }
     return NULL;
 }
@@ -164,7 +165,8 @@ static void fork_while_threads_are_inside_the_library(void)
     snprintf(busy_config, sizeof busy_config,
              "{\"api_url\":\"%s\",\"username\":\"u\",\"password\":\"p\"}",
              getenv("KLARNA_API_URL"));
-    kpos_set_log_callback(quiet_log, NULL, KPOS_LOG_DEBUG);
+    CHECK_CODE(kpos_set_log_callback(quiet_log, NULL, KPOS_LOG_DEBUG), KPOS_OK,
+               "a log callback is installed");
     pthread_create(&a, NULL, churn_clients, NULL);
     pthread_create(&b, NULL, churn_reads, client);
     for (i = 0; i < FORKS; i++) {
@@ -195,7 +197,8 @@ static void fork_while_threads_are_inside_the_library(void)
     stop_busy = 1;
     pthread_join(a, NULL);
     pthread_join(b, NULL);
-    kpos_set_log_callback(NULL, NULL, KPOS_LOG_DEBUG);
+    CHECK_CODE(kpos_set_log_callback(NULL, NULL, KPOS_LOG_DEBUG), KPOS_OK,
+               "the log callback is removed");
     printf("# forks: %d, children that completed: %d, that hung: %d\n", FORKS, completed, hung);
     CHECK(completed == FORKS, "every child forked amid busy threads completes its first calls");
     kpos_client_free(client);

@@ -2,6 +2,8 @@
 //! and thin helpers over the C ABI (the tests call the exported functions exactly as C does).
 #![allow(dead_code)]
 
+pub mod c_header;
+
 use std::ffi::{c_char, CStr, CString};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import ctypes
 import enum
 import threading
 from typing import Callable, List, Optional
@@ -54,7 +53,7 @@ def set_log_callback(
     """
     global _installed
     if callback is None:
-        native = ctypes.cast(None, LOG_CALLBACK)
+        native = LOG_CALLBACK()  # a NULL function pointer: removes the callback
     else:
 
         def forward(_userdata: Optional[int], level: int, message: Optional[bytes]) -> None:
@@ -85,7 +84,7 @@ def _stop_logging_at_exit() -> None:
     # the library. Removing the callback first waits for the calls running now.
     if _installed is not None:
         try:
-            lib.kpos_set_log_callback(ctypes.cast(None, LOG_CALLBACK), None, int(LogLevel.ERROR))
+            lib.kpos_set_log_callback(LOG_CALLBACK(), None, int(LogLevel.ERROR))
         except BaseException:  # noqa: B036 - exiting anyway
             pass
 
