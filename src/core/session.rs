@@ -12,6 +12,7 @@ use super::journal::RecordId;
 use super::log::{log, Level};
 use super::status::{Status, StatusPayload};
 use super::url;
+use super::watch;
 
 /// After this many polls without a change, the interval grows (Klarna's rate limits are per
 /// merchant, shared by every till of the shop).
@@ -52,6 +53,8 @@ pub struct Session {
     interrupt: Interrupt,
     /// The journal record, taken (and closed) once the session is terminal.
     record: Mutex<Option<RecordId>>,
+    /// The background watch calling the till's listener (see `watch.rs`).
+    pub(super) watch: watch::Slot,
 }
 
 impl Session {
@@ -68,6 +71,7 @@ impl Session {
             result_url,
             by_webhook,
             record: Mutex::new(record),
+            watch: watch::Slot::default(),
             state: Mutex::new(State {
                 snapshot: Snapshot::default(),
                 progress: 0,
@@ -85,6 +89,15 @@ impl Session {
 
     pub fn result_url(&self) -> &str {
         &self.result_url
+    }
+
+    pub(super) fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+
+    /// Klarna reports this session's changes by webhook (polling is the safety net).
+    pub(super) fn by_webhook(&self) -> bool {
+        self.by_webhook
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -177,6 +190,7 @@ impl Session {
         }
         drop(st);
         self.changed.notify_all();
+        self.watch_changed();
         self.close_record_if_terminal(status);
         status
     }
@@ -270,7 +284,7 @@ impl Session {
 
     /// The pause before the next status read of `wait`: the configured floor, growing while
     /// nothing changes; the webhook safety-net interval for sessions followed by webhook.
-    fn poll_pause(&self, unchanged_polls: u32) -> Duration {
+    pub(super) fn poll_pause(&self, unchanged_polls: u32) -> Duration {
         let config = &self.client.config;
         if self.by_webhook {
             return config.webhook_poll_interval;
@@ -364,6 +378,7 @@ impl Session {
         let status = st.snapshot.status.unwrap_or(Status::Created);
         drop(st);
         self.changed.notify_all();
+        self.watch_changed();
         self.close_record_if_terminal(status);
         match outcome {
             Err(e) if e.code == Code::Conflict => {

@@ -21,6 +21,7 @@ pub mod qr;
 pub mod session;
 #[cfg(feature = "test-panic")]
 pub mod testing;
+pub mod watch;
 pub mod webhook;
 
 pub use error::kpos_result;
