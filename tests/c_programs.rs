@@ -32,6 +32,7 @@ const PROGRAMS: &[&str] = &[
     "misuse",
     "payment_flow",
     "version",
+    "watch_events",
 ];
 
 /// Programs run under valgrind: the ones that exercise the most code paths with the least
@@ -313,6 +314,11 @@ fn payment_flow() {
 #[test]
 fn version() {
     run_c_test("version");
+}
+
+#[test]
+fn watch_events() {
+    run_c_test("watch_events");
 }
 
 /// The shared library exports the C API and nothing else: every defined dynamic symbol starts
