@@ -151,3 +151,34 @@ def test_texts_in_the_cashiers_and_the_customers_language():
         for status in Status:
             assert klarna_pos.display_text(status, language)
             assert klarna_pos.customer_text(status, language)
+
+
+def test_the_documented_text_tables_are_the_librarys():
+    """docs/events.md shows every text of the table; each cell equals what the library returns."""
+    from klarna_sim import ROOT
+
+    doc = (ROOT / "docs/events.md").read_text("utf-8")
+    columns = [
+        Status.CREATED,
+        Status.DISTRIBUTED,
+        Status.ACCESSED,
+        Status.COMPLETED,
+        Status.CANCELED,
+        Status.FAILED,
+        Status.EXPIRED,
+        Status.UNKNOWN,
+    ]
+    tables = {"kpos_status_display_text_for": klarna_pos.display_text,
+              "kpos_status_customer_text_for": klarna_pos.customer_text}
+    checked = 0
+    for heading, text_of in tables.items():
+        section = doc.split("(`{}`)".format(heading), 1)[1].split("\n\n", 2)[1]
+        rows = [line for line in section.splitlines() if line.startswith("| `")]
+        assert len(rows) >= 13, heading
+        for row in rows:
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            tag = cells[0].strip("`")
+            for status, cell in zip(columns, cells[2:]):
+                assert cell == text_of(status, tag).replace("\u00a0", " "), (heading, tag, status)
+                checked += 1
+    assert checked == 2 * 14 * 8
