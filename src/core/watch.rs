@@ -142,10 +142,12 @@ impl Session {
         let key = Arc::as_ptr(self.client()) as usize;
         let mut pollers = POLLERS.lock().unwrap_or_else(|e| e.into_inner());
         let (poller, new) = match pollers.get(&key) {
-            Some(p) => (p.clone(), false),
-            None => {
+            // A poller of the parent of a forked process has no thread here.
+            Some(p) if p.pid == std::process::id() => (p.clone(), false),
+            _ => {
                 let p = Arc::new(Poller {
                     key,
+                    pid: std::process::id(),
                     watches: Mutex::default(),
                     wake: Condvar::new(),
                 });
@@ -240,8 +242,9 @@ struct Event {
 #[derive(Default)]
 struct Queue {
     events: VecDeque<Event>,
-    /// A dispatcher thread is running.
-    running: bool,
+    /// The process whose dispatcher thread is running, if any (after a fork, the child has no
+    /// thread of its parent's).
+    running: Option<u32>,
 }
 
 static QUEUE: LazyLock<(Mutex<Queue>, Condvar)> =
@@ -256,17 +259,18 @@ fn dispatch(event: Event) {
     let (queue, ready) = &*QUEUE;
     let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
     q.events.push_back(event);
-    if q.running {
+    let pid = std::process::id();
+    if q.running == Some(pid) {
         ready.notify_one();
         return;
     }
-    q.running = true;
+    q.running = Some(pid);
     let spawned = thread::Builder::new()
         .name("kpos-events".into())
         .spawn(run_dispatcher);
     if let Err(e) = spawned {
         // Tried again with the next event; meanwhile the queue keeps the calls in order.
-        q.running = false;
+        q.running = None;
         drop(q);
         log!(
             Level::Error,
@@ -290,7 +294,7 @@ fn run_dispatcher() {
                     .unwrap_or_else(|e| e.into_inner());
                 q = guard;
                 if timeout.timed_out() && q.events.is_empty() {
-                    q.running = false;
+                    q.running = None;
                     return;
                 }
             }
@@ -336,6 +340,8 @@ fn deliver(event: Event) {
 struct Poller {
     /// The client's address, its key in [`POLLERS`].
     key: usize,
+    /// The process the poller's thread runs in.
+    pid: u32,
     watches: Mutex<Vec<Arc<Watch>>>,
     /// Signalled when a watch is added or closed.
     wake: Condvar,
@@ -390,7 +396,12 @@ impl Poller {
                 let mut pollers = POLLERS.lock().unwrap_or_else(|e| e.into_inner());
                 watches = self.lock();
                 if watches.is_empty() {
-                    pollers.remove(&self.key);
+                    if pollers
+                        .get(&self.key)
+                        .is_some_and(|p| std::ptr::eq(&**p, self))
+                    {
+                        pollers.remove(&self.key);
+                    }
                     return None;
                 }
                 continue;
@@ -422,6 +433,7 @@ mod tests {
         // Events are delivered through the real queue; the watch here has no session.
         let poller = Arc::new(Poller {
             key: 0,
+            pid: std::process::id(),
             watches: Mutex::default(),
             wake: Condvar::new(),
         });
