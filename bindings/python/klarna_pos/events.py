@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import ctypes
 import math
 import threading
 import traceback
@@ -165,7 +164,8 @@ class _Watching:
             self._native = False
         _watching.discard(self)
         if self._handle is not None:
-            check(lib.kpos_session_watch(self._handle, ctypes.cast(None, STATUS_LISTENER), None))
+            # STATUS_LISTENER() is a NULL function pointer: it ends the watch.
+            check(lib.kpos_session_watch(self._handle, STATUS_LISTENER(), None))
 
     def _after_cancel(self) -> None:
         """A cancel ended the native watch: after its final call, or, when the cancel failed,
