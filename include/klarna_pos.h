@@ -727,9 +727,9 @@ int32_t kpos_status_is_terminal(uint32_t status);
 const char *kpos_status_display_text(uint32_t status);
 
 /**
- * Follows the session in the background and calls `cb(userdata, s, status)`: once at once with
- * the current status, then once per status change, in order, and exactly once with the final
- * status (COMPLETED, CANCELED, FAILED or EXPIRED; after that, never again). The statuses come
+ * Follows the session in the background and calls `cb(userdata, s, status)`: first, at once,
+ * with the current status, then once per status change, in order, and exactly once with the
+ * final status (COMPLETED, CANCELED, FAILED or EXPIRED; after that, never again). The statuses come
  * from status reads paced like `kpos_session_wait`'s (`poll_interval_ms`, growing while nothing
  * changes; `webhook_poll_interval_ms` for a session followed by webhook, whose callbacks passed
  * to `kpos_webhook_verify` reach the listener at once), and from the till's own

@@ -28,9 +28,9 @@ struct UserData(*mut c_void);
 // The caller promises that userdata may be used from the listener thread (documented below).
 unsafe impl Send for UserData {}
 
-/// Follows the session in the background and calls `cb(userdata, s, status)`: once at once with
-/// the current status, then once per status change, in order, and exactly once with the final
-/// status (COMPLETED, CANCELED, FAILED or EXPIRED; after that, never again). The statuses come
+/// Follows the session in the background and calls `cb(userdata, s, status)`: first, at once,
+/// with the current status, then once per status change, in order, and exactly once with the
+/// final status (COMPLETED, CANCELED, FAILED or EXPIRED; after that, never again). The statuses come
 /// from status reads paced like `kpos_session_wait`'s (`poll_interval_ms`, growing while nothing
 /// changes; `webhook_poll_interval_ms` for a session followed by webhook, whose callbacks passed
 /// to `kpos_webhook_verify` reach the listener at once), and from the till's own
