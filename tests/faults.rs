@@ -82,8 +82,10 @@ impl Fixture {
         let code = unsafe {
             kpos_webhook_verify(
                 self.hook_client.0,
-                request.as_ptr(),
-                body.as_ptr(),
+                request.as_bytes().as_ptr(),
+                request.as_bytes().len(),
+                body.as_bytes().as_ptr(),
+                body.as_bytes().len(),
                 &mut id,
                 &mut status,
             )

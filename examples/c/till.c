@@ -80,56 +80,32 @@ static void emit(const char *key, const char *value)
 }
 
 /*
- * Copies the string value of a top-level `"key":"..."` out of the library's last-error JSON
- * into buf, decoding the escapes the library emits. Leaves buf empty when the key is absent or
- * null. (A real till may prefer its JSON library; this keeps the example self-contained.)
+ * Prints the error= line for `code`, with the detail the library kept for this thread: the
+ * text of kpos_last_error_message() without its leading "KPOS_E_NAME: " and trailing
+ * " (correlation_id ID)" (both printed separately), on one line.
  */
-static void error_json_field(const char *json, const char *key, char *buf, size_t size)
-{
-    char pattern[64];
-    const char *p;
-    size_t n = 0;
-
-    buf[0] = '\0';
-    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
-    p = strstr(json, pattern);
-    if (p == NULL)
-        return;
-    for (p += strlen(pattern); *p != '\0' && *p != '"' && n + 1 < size; p++) {
-        char c = *p;
-        if (c == '\\' && p[1] != '\0') {
-            p++;
-            switch (*p) {
-            case 'n': case 'r': case 't': case 'b': case 'f':
-                c = ' '; /* keep the output on one line */
-                break;
-            case 'u':
-                /* Only control characters arrive as \uXXXX; show them as a space. */
-                c = ' ';
-                if (strlen(p) >= 5)
-                    p += 4;
-                break;
-            default:
-                c = *p; /* \" \\ \/ */
-            }
-        }
-        buf[n++] = c;
-    }
-    buf[n] = '\0';
-}
-
-/* Prints the error= line for `code`, with the detail the library kept for this thread. */
 static void report_error(kpos_result code)
 {
-    const char *json = kpos_last_error_json();
-    char message[1024];
-    char correlation_id[128];
+    const char *message = kpos_last_error_message();
+    const char *correlation_id = kpos_last_error_correlation_id();
+    const char *name = kpos_result_name(code);
+    char text[1024], suffix[200];
+    size_t n = strlen(name), len, i;
 
-    error_json_field(json, "message", message, sizeof message);
-    error_json_field(json, "correlation_id", correlation_id, sizeof correlation_id);
-    if (message[0] == '\0')
-        snprintf(message, sizeof message, "%s", kpos_result_text(code));
-    printf("error=%s %s correlation_id=%s\n", kpos_result_name(code), message, correlation_id);
+    if (strncmp(message, name, n) == 0 && message[n] == ':' && message[n + 1] == ' ')
+        message += n + 2;
+    snprintf(text, sizeof text, "%s", message[0] != '\0' ? message : kpos_result_text(code));
+    len = strlen(text);
+    if (correlation_id != NULL) {
+        snprintf(suffix, sizeof suffix, " (correlation_id %s)", correlation_id);
+        if (len >= strlen(suffix) && strcmp(text + len - strlen(suffix), suffix) == 0)
+            text[len - strlen(suffix)] = '\0';
+    }
+    for (i = 0; text[i] != '\0'; i++)
+        if ((unsigned char)text[i] < 0x20)
+            text[i] = ' '; /* keep the output on one line */
+    printf("error=%s %s correlation_id=%s\n", name, text,
+           correlation_id != NULL ? correlation_id : "");
     fflush(stdout);
 }
 
@@ -359,8 +335,11 @@ static int follow(kpos_session *session, unsigned long timeout_ms)
         }
         if (rc != KPOS_OK) {
             report_error(rc);
-            /* Giving up: make sure the customer can no longer pay this session. */
-            kpos_session_cancel(session);
+            /* Giving up: make sure the customer can no longer pay this session. A failed
+             * cancel goes to stderr only: stdout already reports the error that ended the wait,
+             * and a session whose QR code nobody shows expires unpaid. */
+            if (kpos_session_cancel(session) != KPOS_OK)
+                fprintf(stderr, "cancel failed: %s\n", kpos_last_error_message());
             return EXIT_LIBRARY_ERROR;
         }
         report_progress(session, status, &shown_status, &qr_shown);

@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::Value;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::NextTimeout;
 
 use super::config::{Config, Secret};
 use super::error::{Code, Error, Result};
 use super::log::{log, Level};
+
+mod conn;
 
 /// Upper bound on a response body; Klarna's are small, anything larger is not Klarna.
 const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
@@ -166,10 +168,16 @@ impl Transport {
             Some(pos) => format!("{} klarna-pos/{}", pos, env!("CARGO_PKG_VERSION")),
             None => format!("klarna-pos/{}", env!("CARGO_PKG_VERSION")),
         };
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(path) = &config.ca_file {
-            tls = tls.root_certs(roots_with_ca_file(path)?);
-        }
+        let roots = match &config.ca_file {
+            Some(path) => roots_with_ca_file(path)?,
+            None => ureq::tls::RootCerts::from(mozilla_roots()),
+        };
+        // Certificates are always verified, against these roots, with rustls' ring provider.
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(roots)
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ));
         let proxy = match &config.proxy {
             Some(p) => {
                 Some(ureq::Proxy::new(p).map_err(|e| Error::bad_config("proxy", e.to_string()))?)
@@ -203,11 +211,7 @@ impl Transport {
         header.push_str(encoded.expose());
         let authorization = Secret::new(header);
         Ok(Transport {
-            agent: ureq::Agent::with_parts(
-                agent_config,
-                DefaultConnector::new(),
-                HostLookup::default(),
-            ),
+            agent: ureq::Agent::with_parts(agent_config, conn::connector(), HostLookup::default()),
             authorization,
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
@@ -319,13 +323,15 @@ impl Transport {
     }
 
     fn send_once(&self, req: &Request<'_>, limits: Limits<'_>) -> Result<Response> {
-        let timeout = match limits.deadline {
-            Some(d) => d
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1))
-                .min(self.request_timeout),
-            None => self.request_timeout,
-        };
+        // The agent's own timeout is `request_timeout`; a request-level one (a copy of the
+        // agent's configuration) only when a deadline ends the request sooner.
+        let timeout = limits
+            .deadline
+            .map(|d| {
+                d.saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1))
+            })
+            .filter(|t| *t < self.request_timeout);
         let auth = self.authorization.expose();
         let outcome = match req.method {
             Method::Get | Method::Delete => {
@@ -333,14 +339,13 @@ impl Transport {
                     self.agent.get(req.url)
                 } else {
                     self.agent.delete(req.url)
-                };
-                builder
-                    .header("Authorization", auth)
-                    .header("Accept", "application/json")
-                    .config()
-                    .timeout_global(Some(timeout))
-                    .build()
-                    .call()
+                }
+                .header("Authorization", auth)
+                .header("Accept", "application/json");
+                match timeout {
+                    Some(t) => builder.config().timeout_global(Some(t)).build().call(),
+                    None => builder.call(),
+                }
             }
             Method::Post => {
                 let mut builder = self
@@ -351,11 +356,14 @@ impl Transport {
                 if let Some(key) = req.idempotency_key {
                     builder = builder.header("Klarna-Idempotency-Key", key);
                 }
-                let builder = builder.config().timeout_global(Some(timeout)).build();
+                if req.body.is_some() {
+                    builder = builder.header("Content-Type", "application/json");
+                }
+                if let Some(t) = timeout {
+                    builder = builder.config().timeout_global(Some(t)).build();
+                }
                 match req.body {
-                    Some(body) => builder
-                        .header("Content-Type", "application/json")
-                        .send(body),
+                    Some(body) => builder.send(body),
                     None => builder.send_empty(),
                 }
             }
@@ -367,18 +375,26 @@ impl Transport {
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE_BYTES)
-            .read_to_vec()
-            .map_err(transport_error)?;
+        let body = read_body(resp.body_mut())?;
         Ok(Response {
             status,
             headers,
             body,
         })
     }
+}
+
+/// Reads a response body of at most MAX_RESPONSE_BYTES, into a buffer sized by its
+/// Content-Length when the server sent one.
+fn read_body(body: &mut ureq::Body) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let expected = body.content_length().unwrap_or(0).min(MAX_RESPONSE_BYTES);
+    let mut buf = Vec::with_capacity(expected as usize);
+    let mut reader = body.with_config().limit(MAX_RESPONSE_BYTES).reader();
+    reader
+        .read_to_end(&mut buf)
+        .map_err(|e| transport_error(ureq::Error::from(e)))?;
+    Ok(buf)
 }
 
 /// Host name lookups for the agent. ureq asks its resolver before every request, also when the
@@ -450,12 +466,16 @@ fn roots_with_ca_file(path: &std::path::Path) -> Result<ureq::tls::RootCerts> {
     if certs.is_empty() {
         return Err(Error::bad_config("ca_file", "contains no PEM certificate"));
     }
-    certs.extend(
-        webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()),
-    );
+    certs.extend(mozilla_roots());
     Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+/// Mozilla's root certificates (the `webpki-root-certs` crate), borrowed from the library's
+/// read-only data.
+fn mozilla_roots() -> impl Iterator<Item = ureq::tls::Certificate<'static>> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()))
 }
 
 /// Failures worth repeating for a request that is safe to repeat.

@@ -40,6 +40,9 @@ struct State {
     last_reported: Status,
     /// Number of `cancel` calls with a DELETE in flight.
     cancels_in_flight: u32,
+    /// Threads waiting on `changed`: a change with nobody waiting wakes nobody (std's notify
+    /// is a system call even then).
+    waiters: u32,
 }
 
 pub struct Session {
@@ -77,6 +80,7 @@ impl Session {
                 progress: 0,
                 last_reported: Status::Created,
                 cancels_in_flight: 0,
+                waiters: 0,
             }),
             changed: Condvar::new(),
             interrupt: Interrupt::default(),
@@ -188,8 +192,11 @@ impl Session {
                 status.name()
             );
         }
+        let wake = st.waiters > 0;
         drop(st);
-        self.changed.notify_all();
+        if wake {
+            self.changed.notify_all();
+        }
         self.watch_changed();
         self.close_record_if_terminal(status);
         status
@@ -311,11 +318,13 @@ impl Session {
             if now >= until {
                 return;
             }
+            st.waiters += 1;
             st = self
                 .changed
                 .wait_timeout(st, until - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            st.waiters -= 1;
         }
     }
 
@@ -325,7 +334,9 @@ impl Session {
         let mut st = self.lock();
         if self.interrupt.epoch() != epoch {
             while st.cancels_in_flight > 0 {
+                st.waiters += 1;
                 st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.waiters -= 1;
             }
             let status = st.snapshot.status.unwrap_or(Status::Created);
             st.last_reported = status;
@@ -376,8 +387,11 @@ impl Session {
             Err(e) => Err(e),
         };
         let status = st.snapshot.status.unwrap_or(Status::Created);
+        let wake = st.waiters > 0;
         drop(st);
-        self.changed.notify_all();
+        if wake {
+            self.changed.notify_all();
+        }
         self.watch_changed();
         self.close_record_if_terminal(status);
         match outcome {

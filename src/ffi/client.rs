@@ -24,10 +24,11 @@ pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Erro
 
 /// Creates a client from a configuration JSON object (keys: `api_url` or `region` +
 /// `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
-/// `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `ca_file`, `proxy`,
-/// `allow_insecure_http`, `webhook_url` (the till backend's endpoint for Klarna's status
-/// callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`, `journal_dir`; see the
-/// README). `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
+/// `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `max_safe_requests_per_second`,
+/// `ca_file`, `proxy`, `allow_insecure_http`, `webhook_url` (the till backend's endpoint for
+/// Klarna's status callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`,
+/// `journal_dir`; docs/configuration.md gives each key's type, default and meaning).
+/// `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
 /// `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
 /// here; with `journal_dir` the directory is created when missing and its journal opened (see
 /// `kpos_journal_pending`).
@@ -40,6 +41,7 @@ pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Erro
 /// # Safety
 /// `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_client_new(
     config_json: *const c_char,
     out: *mut *mut kpos_client,

@@ -37,6 +37,7 @@ unsafe impl Sync for UserData {}
 /// # Safety
 /// `cb` must be a valid function for as long as it is installed.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_set_log_callback(
     cb: kpos_log_callback,
     userdata: *mut c_void,

@@ -20,6 +20,7 @@ use crate::core::orders::Action;
 /// # Safety
 /// `order_id` must be NULL or NUL-terminated; `order_json_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_get(
     client: *mut kpos_client,
     order_id: *const c_char,
@@ -60,6 +61,7 @@ pub unsafe extern "C" fn kpos_order_get(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated; `capture_id_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_capture(
     client: *mut kpos_client,
     order_id: *const c_char,
@@ -94,6 +96,7 @@ pub unsafe extern "C" fn kpos_order_capture(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated; `refund_id_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_refund(
     client: *mut kpos_client,
     order_id: *const c_char,
@@ -125,6 +128,7 @@ pub unsafe extern "C" fn kpos_order_refund(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_cancel(
     client: *mut kpos_client,
     order_id: *const c_char,
@@ -150,6 +154,7 @@ pub unsafe extern "C" fn kpos_order_cancel(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_release_remaining_authorization(
     client: *mut kpos_client,
     order_id: *const c_char,

@@ -89,6 +89,7 @@ fn publish(session: Arc<Session>) -> *mut kpos_session {
 /// # Safety
 /// `order_json` must be NULL or NUL-terminated; `out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_session_create(
     client: *mut kpos_client,
     order_json: *const c_char,
@@ -118,6 +119,7 @@ pub unsafe extern "C" fn kpos_session_create(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated; `out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_session_resume(
     client: *mut kpos_client,
     session_id: *const c_char,
@@ -184,6 +186,7 @@ pub unsafe extern "C" fn kpos_session_status(s: *const kpos_session) -> u32 {
 /// # Safety
 /// `s` must be NULL or a handle from this library; `status_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_session_poll(
     s: *mut kpos_session,
     status_out: *mut u32,
@@ -211,6 +214,7 @@ pub unsafe extern "C" fn kpos_session_poll(
 /// # Safety
 /// `s` must be NULL or a handle from this library; `status_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_session_wait(
     s: *mut kpos_session,
     timeout_ms: u32,
@@ -295,6 +299,7 @@ fn write_once_getter(
 /// # Safety
 /// `s` must be NULL or a handle from this library.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_session_failure(s: *const kpos_session) -> kpos_result {
     boundary(|| {
         let h = session_arg(s)?;
@@ -318,6 +323,7 @@ pub unsafe extern "C" fn kpos_session_failure(s: *const kpos_session) -> kpos_re
 /// # Safety
 /// `s` must be NULL or a handle from this library.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_session_cancel(s: *mut kpos_session) -> kpos_result {
     boundary(|| {
         let h = session_arg(s)?;

@@ -57,6 +57,7 @@ unsafe impl Send for UserData {}
 /// # Safety
 /// `cb` must stay callable and `userdata` usable from the listener thread until the watch ends.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_session_watch(
     s: *mut kpos_session,
     cb: kpos_status_listener,

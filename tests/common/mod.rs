@@ -2,6 +2,8 @@
 //! and thin helpers over the C ABI (the tests call the exported functions exactly as C does).
 #![allow(dead_code)]
 
+pub mod c_header;
+
 use std::ffi::{c_char, CStr, CString};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -209,6 +211,9 @@ impl Sim {
             .collect();
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
             .build();
         sim.agent = ureq::Agent::config_builder()
             .http_status_as_error(false)

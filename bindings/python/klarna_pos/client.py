@@ -6,7 +6,7 @@ import ctypes
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar, Union
 
 from ._native import from_c, lib, take_string, to_c
 from .events import _Watching
@@ -61,17 +61,17 @@ def _optional_text(what: str, value: Optional[Union[str, bytes]]) -> Optional[by
     return None if value is None else _text_argument(what, value)
 
 
-def _untrusted_text(value: Union[str, bytes, bytearray]) -> bytes:
-    """Network input for the library as a C string. A NUL byte, which a C string cannot hold,
-    becomes U+0001: as invalid as a NUL in JSON and in a URL, so the library refuses such
-    input as it would refuse the original instead of reading a shortened copy of it."""
-    return to_c(value).replace(b"\0", b"\x01")
+_Parsed = TypeVar("_Parsed", Dict[str, Any], List[Dict[str, Any]])
 
 
-def _parsed_json(what: str, text: Optional[str]) -> Any:
+def _parsed_json(what: str, text: Optional[str], kind: Type[_Parsed]) -> _Parsed:
+    """The library's JSON answer ``text``, which must be a ``kind`` (object or array)."""
     if text is None:
         raise InternalError("the library reported success but returned no " + what)
-    return json.loads(text)
+    value = json.loads(text)
+    if not isinstance(value, kind):
+        raise InternalError("the library returned a {} that is not a JSON {}".format(what, kind))
+    return value
 
 
 def _amount_body(
@@ -181,7 +181,7 @@ class Client:
                 self._live_handle(), _text_argument("order_id", order_id), ctypes.byref(out)
             )
         )
-        return _parsed_json("order", take_string(out))
+        return _parsed_json("order", take_string(out), dict)
 
     def capture(
         self,
@@ -286,7 +286,7 @@ class Client:
         :class:`InvalidArgument` for a client without ``journal_dir``."""
         out = ctypes.c_void_p()
         check(lib.kpos_journal_pending(self._live_handle(), ctypes.byref(out)))
-        return _parsed_json("journal", take_string(out))
+        return _parsed_json("journal", take_string(out), list)
 
     # ---- webhooks -------------------------------------------------------------------------------
 
@@ -296,7 +296,8 @@ class Client:
         any thread, for every request to that path.
 
         ``request`` is the request target (``/path?query``), the full URL or the query alone;
-        ``body`` the request body. Answer the HTTP request with 200 on success, 403 for
+        ``body`` the request body; both any bytes as received (NUL included; ``str`` is sent
+        as UTF-8). Answer the HTTP request with 200 on success, 403 for
         :class:`PermissionDenied` (a forged or altered call: nothing changed), 404 for
         :class:`NotFound` (no live session of this client has that reference: fall back to
         polling), 400 for :class:`BadRequest` (authentic, but not a status payload of that
@@ -305,11 +306,15 @@ class Client:
         ``request_timeout_ms``."""
         session_id = ctypes.c_void_p()
         status = ctypes.c_uint32()
+        # Bytes with their lengths, exactly as received: a NUL byte is part of the input.
+        target, payload = to_c(request), to_c(body)
         check(
             lib.kpos_webhook_verify(
                 self._live_handle(),
-                _untrusted_text(request),
-                _untrusted_text(body),
+                target,
+                len(target),
+                payload,
+                len(payload),
                 ctypes.byref(session_id),
                 ctypes.byref(status),
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import threading
 from typing import Callable, Optional
@@ -48,7 +47,7 @@ def set_log_callback(
     global _installed
     with _lock:
         if callback is None:
-            native = ctypes.cast(None, LOG_CALLBACK)
+            native = LOG_CALLBACK()  # a NULL function pointer: removes the callback
         else:
 
             def forward(_userdata: Optional[int], level: int, message: Optional[bytes]) -> None:

@@ -26,9 +26,12 @@ pub enum Mode {
     BadValue,
     /// Process the request, then close the connection without answering (after `hold_ms`).
     LoseAnswer,
+    /// Answer normally, keep-alive and all, then close the connection: a server whose idle
+    /// timer fired, leaving the client a pooled connection that is already closed.
+    CloseAfterAnswer,
 }
 
-const MODES: [(&str, Mode); 12] = [
+const MODES: [(&str, Mode); 13] = [
     ("status_500", Mode::Status500),
     ("status_502", Mode::Status502),
     ("status_503", Mode::Status503),
@@ -41,6 +44,7 @@ const MODES: [(&str, Mode); 12] = [
     ("slow_drip", Mode::SlowDrip),
     ("bad_value", Mode::BadValue),
     ("lose_answer", Mode::LoseAnswer),
+    ("close_after_answer", Mode::CloseAfterAnswer),
 ];
 
 impl Mode {
@@ -175,6 +179,8 @@ pub enum Action {
     Drip(Duration),
     /// Process the request, say nothing for this long, then close.
     LoseAnswer(Duration),
+    /// Process and answer normally, then close the connection.
+    CloseAfterAnswer,
 }
 
 pub fn action(rule: &Rule, correlation_id: &str) -> Action {
@@ -214,6 +220,7 @@ pub fn action(rule: &Rule, correlation_id: &str) -> Action {
         Mode::Stall => return Action::Stall(Duration::from_millis(rule.stall_ms)),
         Mode::SlowDrip => return Action::Drip(Duration::from_millis(rule.drip_ms)),
         Mode::LoseAnswer => return Action::LoseAnswer(Duration::from_millis(rule.hold_ms)),
+        Mode::CloseAfterAnswer => return Action::CloseAfterAnswer,
     })
 }
 

@@ -403,8 +403,13 @@ fn serve(sim: &Sim, stream: TcpStream, scheme: &str) {
             correlation_id: &correlation_id,
             base_url: base_url(&req, local, scheme),
         };
+        let mut close_after = false;
         let (resp, drip) = match fault.map(|r| faults::action(&r, &correlation_id)) {
             None => (routes::handle(&ctx, &req), None),
+            Some(faults::Action::CloseAfterAnswer) => {
+                close_after = true;
+                (routes::handle(&ctx, &req), None)
+            }
             Some(faults::Action::Respond(r)) => (r, None),
             Some(faults::Action::Drip(d)) => (routes::handle(&ctx, &req), Some(d)),
             Some(faults::Action::Reset) => {
@@ -454,6 +459,14 @@ fn serve(sim: &Sim, stream: TcpStream, scheme: &str) {
             &format!("{}{fault_note}", resp.status),
         );
         if written.is_err() {
+            return;
+        }
+        if close_after {
+            // The answer said keep-alive; the close (a FIN, sent by the shutdown) comes
+            // unannounced once the answer is out. Counted after it, so a client that sees the
+            // count has the FIN in its socket.
+            let _ = stream.shutdown(Shutdown::Both);
+            sim.lock().stats.closed_after_answer += 1;
             return;
         }
         if close {

@@ -130,6 +130,8 @@ pub struct Stats {
     /// Create requests whose `merchant_reference1` an earlier create request already carried:
     /// a till gives each sale its own reference, so any count here is a repeated creation.
     pub duplicate_creates: u64,
+    /// Connections closed by the `close_after_answer` fault (counted once the FIN is sent).
+    pub closed_after_answer: u64,
 }
 
 impl Stats {
@@ -143,6 +145,7 @@ impl Stats {
             "deletes": self.deletes,
             "faults_triggered": self.faults_triggered,
             "duplicate_creates": self.duplicate_creates,
+            "closed_after_answer": self.closed_after_answer,
         })
     }
 }
