@@ -107,9 +107,9 @@ static int show(kpos_session *session, uint32_t status, const char *language, in
     }
     if (status == KPOS_STATUS_FAILED) {
         /* The id lets Klarna's support find the payment. */
-        kpos_session_failure(session);
-        fprintf(stderr, "event_till: session %s failed: %s\n", kpos_session_id(session),
-                kpos_last_error_message());
+        kpos_result why = kpos_session_failure(session);
+        fprintf(stderr, "event_till: session %s failed (%s): %s\n", kpos_session_id(session),
+                kpos_result_name(why), kpos_last_error_message());
     }
     return EXIT_NOT_PAID;
 }
@@ -138,7 +138,9 @@ static int run(kpos_session *session, int events, const char *language, long lon
             continue;
         if (ready < 0) {
             perror("event_till: poll");
-            kpos_session_cancel(session);
+            /* Giving up: the customer must no longer be able to pay. */
+            if (kpos_session_cancel(session) != KPOS_OK)
+                fprintf(stderr, "event_till: cancel failed: %s\n", kpos_last_error_message());
             return EXIT_LIBRARY_ERROR;
         }
         if (fds[0].revents & POLLIN) {
