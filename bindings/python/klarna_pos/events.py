@@ -23,9 +23,6 @@ from .status import Status
 
 StatusListener = Callable[[Status], None]
 
-_listener_thread = threading.local()
-"""``inside`` is true on the library's listener thread while a listener runs."""
-
 _watching: "weakref.WeakSet[_Watching]" = weakref.WeakSet()
 """Sessions with a native watch, ended at interpreter exit (the listener thread must not call
 into an interpreter that is shutting down)."""
@@ -57,8 +54,9 @@ class _Watching:
         self._on_status: Optional[StatusListener] = None
         self._waiters: List[StatusListener] = []
         self._native = False
-        # Native listeners made for this session, kept until it is closed: one may be running.
-        self._thunks: List[Any] = []
+        # The native listener, made once and kept for the session's lifetime: the library may
+        # be running it while a watch ends from inside it.
+        self._thunk: Optional[Any] = None
 
     def watch(self, fn: Optional[StatusListener]) -> None:
         """Calls ``fn(status)`` on the library's listener thread: first with the current status,
@@ -140,20 +138,16 @@ class _Watching:
                 traceback.print_exc()
 
     def _start_native(self) -> None:
-        ref = weakref.ref(self)
+        if self._thunk is None:
+            ref = weakref.ref(self)
 
-        def listener(_userdata: Any, _session: Any, status: int) -> None:
-            session = ref()
-            if session is None:
-                return
-            _listener_thread.inside = True
-            try:
-                session._deliver(Status(status))
-            finally:
-                _listener_thread.inside = False
+            def listener(_userdata: Any, _session: Any, status: int) -> None:
+                session = ref()
+                if session is not None:
+                    session._deliver(Status(status))
 
-        thunk = STATUS_LISTENER(listener)
-        self._thunks.append(thunk)
+            self._thunk = STATUS_LISTENER(listener)
+        thunk = self._thunk
         with self._watch_lock:
             self._native = True
         _watching.add(self)
@@ -180,5 +174,3 @@ class _Watching:
         with self._watch_lock:
             self._native = False
             self._on_status = None
-        if not getattr(_listener_thread, "inside", False):
-            self._thunks.clear()
