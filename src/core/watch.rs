@@ -47,6 +47,10 @@ impl Slot {
 }
 
 pub struct Watch {
+    /// The process that started the watch. A forked child's copy is inert: its listener is
+    /// never called there, and ending it waits for nothing (the parent's threads do not exist
+    /// in the child).
+    pid: u32,
     session: Weak<Session>,
     poller: Arc<Poller>,
     listener: Mutex<Listener>,
@@ -79,6 +83,9 @@ impl Watch {
     /// Queues the session's status for the listener when it differs from the last one queued.
     /// The status is read under the watch's lock, so concurrent callers queue in order.
     fn observe(self: &Arc<Self>, session: &Session) {
+        if self.pid != std::process::id() {
+            return;
+        }
         let mut st = self.lock();
         if st.closed {
             return;
@@ -110,7 +117,7 @@ impl Watch {
         self.poller.wake.notify_all();
         let me = thread::current().id();
         while let Some(running) = st.running {
-            if running == me {
+            if running == me || self.pid != std::process::id() {
                 return;
             }
             st = self.idle.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -121,6 +128,9 @@ impl Watch {
 
     /// Waits until the final call has returned (or the watch was stopped meanwhile).
     fn wait_finished(&self) {
+        if self.pid != std::process::id() {
+            return;
+        }
         let mut st = self.lock();
         while !(st.finished || st.stopped) || st.running.is_some() {
             st = self.idle.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -161,6 +171,7 @@ impl Session {
             Instant::now()
         };
         let watch = Arc::new(Watch {
+            pid: std::process::id(),
             session: Arc::downgrade(self),
             poller: poller.clone(),
             listener: Mutex::new(listener),
@@ -441,6 +452,7 @@ mod tests {
         let make = |panics: bool| {
             let seen = seen.clone();
             Arc::new(Watch {
+                pid: std::process::id(),
                 session: Weak::new(),
                 poller: poller.clone(),
                 listener: Mutex::new(Box::new(move |s: Status| {

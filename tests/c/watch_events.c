@@ -3,13 +3,17 @@
  * one final status; after kpos_session_watch(s, NULL, NULL), kpos_session_free or
  * kpos_session_cancel returns it is not running and is not called again; it may call the
  * library, its own session's cancel, free and watch included; 100 sessions watched at once
- * take a bounded number of threads (counted in /proc/self/task).
+ * take a bounded number of threads (counted in /proc/self/task); after fork() the child's copy of
+ * a watch is inert.
  */
 
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 #include "sim_control.h"
@@ -295,6 +299,55 @@ static void the_listener_may_free_its_own_session(kpos_client *client)
     record_destroy(&r);
 }
 
+/*
+ * fork() while a listener call runs: in the child that call's thread does not exist, so ending
+ * the watch must not wait for it, and no listener is ever called in the child.
+ */
+static void a_forked_childs_watch_is_inert(kpos_client *client)
+{
+    kpos_session *session = test_session(client);
+    struct record r;
+    uint32_t status;
+    pid_t child;
+    int child_status = -1, waited = 0;
+    double give_up;
+
+    record_init(&r, session);
+    CHECK_CODE(kpos_session_poll(session, &status), KPOS_OK, "poll before watching");
+    r.slow_ms = 500;
+    CHECK_CODE(kpos_session_watch(session, listener, &r), KPOS_OK, "watch a slow listener");
+    CHECK(wait_running(&r), "a listener call is running when the process forks");
+    fflush(stdout);
+    child = fork();
+    if (child == 0) {
+        int before = r.count, ok;
+        sim_customer(kpos_session_id(session), "scan", "{}");
+        ok = kpos_session_poll(session, &status) == KPOS_OK && status == KPOS_STATUS_ACCESSED;
+        ok = ok && kpos_session_watch(session, NULL, NULL) == KPOS_OK;
+        kpos_session_free(session);
+        _exit(ok && r.count == before ? 0 : 1);
+    }
+    CHECK(child > 0, "fork");
+    give_up = now_ms() + 20000;
+    while (child > 0 && now_ms() < give_up) {
+        if (waitpid(child, &child_status, WNOHANG) == child) {
+            waited = 1;
+            break;
+        }
+        sleep_ms(10);
+    }
+    if (!waited && child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, &child_status, 0);
+    }
+    CHECK(waited, "the child's free did not wait for the parent's listener thread");
+    CHECK(waited && WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0,
+          "in the child the session moved on and no listener was called");
+    CHECK(wait_for(&r, KPOS_STATUS_ACCESSED, 1), "the parent's watch goes on");
+    kpos_session_free(session);
+    record_destroy(&r);
+}
+
 /* 100 sessions at once, one listener for all. */
 #define MANY 100
 
@@ -377,6 +430,7 @@ int main(void)
     the_listener_may_cancel_its_own_session(client);
     the_listener_may_end_its_own_watch(client);
     the_listener_may_free_its_own_session(client);
+    a_forked_childs_watch_is_inert(client);
     many_sessions_take_bounded_threads(client, threads_at_start);
     CHECK_CODE(kpos_session_watch(NULL, listener, NULL), KPOS_E_INVALID_ARGUMENT,
                "a NULL session cannot be watched");
