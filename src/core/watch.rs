@@ -21,6 +21,7 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use super::error::{Code, Error, Result};
+use super::fork::ForkLock;
 use super::http::Limits;
 use super::log::{log, Level};
 use super::session::Session;
@@ -258,8 +259,19 @@ struct Queue {
     running: Option<u32>,
 }
 
-static QUEUE: LazyLock<(Mutex<Queue>, Condvar)> =
-    LazyLock::new(|| (Mutex::default(), Condvar::new()));
+static QUEUE: LazyLock<Mutex<Queue>> = LazyLock::new(Mutex::default);
+/// Signalled when an event is queued.
+static READY: Condvar = Condvar::new();
+
+/// The listener queue's lock, for the fork handlers (see `fork.rs`).
+pub(crate) fn queue_fork_lock() -> &'static dyn ForkLock {
+    &QUEUE
+}
+
+/// The pollers' registry lock, for the fork handlers.
+pub(crate) fn pollers_fork_lock() -> &'static dyn ForkLock {
+    &POLLERS
+}
 
 thread_local! {
     /// This thread is the dispatcher (it calls the listeners).
@@ -267,12 +279,11 @@ thread_local! {
 }
 
 fn dispatch(event: Event) {
-    let (queue, ready) = &*QUEUE;
-    let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+    let mut q = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
     q.events.push_back(event);
     let pid = std::process::id();
     if q.running == Some(pid) {
-        ready.notify_one();
+        READY.notify_one();
         return;
     }
     q.running = Some(pid);
@@ -292,15 +303,14 @@ fn dispatch(event: Event) {
 
 fn run_dispatcher() {
     ON_DISPATCHER.with(|d| d.set(true));
-    let (queue, ready) = &*QUEUE;
     loop {
         let event = {
-            let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
             loop {
                 if let Some(e) = q.events.pop_front() {
                     break e;
                 }
-                let (guard, timeout) = ready
+                let (guard, timeout) = READY
                     .wait_timeout(q, DISPATCHER_LINGER)
                     .unwrap_or_else(|e| e.into_inner());
                 q = guard;
@@ -392,7 +402,10 @@ impl Poller {
             } else {
                 st.unchanged_polls = 0;
             }
-            st.next_poll = Instant::now() + session.poll_pause(st.unchanged_polls);
+            let paced = Instant::now() + session.poll_pause(st.unchanged_polls);
+            // Klarna's Retry-After: nothing is sent before it ends anyway.
+            let allowed = session.client().transport().not_before();
+            st.next_poll = allowed.map_or(paced, |t| t.max(paced));
         }
     }
 
