@@ -49,7 +49,8 @@ unsafe impl Send for UserData {}
 ///
 /// Threads: the library runs one poller thread per client with watched sessions and one
 /// listener thread for the process (both start when needed and end when idle), so 100 watched
-/// sessions of one client take two threads.
+/// sessions of one client take two threads. A watch belongs to the process that started it: in
+/// a `fork()`ed child its listener is never called, and ending it there waits for nothing.
 ///
 /// Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` for a NULL or freed session, or `cb` NULL with
 /// `userdata` not NULL; `KPOS_E_INTERNAL` when a thread cannot be started.
