@@ -150,3 +150,26 @@ fn watching_needs_a_live_session_and_no_userdata_without_a_listener() {
     let code = unsafe { kpos_session_watch(std::ptr::null_mut(), None, std::ptr::null_mut()) };
     assert_eq!(code, klarna_pos::ffi::error::KPOS_E_INVALID_ARGUMENT);
 }
+
+#[test]
+fn expiry_and_failure_are_final_calls_made_once() {
+    let sim = Sim::start();
+    let client = sim.client();
+    for (action, last) in [
+        ("expire", KPOS_STATUS_EXPIRED),
+        ("fail", KPOS_STATUS_FAILED),
+        ("cancel", KPOS_STATUS_CANCELED),
+    ] {
+        let session = client.create(&order()).unwrap();
+        session.poll().unwrap();
+        let heard = Heard::default();
+        watch(&session, &heard);
+        assert!(heard.wait_for(KPOS_STATUS_DISTRIBUTED));
+        sim.act(&session.id(), action, None);
+        assert!(heard.wait_for(last), "{action}");
+        // Nothing follows the final call, whatever the till does next.
+        assert_eq!(session.poll().unwrap(), last);
+        drain_listener_queue(&client);
+        assert_eq!(heard.heard(), [KPOS_STATUS_DISTRIBUTED, last], "{action}");
+    }
+}
