@@ -356,7 +356,8 @@ class Session(_Watching):
     :meth:`Client.resume_session`.
 
     Use a session from one thread at a time, except :meth:`cancel`, which any thread may call at
-    any moment (it wakes a :meth:`wait` in progress). ``with`` closes the session on exit; closing
+    any moment (it wakes a :meth:`wait` in progress). :meth:`watch` and :meth:`wait_async`
+    follow it in the background (see docs/events.md). ``with`` closes the session on exit; closing
     does not cancel the payment at Klarna. After :meth:`close`, ``status``, ``qr_url``,
     ``payment_link``, ``order_id`` and ``failure`` keep their last values; :meth:`poll`,
     :meth:`wait` and :meth:`cancel` raise :class:`InvalidArgument`.
