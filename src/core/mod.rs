@@ -14,7 +14,9 @@ pub mod orders;
 pub mod qr;
 pub mod session;
 pub mod status;
+pub mod texts;
 pub mod url;
+pub mod watch;
 pub mod webhook;
 
 pub use error::{Code, Error, Result};

@@ -93,6 +93,12 @@ namespace KlarnaPosTests
             Test("Qr.Render refuses empty text and unknown formats", QrRefusals),
             Test("display texts are the cashier texts", DisplayTexts),
             Test("VerifyWebhook accepts the genuine token and refuses a forged one", VerifyWebhook),
+            Test("StatusChanged is raised once per status, in order", () => WithClient((sim, c) => EventTests.StatusChangedInOrder(sim, c, Order()))),
+            Test("StatusChanged runs on the subscriber's SynchronizationContext", () => WithClient((sim, c) => EventTests.StatusChangedOnTheSubscribersContext(sim, c, Order()))),
+            Test("WaitAsync completes with the final status", () => WithClient((sim, c) => EventTests.WaitAsyncCompletes(sim, c, Order()))),
+            Test("cancelling WaitAsync's token cancels the payment", () => WithClient((sim, c) => EventTests.WaitAsyncCancellationCancelsTheSession(sim, c, Order()))),
+            Test("WaitAsync times out with the last status", () => WithClient((sim, c) => EventTests.WaitAsyncTimesOut(sim, c, Order()))),
+            Test("status texts in the cashier's and the customer's language", EventTests.Texts),
         };
 
         private static KeyValuePair<string, Action> Test(string name, Action body)
