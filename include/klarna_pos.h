@@ -424,9 +424,11 @@ kpos_result kpos_order_get(kpos_client *client, const char *order_id, char **ord
 /**
  * Captures (part of) an order: `POST …/orders/{order_id}/captures` with `capture_json`
  * (`{"captured_amount", "description"?, "reference"?, "order_lines"?, …}`), validated before
- * anything is sent: `captured_amount` a positive integer of minor units up to 200 000 000,
- * `description` and `reference` strings of at most 255 characters, `order_lines` as for a
- * session and adding up to `captured_amount`; unknown fields pass through.
+ * anything is sent by Klarna's Order Management rules (docs/validation.md): `captured_amount`
+ * an integer of minor units from 0 to 200 000 000, `description` and `reference` strings of at
+ * most 255 characters, `order_lines` 0 to 1000 lines checked as a session's (a name may be
+ * empty, a tax rate above 10000) that need not add up to the amount, `shipping_info` and
+ * `shipping_delay` within Klarna's limits; unknown fields pass through.
  *
  * `idempotency_key` (1-64 printable ASCII characters, no spaces) is sent as
  * `Klarna-Idempotency-Key`; NULL makes the library generate a UUID v4. Automatic retries (after
@@ -497,7 +499,8 @@ kpos_result kpos_order_cancel(kpos_client *client,
  * once its captures are done): `POST …/orders/{order_id}/release-remaining-authorization`.
  * `idempotency_key` may be NULL; journal as for `kpos_order_capture`. Thread-safe.
  *
- * Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna `RELEASE_NOT_ALLOWED`, e.g. after a cancel);
+ * Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna's 403 `NOT_ALLOWED`: the order is cancelled or
+ * has no capture yet);
  * `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_NOT_FOUND`; `KPOS_E_PERMISSION_DENIED`;
  * `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
  * `KPOS_E_PROTOCOL`.
@@ -527,8 +530,10 @@ kpos_result kpos_qr_render(const char *text, uint32_t format, uint8_t **out, siz
 /**
  * Validates `order_json` locally (nothing is sent when it is refused), then starts a Klarna
  * in-store session: one `POST /payments/v1/sessions`, never repeated automatically. Fills
- * `acquiring_channel: in_store` and `distribution.method: one_qr` when absent; unknown fields pass
- * through untouched; an `attachment.body` given as a JSON object is serialised for Klarna.
+ * `acquiring_channel: in_store` and `distribution.method: one_qr` when absent (the older `qr` and
+ * `payment_link` are sent as `one_qr`); unknown fields pass through untouched; an
+ * `attachment.body` given as a JSON object is serialised for Klarna. The rules and their limits:
+ * docs/validation.md.
  *
  * On success writes a new session to `*out` (status `KPOS_STATUS_CREATED`); release it with
  * `kpos_session_free`. Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, invalid

@@ -30,6 +30,7 @@ const PROGRAMS: &[&str] = &[
     "corpus",
     "failures",
     "misuse",
+    "order_states",
     "payment_flow",
     "version",
 ];
@@ -301,6 +302,13 @@ fn failures() {
 #[test]
 fn misuse() {
     run_c_test("misuse");
+}
+
+/// Klarna's 403 NOT_ALLOWED (a release without captures or on a cancelled order) and
+/// CANCEL_NOT_ALLOWED reach C as KPOS_E_CONFLICT.
+#[test]
+fn order_states() {
+    run_c_test("order_states");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod field;
 pub mod http;
 pub mod id;
 pub mod journal;

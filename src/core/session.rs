@@ -123,10 +123,11 @@ impl Session {
         )?;
         let json = resp.json()?;
         let payload = StatusPayload::parse(&json).ok_or_else(|| {
-            let mut e = Error::new(Code::Protocol, "the status answer has no status field");
-            e.http_status = Some(resp.status);
-            e.correlation_id = resp.correlation_id().map(str::to_string);
-            e
+            Error::protocol(
+                "the status answer has no status field",
+                resp.status,
+                resp.correlation_id(),
+            )
         })?;
         Ok(self.apply(payload))
     }

@@ -70,8 +70,10 @@ fn publish(session: Arc<Session>) -> *mut kpos_session {
 
 /// Validates `order_json` locally (nothing is sent when it is refused), then starts a Klarna
 /// in-store session: one `POST /payments/v1/sessions`, never repeated automatically. Fills
-/// `acquiring_channel: in_store` and `distribution.method: one_qr` when absent; unknown fields pass
-/// through untouched; an `attachment.body` given as a JSON object is serialised for Klarna.
+/// `acquiring_channel: in_store` and `distribution.method: one_qr` when absent (the older `qr` and
+/// `payment_link` are sent as `one_qr`); unknown fields pass through untouched; an
+/// `attachment.body` given as a JSON object is serialised for Klarna. The rules and their limits:
+/// docs/validation.md.
 ///
 /// On success writes a new session to `*out` (status `KPOS_STATUS_CREATED`); release it with
 /// `kpos_session_free`. Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, invalid

@@ -703,8 +703,11 @@ namespace KlarnaPosTests
                 Check.Throws<KlarnaConflictException>(() => client.ReleaseRemainingAuthorization(untouched), "release after a cancel");
 
                 string released = PaidOrder(sim, client, "ORDER-NET-RELEASE");
+                var notAllowed = Check.Throws<KlarnaConflictException>(() => client.ReleaseRemainingAuthorization(released), "release without a capture");
+                Check.Equal("NOT_ALLOWED", notAllowed.KlarnaErrorCode, "Klarna's code");
+                client.Capture(released, 100);
                 client.ReleaseRemainingAuthorization(released);
-                Check.Equal("CLOSED", (string)((IDictionary<string, object>)Json.Parse(client.GetOrder(released)))["status"], "closed");
+                Check.Equal("CAPTURED", (string)((IDictionary<string, object>)Json.Parse(client.GetOrder(released)))["status"], "captured");
                 Check.Throws<KlarnaConflictException>(() => client.Capture(released, 100), "capture after the release");
             });
         }
@@ -715,7 +718,7 @@ namespace KlarnaPosTests
             {
                 string orderId = PaidOrder(sim, client, "ORDER-NET-BODY");
                 long before = sim.Number(sim.Stats(), "requests");
-                var e = Check.Throws<KlarnaBadRequestException>(() => client.Refund(orderId, 0), "zero refund");
+                var e = Check.Throws<KlarnaBadRequestException>(() => client.Refund(orderId, -1), "negative refund");
                 Check.Equal("refunded_amount", e.Field, "field");
                 e = Check.Throws<KlarnaBadRequestException>(() => client.Capture(orderId, 100, new string('r', 256)), "long reference");
                 Check.Equal("reference", e.Field, "field");

@@ -195,9 +195,9 @@ class Client:
     ) -> str:
         """Captures ``amount`` (minor units) of an order and returns Klarna's capture id.
 
-        ``order_lines`` (as a session's, adding up to ``amount``) and other keyword arguments
-        (further fields of Klarna's capture body) are sent as given; the body is checked before
-        anything is sent (:class:`BadRequest` with ``field``). ``idempotency_key`` (1-64
+        ``order_lines`` (checked as a session's; they need not add up to ``amount``) and other
+        keyword arguments (further fields of Klarna's capture body) are sent as given; the body
+        is checked before anything is sent (:class:`BadRequest` with ``field``). ``idempotency_key`` (1-64
         printable ASCII characters, no spaces) makes a repeated call capture once; without it
         the library makes one, used for its own retries. After :class:`Timeout`,
         :class:`NetworkError`, :class:`RateLimited` or :class:`Unknown`, call again with the same
