@@ -11,11 +11,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
-
 use super::config::Config;
 use super::error::{Code, Error, Result};
-use super::http::{Limits, Method, Request, Response, Retry, Transport};
+use super::http::{Limits, Method, Object, Request, Response, Retry, Text, Transport};
 use super::journal::{Journal, RecordId};
 use super::log::{log, Level};
 use super::order;
@@ -102,7 +100,7 @@ impl Client {
                 },
                 Limits::default(),
             )
-            .and_then(|resp| self.parse_create_answer(&resp));
+            .and_then(|resp| read_create_answer(&resp, self.config.allow_insecure_http));
         let (session_id, result_url) = match answer {
             Ok(created) => created,
             Err(e) => {
@@ -184,14 +182,14 @@ impl Client {
             .webhooks
             .find(&query, self.config.request_timeout)
             .map_err(refused)?;
-        let payload = serde_json::from_slice::<Value>(body)
+        let payload = StatusPayload::read(body)
             .ok()
-            .and_then(|json| {
-                let named = json.get("session_id").and_then(Value::as_str);
+            .and_then(|fields| {
+                let named = fields.session_id.text.as_deref();
                 if named.is_some_and(|id| id != session.id()) {
                     return None;
                 }
-                StatusPayload::parse(&json)
+                StatusPayload::parse(&fields)
             })
             .ok_or_else(|| {
                 refused(Error::new(
@@ -248,32 +246,52 @@ impl Client {
         )))
     }
 
-    fn parse_create_answer(&self, resp: &Response) -> Result<(String, String)> {
-        let json = resp.json()?;
-        let protocol = |what: &str| {
-            Error::protocol(
-                format!("Klarna's session answer {what}"),
-                resp.status,
-                resp.correlation_id(),
-            )
-        };
-        let session_id = json
-            .get("session_id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| protocol("has no session_id"))?;
-        let result_url = json
-            .pointer("/distribution/result_url")
-            .and_then(Value::as_str)
-            .ok_or_else(|| protocol("has no distribution.result_url"))?;
-        self.check_result_url(result_url)
-            .map_err(|m| protocol(&format!("has an unusable result_url: {}", m)))?;
-        Ok((session_id.to_string(), result_url.to_string()))
-    }
-
     fn check_result_url(&self, result_url: &str) -> std::result::Result<(), String> {
         url::require_secure(result_url, self.config.allow_insecure_http)
     }
+}
+
+/// The session id and result URL of Klarna's answer to a session create.
+fn read_create_answer(resp: &Response, allow_insecure_http: bool) -> Result<(String, String)> {
+    let Object(answer) = resp.parse::<Object<CreateAnswer>>()?;
+    let protocol = |what: &str| {
+        Error::protocol(
+            format!("Klarna's session answer {what}"),
+            resp.status,
+            resp.correlation_id(),
+        )
+    };
+    let session_id = answer
+        .session_id
+        .non_empty()
+        .ok_or_else(|| protocol("has no session_id"))?;
+    let result_url = answer
+        .distribution
+        .0
+        .result_url
+        .text
+        .as_deref()
+        .ok_or_else(|| protocol("has no distribution.result_url"))?;
+    url::require_secure(result_url, allow_insecure_http)
+        .map_err(|m| protocol(&format!("has an unusable result_url: {}", m)))?;
+    Ok((session_id.to_string(), result_url.to_string()))
+}
+
+/// What is read of Klarna's answer to a session create (other fields are skipped unread).
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct CreateAnswer<'a> {
+    #[serde(borrow)]
+    session_id: Text<'a>,
+    #[serde(borrow)]
+    distribution: Object<Distribution<'a>>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Distribution<'a> {
+    #[serde(borrow)]
+    result_url: Text<'a>,
 }
 
 /// A confirming GET that failed. Its answer must not look like a verdict on the callback (403
@@ -299,4 +317,61 @@ fn unconfirmed(mut e: Error) -> Error {
 pub(crate) fn is_definitive_refusal(e: &Error) -> bool {
     e.http_status
         .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(body: &str) -> Result<(String, String)> {
+        read_create_answer(&Response::for_test(200, &[], body.as_bytes()), false)
+    }
+
+    #[test]
+    fn the_create_answer_gives_id_and_result_url_whatever_else_it_holds() {
+        let (id, url) = read(
+            r#"{"client_token":"t","session_id":"s-1","payment_method_categories":[{"a":1}],
+                "distribution":{"x":null,"result_url":"https:\/\/k\/r?dt=1"}}"#,
+        )
+        .unwrap();
+        assert_eq!((id.as_str(), url.as_str()), ("s-1", "https://k/r?dt=1"));
+    }
+
+    #[test]
+    fn a_create_answer_without_usable_fields_is_a_protocol_error_naming_the_field() {
+        for (body, says) in [
+            (
+                r#"{"distribution":{"result_url":"https://k/r"}}"#,
+                "has no session_id",
+            ),
+            (
+                r#"{"session_id":"","distribution":{"result_url":"https://k/r"}}"#,
+                "has no session_id",
+            ),
+            (
+                r#"{"session_id":7,"distribution":{"result_url":"https://k/r"}}"#,
+                "has no session_id",
+            ),
+            (r#"[1,2]"#, "has no session_id"),
+            (r#"{"session_id":"s"}"#, "has no distribution.result_url"),
+            (
+                r#"{"session_id":"s","distribution":["https://k/r"]}"#,
+                "has no distribution.result_url",
+            ),
+            (
+                r#"{"session_id":"s","distribution":{"result_url":null}}"#,
+                "has no distribution.result_url",
+            ),
+            (
+                r#"{"session_id":"s","distribution":{"result_url":"http://k/r"}}"#,
+                "unusable result_url",
+            ),
+            ("<html>", "not JSON"),
+        ] {
+            let e = read(body).unwrap_err();
+            assert_eq!(e.code, Code::Protocol, "{body}");
+            assert!(e.message.contains(says), "{body}: {}", e.message);
+            assert_eq!(e.http_status, Some(200));
+        }
+    }
 }
