@@ -483,48 +483,10 @@ impl Transport {
                     .max(Duration::from_millis(1))
             })
             .filter(|t| *t < self.request_timeout);
-        // Header names are the http crate's constants and values are built once: adding a
-        // header costs no parsing and no allocation.
-        const JSON: HeaderValue = HeaderValue::from_static("application/json");
-        let auth = self.authorization.clone();
-        let agent_name = self.user_agent.clone();
         let outcome = match req.method {
-            Method::Get | Method::Delete => {
-                let builder = if req.method == Method::Get {
-                    self.agent.get(req.url)
-                } else {
-                    self.agent.delete(req.url)
-                }
-                .header(header::AUTHORIZATION, auth)
-                .header(header::USER_AGENT, agent_name)
-                .header(header::ACCEPT, JSON);
-                match timeout {
-                    Some(t) => builder.config().timeout_global(Some(t)).build().call(),
-                    None => builder.call(),
-                }
-            }
-            Method::Post => {
-                let mut builder = self
-                    .agent
-                    .post(req.url)
-                    .header(header::AUTHORIZATION, auth)
-                    .header(header::USER_AGENT, agent_name)
-                    .header(header::ACCEPT, JSON);
-                if let Some(key) = req.idempotency_key {
-                    builder =
-                        builder.header(HeaderName::from_static("klarna-idempotency-key"), key);
-                }
-                if req.body.is_some() {
-                    builder = builder.header(header::CONTENT_TYPE, JSON);
-                }
-                if let Some(t) = timeout {
-                    builder = builder.config().timeout_global(Some(t)).build();
-                }
-                match req.body {
-                    Some(body) => builder.send(body),
-                    None => builder.send_empty(),
-                }
-            }
+            Method::Get => self.run(self.request(req, ())?, timeout),
+            Method::Delete => self.run(self.request(req, ())?, timeout),
+            Method::Post => self.run(self.request(req, req.body.unwrap_or(&[]))?, timeout),
         };
         let (parts, mut body) = outcome.map_err(transport_error)?.into_parts();
         let body = read_body(&mut body)?;
@@ -533,6 +495,55 @@ impl Transport {
             headers: parts.headers,
             body,
         })
+    }
+}
+
+impl Transport {
+    /// The HTTP request for `req`, built in place. Header names are the http crate's constants
+    /// and values are built once: adding a header costs no parsing and no allocation.
+    fn request<B>(&self, req: &Request<'_>, body: B) -> Result<ureq::http::Request<B>> {
+        const JSON: HeaderValue = HeaderValue::from_static("application/json");
+        let invalid = |e: ureq::http::Error| transport_error(ureq::Error::Http(e));
+        let mut request = ureq::http::Request::new(body);
+        *request.method_mut() = match req.method {
+            Method::Get => ureq::http::Method::GET,
+            Method::Post => ureq::http::Method::POST,
+            Method::Delete => ureq::http::Method::DELETE,
+        };
+        *request.uri_mut() = req
+            .url
+            .parse::<ureq::http::Uri>()
+            .map_err(|e| invalid(e.into()))?;
+        let headers = request.headers_mut();
+        headers.insert(header::AUTHORIZATION, self.authorization.clone());
+        headers.insert(header::USER_AGENT, self.user_agent.clone());
+        headers.insert(header::ACCEPT, JSON);
+        if let Some(key) = req.idempotency_key {
+            let value = HeaderValue::from_str(key).map_err(|e| invalid(e.into()))?;
+            headers.insert(HeaderName::from_static("klarna-idempotency-key"), value);
+        }
+        if req.body.is_some() {
+            headers.insert(header::CONTENT_TYPE, JSON);
+        }
+        Ok(request)
+    }
+
+    /// Runs `request` on the agent; with `timeout`, under a request-level configuration.
+    fn run(
+        &self,
+        request: ureq::http::Request<impl ureq::AsSendBody>,
+        timeout: Option<Duration>,
+    ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        use ureq::RequestExt as _;
+        match timeout {
+            Some(t) => request
+                .with_agent(&self.agent)
+                .configure()
+                .timeout_global(Some(t))
+                .build()
+                .run(),
+            None => self.agent.run(request),
+        }
     }
 }
 
