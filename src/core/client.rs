@@ -373,5 +373,9 @@ mod tests {
             assert!(e.message.contains(says), "{body}: {}", e.message);
             assert_eq!(e.http_status, Some(200));
         }
+        // Not UTF-8, also in a field that is skipped unread.
+        let body = b"{\"session_id\":\"s\",\"x\":\"\xff\",\"distribution\":{\"result_url\":\"https://k/r\"}}";
+        let e = read_create_answer(&Response::for_test(200, &[], body), false).unwrap_err();
+        assert!(e.message.contains("not JSON"), "{}", e.message);
     }
 }

@@ -93,7 +93,7 @@ impl Response {
     /// The body read as `T` (typically an [`Object`] of [`Text`] fields, borrowing from the
     /// body); a body that is not JSON is a protocol error carrying the correlation id.
     pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        read_json(&self.body).map_err(|e| {
             let mut err = Error::new(
                 Code::Protocol,
                 format!(
@@ -123,6 +123,13 @@ impl Response {
             body: body.to_vec(),
         }
     }
+}
+
+/// Reads JSON text as `T`. Text that is not UTF-8 is not JSON, also where `T` skips it unread
+/// (serde_json checks only the strings it reads).
+pub fn read_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+    let text = std::str::from_utf8(bytes).map_err(de::Error::custom)?;
+    serde_json::from_str(text)
 }
 
 /// A field of a Klarna answer, read tolerantly: its text when it is a JSON string (borrowed from

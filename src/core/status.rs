@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::error::{Code, Error};
-use super::http::{Object, Text};
+use super::http::{read_json, Object, Text};
 
 /// Status of a session. Numbers are part of the ABI and never change meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,7 +160,7 @@ impl StatusPayload {
     /// Reads the fields of a status payload from JSON text (any JSON that is no object has none);
     /// `Err` when the text is not JSON.
     pub fn read(json: &[u8]) -> serde_json::Result<StatusFields<'_>> {
-        serde_json::from_slice::<Object<StatusFields>>(json).map(|o| o.0)
+        read_json::<Object<StatusFields>>(json).map(|o| o.0)
     }
 
     /// `None` when the payload has no status string at all.
@@ -292,6 +292,8 @@ mod tests {
             assert!(StatusPayload::parse(&fields).is_none(), "{text}");
         }
         assert!(StatusPayload::read(b"<html>").is_err());
+        // Not UTF-8, also in a field that is skipped unread.
+        assert!(StatusPayload::read(b"{\"status\":\"ACCESSED\",\"x\":\"\xff\"}").is_err());
         assert!(StatusPayload::read(br#"{"status":"DISTRIBUTED""#).is_err());
     }
 
