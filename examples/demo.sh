@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo (README "Try it"): builds the library, the simulator and the C till, starts the
-# simulator with an automatic customer who approves a couple of seconds after the QR code is
-# first fetched, pays examples/orders/se_coffee.json with the C till, and stops the simulator.
+# The demo (README "Two commands"): builds the library, the simulator and the C till, starts
+# the simulator with an automatic customer who approves a couple of seconds after the QR code
+# is first fetched, pays examples/orders/se_coffee.json with the C till, and stops the
+# simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

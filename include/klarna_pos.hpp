@@ -9,15 +9,17 @@
  *
  * Objects own their handles through std::unique_ptr with the library's free functions, and are
  * movable, not copyable. Every failing call throws klarna_pos::error, carrying the code and the
- * detail of kpos_last_error_json (message, HTTP status, Klarna's error code, correlation id,
- * offending field). Strings are std::string in UTF-8, both ways; a getter whose C function
+ * detail of the kpos_last_error_* getters (message, HTTP status, Klarna's error code,
+ * correlation id, offending field). Creating a client first refuses a library whose major
+ * version differs from this header's (check_library_version()). Strings are std::string in UTF-8, both ways; a getter whose C function
  * returns NULL gives "". Thread-safety is the C library's: a client may be shared by threads; a
  * session is used by one thread at a time, except cancel(), which any thread may call. After the
  * sale, the client reads and changes orders (get_order, capture, refund, cancel_order,
  * release_remaining_authorization), lists its journal (journal_pending) and verifies webhook
- * calls (webhook_verify); qr_render() draws a QR code locally and display_text() gives the
- * cashier's text for a status. For what this header does not wrap yet (the log callback), call
- * the C functions directly.
+ * calls (webhook_verify); qr_render() draws a QR code locally; display_text() and
+ * customer_text() give the cashier's and the customer's text for a status, in their language;
+ * session::watch() calls a function on each status change. For what this header does not wrap
+ * yet (the log callback), call the C functions directly.
  */
 
 #ifndef KLARNA_POS_HPP
@@ -27,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -63,8 +66,27 @@ inline bool is_terminal(status s) { return kpos_status_is_terminal(static_cast<s
  *  ...; unknown "Checking the payment status...". */
 inline std::string display_text(status s) { return kpos_status_display_text(static_cast<std::uint32_t>(s)); }
 
+/** The cashier's text for a status in `language`, a BCP 47 tag ("sv", "sv-SE", "nb-NO",
+ *  "de-AT", ...; case-insensitive): the region's text, else the language's, else English. Fits
+ *  two lines of 20 characters. */
+inline std::string display_text(status s, const std::string &language)
+{
+    return kpos_status_display_text_for(static_cast<std::uint32_t>(s), language.c_str());
+}
+
+/** The customer's text for a status in `language` (as for display_text): distributed "Scan the
+ *  QR code with your phone camera", accessed "Confirm in the Klarna app", completed "Payment
+ *  approved. Thank you!", ...; "" is English. Fits two lines of 32 characters. */
+inline std::string customer_text(status s, const std::string &language = std::string())
+{
+    return kpos_status_customer_text_for(static_cast<std::uint32_t>(s), language.c_str());
+}
+
 /** The library's version, "MAJOR.MINOR.PATCH". */
 inline std::string version() { return kpos_version(); }
+
+/** The library's version as MAJOR * 10000 + MINOR * 100 + PATCH (compare KPOS_VERSION_NUMBER). */
+inline std::uint32_t version_number() { return kpos_version_number(); }
 
 /** What qr_render() produces, with the numbers of KPOS_QR_*. */
 enum class qr_format : std::uint32_t {
@@ -80,161 +102,37 @@ namespace detail {
 
 inline std::string text(const char *s) { return s != nullptr ? std::string(s) : std::string(); }
 
-/* Appends code point cp to out as UTF-8. */
-inline void append_utf8(std::string &out, std::uint32_t cp)
+/*
+ * The text of kpos_last_error_message() without its leading "KPOS_E_NAME: " and trailing
+ * " (correlation_id ID)", which the error keeps apart.
+ */
+inline std::string bare_message(kpos_result code, std::string message, const std::string &correlation_id)
 {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    const std::string prefix = std::string(kpos_result_name(code)) + ": ";
+    if (message.compare(0, prefix.size(), prefix) == 0)
+        message.erase(0, prefix.size());
+    const std::string suffix = " (correlation_id " + correlation_id + ")";
+    if (!correlation_id.empty() && message.size() >= suffix.size() &&
+        message.compare(message.size() - suffix.size(), suffix.size(), suffix) == 0)
+        message.erase(message.size() - suffix.size());
+    return message;
 }
 
 /*
- * Reads the members of the flat JSON object kpos_last_error_json returns: strings into `texts`,
- * numbers, true/false into `tokens` (as written), arrays of strings into `lists`; null members
- * are left out. Returns false for text that is not such an object.
+ * Why a library of version `library` (kpos_version_number()) cannot be used with a header of
+ * version `header` (KPOS_VERSION_NUMBER): "" when the major versions agree.
  */
-class flat_json {
-public:
-    std::map<std::string, std::string> texts, tokens;
-    std::map<std::string, std::vector<std::string> > lists;
-
-    bool parse(const std::string &json)
-    {
-        p_ = json.c_str();
-        end_ = p_ + json.size();
-        if (!take('{'))
-            return false;
-        if (take('}'))
-            return true;
-        for (;;) {
-            std::string key, value;
-            if (!read_string(key) || !take(':'))
-                return false;
-            space();
-            if (p_ < end_ && *p_ == '"') {
-                if (!read_string(value))
-                    return false;
-                texts[key] = value;
-            } else if (take('[')) {
-                std::vector<std::string> &list = lists[key];
-                if (!take(']')) {
-                    do {
-                        if (!read_string(value))
-                            return false;
-                        list.push_back(value);
-                    } while (take(','));
-                    if (!take(']'))
-                        return false;
-                }
-            } else {
-                const char *start = p_;
-                while (p_ < end_ && *p_ != ',' && *p_ != '}' && *p_ != ' ')
-                    ++p_;
-                std::string token(start, p_);
-                if (token.empty())
-                    return false;
-                if (token != "null")
-                    tokens[key] = token;
-            }
-            if (take('}'))
-                return true;
-            if (!take(','))
-                return false;
-        }
-    }
-
-private:
-    const char *p_ = nullptr;
-    const char *end_ = nullptr;
-
-    void space()
-    {
-        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
-            ++p_;
-    }
-
-    bool take(char c)
-    {
-        space();
-        if (p_ < end_ && *p_ == c) {
-            ++p_;
-            return true;
-        }
-        return false;
-    }
-
-    bool hex4(std::uint32_t &unit)
-    {
-        unit = 0;
-        for (int i = 0; i < 4; ++i, ++p_) {
-            if (p_ >= end_)
-                return false;
-            char c = *p_;
-            unit <<= 4;
-            if (c >= '0' && c <= '9')
-                unit |= static_cast<std::uint32_t>(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                unit |= static_cast<std::uint32_t>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F')
-                unit |= static_cast<std::uint32_t>(c - 'A' + 10);
-            else
-                return false;
-        }
-        return true;
-    }
-
-    bool read_string(std::string &out)
-    {
-        out.clear();
-        if (!take('"'))
-            return false;
-        while (p_ < end_ && *p_ != '"') {
-            char c = *p_++;
-            if (c != '\\') {
-                out += c;
-                continue;
-            }
-            if (p_ >= end_)
-                return false;
-            char e = *p_++;
-            switch (e) {
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'u': {
-                std::uint32_t unit, low;
-                if (!hex4(unit))
-                    return false;
-                /* A character outside the BMP arrives as a surrogate pair of escapes. */
-                if (unit >= 0xD800 && unit < 0xDC00 && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
-                    p_ += 2;
-                    if (!hex4(low))
-                        return false;
-                    unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                }
-                append_utf8(out, unit);
-                break;
-            }
-            default: out += e; /* \" \\ \/ */
-            }
-        }
-        return p_ < end_ && *p_++ == '"';
-    }
-};
+inline std::string version_mismatch(std::uint32_t library, std::uint32_t header)
+{
+    if (library / 10000 == header / 10000)
+        return std::string();
+    auto dotted = [](std::uint32_t n) {
+        return std::to_string(n / 10000) + "." + std::to_string(n / 100 % 100) + "." +
+               std::to_string(n % 100);
+    };
+    return "the klarna_pos library is version " + dotted(library) + " but klarna_pos.hpp is " +
+           dotted(header) + ": their major versions differ, so their ABIs are incompatible";
+}
 
 } // namespace detail
 
@@ -254,19 +152,16 @@ public:
     /** The error for a call on this thread that just returned `code`: call it right after. */
     static error last(kpos_result code)
     {
-        std::string json = detail::text(kpos_last_error_json());
-        detail::flat_json parsed;
-        bool ours = parsed.parse(json) && parsed.tokens["code"] == std::to_string(code);
-        if (!ours)
-            parsed = detail::flat_json();
-        std::string message = parsed.texts.count("message") ? parsed.texts["message"]
-                                                            : std::string(kpos_result_text(code));
-        error e(code, message, parsed.texts["field"], parsed.texts["correlation_id"]);
-        e.klarna_error_code_ = parsed.texts["klarna_error_code"];
-        e.error_messages_ = parsed.lists["error_messages"];
-        e.json_ = ours ? json : std::string();
-        if (parsed.tokens.count("http_status"))
-            e.http_status_ = std::atoi(parsed.tokens["http_status"].c_str());
+        if (kpos_last_error_code() != code)
+            return error(code, kpos_result_text(code));
+        std::string correlation_id = detail::text(kpos_last_error_correlation_id());
+        std::string message =
+            detail::bare_message(code, detail::text(kpos_last_error_message()), correlation_id);
+        error e(code, message.empty() ? std::string(kpos_result_text(code)) : message,
+                detail::text(kpos_last_error_field()), correlation_id);
+        e.klarna_error_code_ = detail::text(kpos_last_error_klarna_code());
+        e.http_status_ = static_cast<int>(kpos_last_error_http_status());
+        e.json_ = detail::text(kpos_last_error_json());
         return e;
     }
 
@@ -282,13 +177,12 @@ public:
     int http_status() const noexcept { return http_status_; }
     /** Klarna's error_code (e.g. "BAD_VALUE"), "" when none. */
     const std::string &klarna_error_code() const noexcept { return klarna_error_code_; }
-    /** Klarna's error_messages. */
-    const std::vector<std::string> &error_messages() const noexcept { return error_messages_; }
     /** Klarna's correlation id, "" when none: quote it to Klarna merchant support. */
     const std::string &correlation_id() const noexcept { return correlation_id_; }
     /** The offending field path, e.g. "order_lines[1].total_tax_amount", "" when none. */
     const std::string &field() const noexcept { return field_; }
-    /** The whole kpos_last_error_json text the error was made from ("" for a caller's error). */
+    /** The whole kpos_last_error_json text the error was made from ("" for a caller's error),
+     *  e.g. for Klarna's error_messages. */
     const std::string &json() const noexcept { return json_; }
 
 private:
@@ -304,7 +198,6 @@ private:
 
     kpos_result code_;
     std::string name_, message_, field_, correlation_id_, klarna_error_code_, json_;
-    std::vector<std::string> error_messages_;
     int http_status_ = 0;
 };
 
@@ -355,18 +248,20 @@ inline const char *c_str_or_null(const std::string &s, const char *what)
     return s.empty() ? nullptr : c_str(s, what);
 }
 
-/* Untrusted network input as a C string: a NUL byte, which a C string cannot hold, becomes
- * 0x01, as invalid as a NUL in JSON and in a URL, so the library refuses such input as it would
- * the original instead of reading a shortened copy of it. */
-inline std::string untrusted(std::string s)
+} // namespace detail
+
+/**
+ * Refuses a library whose major version differs from this header's (an incompatible ABI):
+ * throws error(KPOS_E_INVALID_ARGUMENT) naming both versions. Every client constructor calls
+ * it first, so a mismatched library is refused before anything else runs.
+ */
+inline void check_library_version()
 {
-    for (std::string::size_type i = 0; i < s.size(); ++i)
-        if (s[i] == '\0')
-            s[i] = '\x01';
-    return s;
+    std::string why = detail::version_mismatch(kpos_version_number(), KPOS_VERSION_NUMBER);
+    if (!why.empty())
+        throw error(KPOS_E_INVALID_ARGUMENT, why);
 }
 
-} // namespace detail
 
 /**
  * Draws `text` (e.g. session.payment_link()) as a QR code with error correction level M and a
@@ -402,6 +297,18 @@ struct webhook_result {
  */
 class session {
 public:
+    /** Called by watch() with each status, on the library's listener thread. */
+    typedef std::function<void(klarna_pos::status)> listener;
+
+    session(session &&) noexcept = default;
+    /** Frees this object's session first (ending its watch), then takes the other's. */
+    session &operator=(session &&other) noexcept
+    {
+        handle_ = std::move(other.handle_);
+        listener_ = std::move(other.listener_);
+        return *this;
+    }
+
     /** Klarna's session id. */
     std::string id() const { return detail::text(kpos_session_id(get())); }
     /** The status URL; keep it with id() to resume after a restart. */
@@ -447,6 +354,29 @@ public:
      *  moment; idempotent. Throws KPOS_E_CONFLICT once the payment completed (refund it). */
     void cancel() { detail::check(kpos_session_cancel(get())); }
 
+    /** Calls `fn(status)` on the library's listener thread (kpos_session_watch): first with the
+     *  current status, then once per change, in order, the last time with the final status.
+     *  Replaces an earlier listener. unwatch(), cancel() (after the final call) and the
+     *  destructor end it: when they return, `fn` is not running and will not run again (from
+     *  inside `fn` they do not wait; destroy the session there only as the last thing `fn`
+     *  does). An exception `fn` throws is swallowed: it cannot cross into the library. */
+    void watch(listener fn)
+    {
+        if (!fn) {
+            unwatch();
+            return;
+        }
+        std::unique_ptr<listener> next(new listener(std::move(fn)));
+        // The library ends the previous listener's calls before it returns; only then is the
+        // previous function destroyed.
+        detail::check(kpos_session_watch(get(), &session::trampoline, next.get()));
+        listener_ = std::move(next);
+    }
+
+    /** Ends watch() without a final call. The listener function is kept until the next watch()
+     *  or the destructor, so unwatch() may be called from inside it. */
+    void unwatch() { detail::check(kpos_session_watch(get(), nullptr, nullptr)); }
+
     /** The C handle, for functions this header does not wrap; owned by this object. */
     kpos_session *get() const noexcept { return handle_.get(); }
 
@@ -456,6 +386,16 @@ private:
 
     static klarna_pos::status from_c(std::uint32_t s) { return detail::to_status(s); }
 
+    static void trampoline(void *userdata, kpos_session *, std::uint32_t s)
+    {
+        try {
+            (*static_cast<listener *>(userdata))(from_c(s));
+        } catch (...) {
+        }
+    }
+
+    // Declared before handle_, so destroyed after it: freeing the session ends the watch first.
+    std::unique_ptr<listener> listener_;
     std::unique_ptr<kpos_session, detail::session_free> handle_;
 };
 
@@ -465,7 +405,7 @@ private:
  */
 class client {
 public:
-    /** A client from the configuration JSON (keys in the README: api_url, username, password,
+    /** A client from the configuration JSON (keys in docs/configuration.md: api_url, username, password,
      *  user_agent, timeouts, ...). Throws KPOS_E_INVALID_ARGUMENT with field() naming a bad key. */
     explicit client(const std::string &config_json) : handle_(open(detail::c_str(config_json, "config"))) {}
 
@@ -561,16 +501,18 @@ public:
 
     /** Verifies a callback Klarna made to the webhook_url and merges the status it reports into
      *  its session. `request` is the request target ("/path?query"), the full URL or the query;
-     *  `body` the request body as received. Answer 200 when it returns; when it throws, 403 for
+     *  `body` the request body, both as received: any bytes, NUL included. Answer 200 when it returns; when it throws, 403 for
      *  KPOS_E_PERMISSION_DENIED (forged or altered: nothing changed), 404 for KPOS_E_NOT_FOUND,
      *  400 for KPOS_E_BAD_REQUEST, 503 for anything else (Klarna delivers again). A reported
      *  COMPLETED is confirmed with Klarna first (blocks up to request_timeout_ms). */
     webhook_result webhook_verify(const std::string &request, const std::string &body)
     {
-        std::string target = detail::untrusted(request), payload = detail::untrusted(body);
         char *id = nullptr;
         std::uint32_t s = KPOS_STATUS_UNKNOWN;
-        detail::check(kpos_webhook_verify(get(), target.c_str(), payload.c_str(), &id, &s));
+        /* Bytes with their lengths: a NUL byte is part of the input, never its end. */
+        detail::check(kpos_webhook_verify(
+            get(), reinterpret_cast<const std::uint8_t *>(request.data()), request.size(),
+            reinterpret_cast<const std::uint8_t *>(body.data()), body.size(), &id, &s));
         webhook_result result;
         result.session_id = detail::take(id);
         result.status = detail::to_status(s);
@@ -585,6 +527,7 @@ private:
 
     static kpos_client *open(const char *config)
     {
+        check_library_version();
         kpos_client *out = nullptr;
         detail::check(kpos_client_new(config, &out));
         return out;

@@ -2,7 +2,7 @@
 //! the successful path and on every failing one, no log line and no error message holds the
 //! password, the Authorization header, a webhook secret or the result_url's token; personal
 //! data (names, addresses, e-mails) never appear at DEBUG or below. (The library logs nothing
-//! at TRACE today; that level is reserved for personal data, see the README.)
+//! at TRACE today; that level is reserved for personal data, see docs/conventions.md.)
 
 mod common;
 
@@ -44,7 +44,8 @@ fn trace_logs_cover_the_flow_but_never_the_password_or_authorization() {
     // A failing request too: its error message goes to the log.
     let wrong = Client::new(&sim.config_json(json!({"password": "other-" }))).unwrap();
     assert!(wrong.create(&order()).is_err());
-    unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+    let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+    assert_eq!(removed, KPOS_OK);
 
     let lines = LINES.lock().unwrap().clone();
     assert!(
@@ -183,7 +184,8 @@ fn no_level_ever_shows_credentials_webhook_secrets_or_tokens_and_personal_data_s
             KPOS_OK
         );
         let errors = flow_with_failures(&sim, &tls_sim);
-        unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+        let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+        assert_eq!(removed, KPOS_OK);
         let lines = LINES.lock().unwrap().clone();
         report(
             "redaction",
@@ -240,8 +242,10 @@ fn deliver(client: &Client, request: &str, body: serde_json::Value) -> (u32, u32
     let code = unsafe {
         kpos_webhook_verify(
             client.0,
-            request.as_ptr(),
-            body.as_ptr(),
+            request.as_bytes().as_ptr(),
+            request.as_bytes().len(),
+            body.as_bytes().as_ptr(),
+            body.as_bytes().len(),
             &mut id,
             &mut status,
         )
@@ -366,7 +370,8 @@ fn trace_of_a_webhook_payment_and_a_refund_never_shows_the_token_password_or_aut
             .detail
             .to_string(),
     );
-    unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+    let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+    assert_eq!(removed, KPOS_OK);
 
     let lines = LINES.lock().unwrap().clone();
     report(

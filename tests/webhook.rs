@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_void, CStr};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
@@ -30,11 +30,24 @@ struct Delivery {
 /// Verifies one callback through the C ABI: the result code, the status written (or
 /// `u32::MAX` when none was) and the session id.
 fn verify(client: &Client, request: &str, body: &str) -> (u32, u32, Option<String>) {
-    let (r, b) = (cstring(request), cstring(body));
+    verify_bytes(client, request.as_bytes(), body.as_bytes())
+}
+
+/// As [`verify`], for any bytes (NULs included), passed with their lengths.
+fn verify_bytes(client: &Client, request: &[u8], body: &[u8]) -> (u32, u32, Option<String>) {
     let mut status = u32::MAX;
     let mut id: *mut c_char = std::ptr::null_mut();
-    let code =
-        unsafe { kpos_webhook_verify(client.0, r.as_ptr(), b.as_ptr(), &mut id, &mut status) };
+    let code = unsafe {
+        kpos_webhook_verify(
+            client.0,
+            request.as_ptr(),
+            request.len(),
+            body.as_ptr(),
+            body.len(),
+            &mut id,
+            &mut status,
+        )
+    };
     let session_id = owned(id);
     unsafe { kpos_string_free(id) };
     (code, status, session_id)
@@ -309,6 +322,49 @@ fn forged_or_missing_tokens_are_refused_and_leave_the_session_untouched() {
     assert_eq!(s.status(), KPOS_STATUS_DISTRIBUTED);
 }
 
+/// Target and body are bytes with lengths: a NUL byte is read as any other byte and never cuts
+/// the input short, so what follows a NUL cannot be hidden from the check.
+#[test]
+fn nul_bytes_in_target_or_body_are_refused_never_cut_off() {
+    let sim = Sim::start();
+    let (client, deliveries) = webhook_client(&sim);
+    let s = client.create(&order()).unwrap();
+    assert_eq!(s.wait(20_000).unwrap(), KPOS_STATUS_DISTRIBUTED);
+    next(&deliveries, 1);
+
+    let url = callback_url(&sim, &s);
+    let (reference, token) = (param(&url, "kpos_ref"), param(&url, "kpos_token"));
+    let genuine = format!("/klarna/status?kpos_ref={reference}&kpos_token={token}");
+    let accessed = json!({"session_id": s.id(), "status": "ACCESSED"}).to_string();
+
+    // Read up to the NUL, each of these would be a genuine call.
+    let mut token_with_nul = genuine.clone().into_bytes();
+    token_with_nul.extend_from_slice(b"\0forged");
+    let (code, status, id) = verify_bytes(client, &token_with_nul, accessed.as_bytes());
+    assert_eq!(
+        (code, status, id),
+        (KPOS_E_PERMISSION_DENIED, u32::MAX, None)
+    );
+
+    let reference_with_nul = format!("/klarna/status?kpos_ref={reference}\0x&kpos_token={token}");
+    let (code, _, _) = verify_bytes(client, reference_with_nul.as_bytes(), accessed.as_bytes());
+    assert_eq!(code, KPOS_E_NOT_FOUND);
+
+    let mut body_with_nul = accessed.clone().into_bytes();
+    body_with_nul.extend_from_slice(b"\0{\"status\":\"COMPLETED\"}");
+    let (code, status, _) = verify_bytes(client, genuine.as_bytes(), &body_with_nul);
+    assert_eq!((code, status), (KPOS_E_BAD_REQUEST, u32::MAX));
+    assert_eq!(
+        s.status(),
+        KPOS_STATUS_DISTRIBUTED,
+        "no refused call moved the session"
+    );
+
+    // The same call without the NULs is accepted.
+    let (code, status, _) = verify_bytes(client, genuine.as_bytes(), accessed.as_bytes());
+    assert_eq!((code, status), (KPOS_OK, KPOS_STATUS_ACCESSED));
+}
+
 #[test]
 fn replayed_duplicated_and_reordered_callbacks_leave_a_completed_session_completed() {
     let sim = Sim::start();
@@ -453,7 +509,10 @@ fn the_callback_token_never_reaches_the_log_or_the_last_error() {
     let token = param(&url, "kpos_token");
     let forged = url.replace(token, &"A".repeat(43));
     assert_eq!(verify(client, &forged, "{}").0, KPOS_E_PERMISSION_DENIED);
-    unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+    assert_eq!(
+        unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) },
+        KPOS_OK
+    );
 
     let lines = LINES.lock().unwrap().clone();
     assert!(lines.iter().any(|l| l.contains("webhook")), "{lines:?}");
@@ -469,13 +528,15 @@ fn the_callback_token_never_reaches_the_log_or_the_last_error() {
 fn null_arguments_are_invalid() {
     let sim = Sim::start();
     let client = sim.client();
-    let q = CString::new("/x?kpos_ref=1&kpos_token=2").unwrap();
+    let q = b"/x?kpos_ref=1&kpos_token=2";
     let mut status = 0;
     let code = unsafe {
         kpos_webhook_verify(
             client.0,
             q.as_ptr(),
+            q.len(),
             std::ptr::null(),
+            0,
             std::ptr::null_mut(),
             &mut status,
         )
@@ -485,10 +546,90 @@ fn null_arguments_are_invalid() {
         kpos_webhook_verify(
             std::ptr::null_mut(),
             q.as_ptr(),
+            q.len(),
             q.as_ptr(),
+            q.len(),
             std::ptr::null_mut(),
             &mut status,
         )
     };
     assert_eq!(code, KPOS_E_INVALID_ARGUMENT);
+    // A length no buffer can have is refused before anything is read.
+    let code = unsafe {
+        kpos_webhook_verify(
+            client.0,
+            q.as_ptr(),
+            usize::MAX,
+            q.as_ptr(),
+            q.len(),
+            std::ptr::null_mut(),
+            &mut status,
+        )
+    };
+    assert_eq!(code, KPOS_E_INVALID_ARGUMENT);
+    assert!(last_error()["message"]
+        .as_str()
+        .unwrap()
+        .contains("target_len"));
+}
+
+unsafe extern "C" fn record_status(
+    userdata: *mut c_void,
+    _session: *mut kpos_session,
+    status: u32,
+) {
+    let (heard, changed) = &*(userdata as *const (Mutex<Vec<u32>>, std::sync::Condvar));
+    heard.lock().unwrap().push(status);
+    changed.notify_all();
+}
+
+/// A watched session followed by webhook hears each status from its callback, without a status
+/// read of its own (the safety-net interval is ten minutes); only the COMPLETED callback is
+/// confirmed by one GET.
+#[test]
+fn a_watched_session_hears_each_callback_without_polling() {
+    let sim = Sim::start();
+    let receiver = Receiver::bind();
+    let client = Client::new(&sim.config_json(json!({
+        "webhook_url": receiver.url,
+        "webhook_poll_interval_ms": 600_000,
+    })))
+    .unwrap();
+    let client: &'static Client = Box::leak(Box::new(client));
+    let _deliveries = receiver.serve(client);
+    let s = client.create(&order()).unwrap();
+    let heard = (Mutex::new(Vec::<u32>::new()), std::sync::Condvar::new());
+    let code = unsafe {
+        klarna_pos::ffi::watch::kpos_session_watch(
+            s.0,
+            Some(record_status),
+            &heard as *const _ as *mut c_void,
+        )
+    };
+    assert_eq!(code, KPOS_OK);
+    let wait_for = |status: u32| {
+        let guard = heard.0.lock().unwrap();
+        let (guard, _) = heard
+            .1
+            .wait_timeout_while(guard, Duration::from_secs(30), |h| !h.contains(&status))
+            .unwrap();
+        assert!(guard.contains(&status), "{status} never heard: {guard:?}");
+    };
+    wait_for(KPOS_STATUS_DISTRIBUTED);
+    sim.act(&s.id(), "scan", None);
+    wait_for(KPOS_STATUS_ACCESSED);
+    sim.act(&s.id(), "approve", None);
+    wait_for(KPOS_STATUS_COMPLETED);
+    let mut statuses = heard.0.lock().unwrap().clone();
+    // The creation's callback may be merged before the watch starts.
+    statuses.retain(|s| *s != KPOS_STATUS_CREATED);
+    assert_eq!(
+        statuses,
+        [
+            KPOS_STATUS_DISTRIBUTED,
+            KPOS_STATUS_ACCESSED,
+            KPOS_STATUS_COMPLETED
+        ]
+    );
+    assert_eq!(polls(&sim, &s), 1, "one GET confirmed COMPLETED");
 }

@@ -58,8 +58,21 @@ def build_library() -> Path:
     return library
 
 
+def cargo_version() -> str:
+    """The library's version from Cargo.toml's [package] table: the package's version too."""
+    section = ""
+    for line in (repository_root() / "Cargo.toml").read_text("utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[package]" and line.partition("=")[0].strip() == "version":
+            return line.partition("=")[2].strip().strip('"')
+    raise SystemExit("klarna-pos: Cargo.toml has no [package] version")
+
+
 class BuildWithLibrary(build_py):
-    """build_py that also puts the freshly built native library into the package."""
+    """build_py that also puts the freshly built native library into the package, with the
+    file VERSION (Cargo.toml's version) that klarna_pos._native compares with the library's."""
 
     def run(self) -> None:
         super().run()
@@ -68,10 +81,12 @@ class BuildWithLibrary(build_py):
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(str(library), str(destination))
         os.chmod(str(destination), 0o755)
+        (destination.parent / "VERSION").write_text(cargo_version() + "\n", "utf-8")
 
     def get_outputs(self, include_bytecode: bool = True):
         return super().get_outputs(include_bytecode) + [
-            os.path.join(self.build_lib, "klarna_pos", LIBRARY)
+            os.path.join(self.build_lib, "klarna_pos", LIBRARY),
+            os.path.join(self.build_lib, "klarna_pos", "VERSION"),
         ]
 
 
@@ -91,6 +106,7 @@ class PlatformWheel(bdist_wheel):
 
 
 setup(
+    version=cargo_version(),
     distclass=NativeDistribution,
     cmdclass={"build_py": BuildWithLibrary, "bdist_wheel": PlatformWheel},
 )

@@ -32,11 +32,9 @@
 #include "json_scan.h"
 
 static int report_error(void) {
-    char correlation[128];
-    const char *detail = kpos_last_error_json();
+    const char *correlation_id = kpos_last_error_correlation_id();
     printf("error=%s %s correlation_id=%s\n", kpos_result_name(kpos_last_error_code()),
-           kpos_last_error_message(), js_str(js_get(detail, "correlation_id"), correlation,
-                                             sizeof correlation));
+           kpos_last_error_message(), correlation_id != NULL ? correlation_id : "");
     return 1;
 }
 

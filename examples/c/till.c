@@ -1,7 +1,7 @@
 /*
  * till.c: take one Klarna in-store payment from the command line.
  *
- *   till ORDER.json [--timeout-ms N] [--short-code DIGITS]
+ *   till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--language TAG]
  *
  * Credentials and endpoint come from the environment (KLARNA_API_URL, KLARNA_USERNAME,
  * KLARNA_PASSWORD). Progress goes to stdout as one `key=value` line per event, flushed at
@@ -11,12 +11,17 @@
  *   qr_url=<url>                  show this QR code to the customer
  *   payment_link=<url>            (when Klarna gives one)
  *   status=<STATUS>               on every change: DISTRIBUTED, ACCESSED, COMPLETED, ...
+ *   display=<text>                with --language: the cashier's text for the status
+ *   customer=<text>               with --language: the customer display's text
  *   order_id=<id>                 when the payment COMPLETED
  *   error=<KPOS_E_NAME> <message> correlation_id=<id-or-empty>
  *
  * Exit status: 0 COMPLETED; 2 CANCELED, FAILED or EXPIRED (also when --timeout-ms runs out:
  * the till then cancels the session, as Klarna recommends); 1 any other library error;
  * 64 a mistake on the command line.
+ *
+ * --language takes a BCP 47 tag (sv, sv-SE, nb-NO, de-AT, fr-BE, ...): the cashier's and the
+ * customer's texts come in that language (region, then language, then English).
  *
  * Build (from the repository root): `cargo build && make -C examples/c`, or by hand
  *   gcc -std=c99 -Wall -Wextra -Werror -I include examples/c/till.c \
@@ -51,7 +56,8 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: till ORDER.json [--timeout-ms N] [--short-code DIGITS]\n");
+    fprintf(stderr,
+            "usage: till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--language TAG]\n");
 }
 
 /* Milliseconds from an arbitrary fixed point; never jumps when the wall clock is set. */
@@ -74,56 +80,32 @@ static void emit(const char *key, const char *value)
 }
 
 /*
- * Copies the string value of a top-level `"key":"..."` out of the library's last-error JSON
- * into buf, decoding the escapes the library emits. Leaves buf empty when the key is absent or
- * null. (A real till may prefer its JSON library; this keeps the example self-contained.)
+ * Prints the error= line for `code`, with the detail the library kept for this thread: the
+ * text of kpos_last_error_message() without its leading "KPOS_E_NAME: " and trailing
+ * " (correlation_id ID)" (both printed separately), on one line.
  */
-static void error_json_field(const char *json, const char *key, char *buf, size_t size)
-{
-    char pattern[64];
-    const char *p;
-    size_t n = 0;
-
-    buf[0] = '\0';
-    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
-    p = strstr(json, pattern);
-    if (p == NULL)
-        return;
-    for (p += strlen(pattern); *p != '\0' && *p != '"' && n + 1 < size; p++) {
-        char c = *p;
-        if (c == '\\' && p[1] != '\0') {
-            p++;
-            switch (*p) {
-            case 'n': case 'r': case 't': case 'b': case 'f':
-                c = ' '; /* keep the output on one line */
-                break;
-            case 'u':
-                /* Only control characters arrive as \uXXXX; show them as a space. */
-                c = ' ';
-                if (strlen(p) >= 5)
-                    p += 4;
-                break;
-            default:
-                c = *p; /* \" \\ \/ */
-            }
-        }
-        buf[n++] = c;
-    }
-    buf[n] = '\0';
-}
-
-/* Prints the error= line for `code`, with the detail the library kept for this thread. */
 static void report_error(kpos_result code)
 {
-    const char *json = kpos_last_error_json();
-    char message[1024];
-    char correlation_id[128];
+    const char *message = kpos_last_error_message();
+    const char *correlation_id = kpos_last_error_correlation_id();
+    const char *name = kpos_result_name(code);
+    char text[1024], suffix[200];
+    size_t n = strlen(name), len, i;
 
-    error_json_field(json, "message", message, sizeof message);
-    error_json_field(json, "correlation_id", correlation_id, sizeof correlation_id);
-    if (message[0] == '\0')
-        snprintf(message, sizeof message, "%s", kpos_result_text(code));
-    printf("error=%s %s correlation_id=%s\n", kpos_result_name(code), message, correlation_id);
+    if (strncmp(message, name, n) == 0 && message[n] == ':' && message[n + 1] == ' ')
+        message += n + 2;
+    snprintf(text, sizeof text, "%s", message[0] != '\0' ? message : kpos_result_text(code));
+    len = strlen(text);
+    if (correlation_id != NULL) {
+        snprintf(suffix, sizeof suffix, " (correlation_id %s)", correlation_id);
+        if (len >= strlen(suffix) && strcmp(text + len - strlen(suffix), suffix) == 0)
+            text[len - strlen(suffix)] = '\0';
+    }
+    for (i = 0; text[i] != '\0'; i++)
+        if ((unsigned char)text[i] < 0x20)
+            text[i] = ' '; /* keep the output on one line */
+    printf("error=%s %s correlation_id=%s\n", name, text,
+           correlation_id != NULL ? correlation_id : "");
     fflush(stdout);
 }
 
@@ -278,6 +260,9 @@ static void draw_qr_on_terminal(const char *text)
  * session is distributed (before its status line, so the cashier's screen can show it), then
  * the status when it changed.
  */
+/* The cashier's and the customer's language (--language), or NULL. */
+static const char *language = NULL;
+
 static void report_progress(const kpos_session *session, uint32_t status, uint32_t *shown_status,
                             int *qr_shown)
 {
@@ -294,8 +279,12 @@ static void report_progress(const kpos_session *session, uint32_t status, uint32
     }
     if (status != *shown_status) {
         emit("status", kpos_status_name(status));
-        if (stderr_is_terminal())
+        if (language != NULL) {
+            emit("display", kpos_status_display_text_for(status, language));
+            emit("customer", kpos_status_customer_text_for(status, language));
+        } else if (stderr_is_terminal()) {
             fprintf(stderr, "  [cashier display: %s]\n", kpos_status_display_text(status));
+        }
         *shown_status = status;
     }
 }
@@ -346,8 +335,11 @@ static int follow(kpos_session *session, unsigned long timeout_ms)
         }
         if (rc != KPOS_OK) {
             report_error(rc);
-            /* Giving up: make sure the customer can no longer pay this session. */
-            kpos_session_cancel(session);
+            /* Giving up: make sure the customer can no longer pay this session. A failed
+             * cancel goes to stderr only: stdout already reports the error that ended the wait,
+             * and a session whose QR code nobody shows expires unpaid. */
+            if (kpos_session_cancel(session) != KPOS_OK)
+                fprintf(stderr, "cancel failed: %s\n", kpos_last_error_message());
             return EXIT_LIBRARY_ERROR;
         }
         report_progress(session, status, &shown_status, &qr_shown);
@@ -393,6 +385,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "till: --short-code needs the digits the customer read out\n");
                 return EXIT_USAGE;
             }
+        } else if (strcmp(argv[i], "--language") == 0 && i + 1 < argc) {
+            language = argv[++i];
         } else if (argv[i][0] == '-' || order_path != NULL) {
             usage();
             return EXIT_USAGE;

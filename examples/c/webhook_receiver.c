@@ -83,7 +83,10 @@ static void json_string(char *out, size_t cap, const char *s) {
 }
 
 /* Reads one HTTP request: its target ("/path?query") and its body, NUL-terminated. */
-static int read_request(int fd, char *buf, size_t cap, char **target, char **body) {
+/* Reads one request into buf: its target and body, each with its length in bytes (the body
+ * is Content-Length bytes and may hold anything, NUL bytes included). */
+static int read_request(int fd, char *buf, size_t cap, char **target, size_t *target_len,
+                        char **body, size_t *body_len) {
     size_t have = 0;
     char *head_end = NULL, *cl, *sp;
     size_t content_length = 0, body_start;
@@ -118,7 +121,9 @@ static int read_request(int fd, char *buf, size_t cap, char **target, char **bod
     sp = strchr(*target, ' ');
     if (!sp) return -1;
     *sp = '\0';
+    *target_len = (size_t)(sp - *target);
     *body = buf + body_start;
+    *body_len = content_length;
     return 0;
 }
 
@@ -128,16 +133,19 @@ static void *receive(void *arg) {
     static char buf[MAX_REQUEST];
     for (;;) {
         char *target, *body, *session_id = NULL, line[160];
+        size_t target_len, body_len;
         const char *answer;
         uint32_t status = KPOS_STATUS_UNKNOWN;
         kpos_result rc;
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) break; /* the listening socket was shut down */
-        if (read_request(fd, buf, sizeof buf, &target, &body) != 0) {
+        if (read_request(fd, buf, sizeof buf, &target, &target_len, &body, &body_len) != 0) {
             close(fd);
             continue;
         }
-        rc = kpos_webhook_verify(client, target, body, &session_id, &status);
+        /* Untrusted bytes, passed with their lengths exactly as they arrived. */
+        rc = kpos_webhook_verify(client, (const uint8_t *)target, target_len,
+                                 (const uint8_t *)body, body_len, &session_id, &status);
         switch (rc) {
         case KPOS_OK: answer = "200 OK"; break;
         case KPOS_E_PERMISSION_DENIED: answer = "403 Forbidden"; break;
@@ -231,7 +239,8 @@ int main(int argc, char **argv) {
     while (!kpos_status_is_terminal(status)) {
         kpos_result rc = kpos_session_wait(session, timeout_ms, &status);
         if (rc == KPOS_E_TIMEOUT) {
-            kpos_session_cancel(session); /* Klarna advises cancelling what the till gave up on */
+            /* Klarna advises cancelling what the till gave up on. */
+            if (kpos_session_cancel(session) != KPOS_OK) fail("cancel");
             say("status", kpos_status_name(kpos_session_status(session)));
             exit_code = 2;
             goto stop;

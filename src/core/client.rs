@@ -100,7 +100,7 @@ impl Client {
                 },
                 Limits::default(),
             )
-            .and_then(|resp| read_create_answer(&resp, self.config.allow_insecure_http));
+            .and_then(|resp| read_create_answer(&resp, |u| self.check_result_url(u)));
         let (session_id, result_url) = match answer {
             Ok(created) => created,
             Err(e) => {
@@ -177,6 +177,9 @@ impl Client {
             log!(Level::Warn, "webhook call refused: {}", e.message);
             e
         };
+        // One bound for the whole call: waiting for a session still being created and the
+        // confirming GET share it.
+        let deadline = Instant::now() + self.config.request_timeout;
         let query = CallbackQuery::parse(request).map_err(refused)?;
         let session = self
             .webhooks
@@ -208,12 +211,7 @@ impl Client {
         );
         let status = if payload.status == Status::Completed && session.status() != Status::Completed
         {
-            session
-                .fetch(Limits {
-                    deadline: Some(Instant::now() + self.config.request_timeout),
-                    ..Limits::default()
-                })
-                .map_err(unconfirmed)?
+            session.confirm(deadline).map_err(unconfirmed)?
         } else {
             session.apply(payload)
         };
@@ -231,7 +229,7 @@ impl Client {
             return Err(Error::invalid_argument("session_id is empty or malformed"));
         }
         self.check_result_url(result_url)
-            .map_err(|m| Error::invalid_argument(format!("result_url {}", m)))?;
+            .map_err(|m| Error::bad_config("result_url", format!("result_url {}", m)))?;
         // A journaled session closes its record when it ends, whichever process ends it.
         let record = match &self.journal {
             Some(j) => j.find_session(session_id)?,
@@ -246,13 +244,21 @@ impl Client {
         )))
     }
 
+    /// A result_url is read with the client's credentials, so it must be on api_url's origin
+    /// (Klarna's lives on the API host); a foreign or downgraded one is refused before anything
+    /// is sent.
     fn check_result_url(&self, result_url: &str) -> std::result::Result<(), String> {
-        url::require_secure(result_url, self.config.allow_insecure_http)
+        url::require_secure(result_url, self.config.allow_insecure_http)?;
+        url::require_same_origin(result_url, &self.config.api_url)
     }
 }
 
 /// The session id and result URL of Klarna's answer to a session create.
-fn read_create_answer(resp: &Response, allow_insecure_http: bool) -> Result<(String, String)> {
+/// `check` is the client's rule for a result_url (see `Client::check_result_url`).
+fn read_create_answer(
+    resp: &Response,
+    check: impl Fn(&str) -> std::result::Result<(), String>,
+) -> Result<(String, String)> {
     let Object(answer) = resp.parse::<Object<CreateAnswer>>()?;
     let protocol = |what: &str| {
         Error::protocol(
@@ -272,8 +278,11 @@ fn read_create_answer(resp: &Response, allow_insecure_http: bool) -> Result<(Str
         .text
         .as_deref()
         .ok_or_else(|| protocol("has no distribution.result_url"))?;
-    url::require_secure(result_url, allow_insecure_http)
-        .map_err(|m| protocol(&format!("has an unusable result_url: {}", m)))?;
+    check(result_url).map_err(|m| {
+        let mut e = protocol(&format!("has an unusable result_url: {}", m));
+        e.field = Some("result_url".into());
+        e
+    })?;
     Ok((session_id.to_string(), result_url.to_string()))
 }
 
@@ -324,7 +333,9 @@ mod tests {
     use super::*;
 
     fn read(body: &str) -> Result<(String, String)> {
-        read_create_answer(&Response::for_test(200, &[], body.as_bytes()), false)
+        read_create_answer(&Response::for_test(200, &[], body.as_bytes()), |u| {
+            url::require_secure(u, false)
+        })
     }
 
     #[test]
@@ -375,7 +386,40 @@ mod tests {
         }
         // Not UTF-8, also in a field that is skipped unread.
         let body = b"{\"session_id\":\"s\",\"x\":\"\xff\",\"distribution\":{\"result_url\":\"https://k/r\"}}";
-        let e = read_create_answer(&Response::for_test(200, &[], body), false).unwrap_err();
+        let e = read_create_answer(&Response::for_test(200, &[], body), |_| Ok(())).unwrap_err();
         assert!(e.message.contains("not JSON"), "{}", e.message);
+    }
+
+    fn answer(result_url: &str) -> Response {
+        let body =
+            serde_json::json!({"session_id": "s-1", "distribution": {"result_url": result_url}});
+        Response::for_test(200, &[], body.to_string().as_bytes())
+    }
+
+    /// A create answer naming a result_url on another origin than api_url (or a downgrade to
+    /// http) is a protocol error on field result_url: the URL is never called.
+    #[test]
+    fn a_create_answer_with_a_foreign_result_url_is_refused() {
+        let config = Config::from_json(
+            r#"{"api_url":"https://api.klarna.com","username":"u","password":"p"}"#,
+        )
+        .unwrap();
+        let client = Client::new(config).unwrap();
+        let check = |u: &str| client.check_result_url(u);
+        let ok = read_create_answer(
+            &answer("https://api.klarna.com/instore/v1/d/s-1?dt=x"),
+            check,
+        )
+        .unwrap();
+        assert_eq!(ok.0, "s-1");
+        for foreign in [
+            "https://evil.example/instore/v1/d/s-1",
+            "http://api.klarna.com/instore/v1/d/s-1",
+            "https://api.klarna.com:8443/instore/v1/d/s-1",
+        ] {
+            let e = read_create_answer(&answer(foreign), check).unwrap_err();
+            assert_eq!(e.code, Code::Protocol, "{foreign}");
+            assert_eq!(e.field.as_deref(), Some("result_url"), "{foreign}");
+        }
     }
 }

@@ -4,6 +4,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod field;
+pub mod fork;
 pub mod http;
 pub mod id;
 pub mod journal;
@@ -13,7 +14,9 @@ pub mod orders;
 pub mod qr;
 pub mod session;
 pub mod status;
+pub mod texts;
 pub mod url;
+pub mod watch;
 pub mod webhook;
 
 pub use error::{Code, Error, Result};

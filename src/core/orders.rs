@@ -92,8 +92,7 @@ pub fn validate_amount_body(action: Action, json: &str) -> Result<Map<String, Va
         }
         Some(v) => {
             let (min, max) = amount_rule.bounds();
-            field::integer(v, min, max, "an integer amount in minor units")
-                .map_err(|f| f.at(key))?;
+            field::integer(v, min, max, rules::AMOUNT_FORM).map_err(|f| f.at(key))?;
         }
     }
     for rule in text_rules {

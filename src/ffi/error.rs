@@ -62,6 +62,10 @@ struct LastError {
     code: Code,
     message: CString,
     json: CString,
+    field: Option<CString>,
+    klarna_code: Option<CString>,
+    correlation_id: Option<CString>,
+    http_status: u32,
 }
 
 pub(crate) fn set_last_error(e: Error) {
@@ -69,8 +73,24 @@ pub(crate) fn set_last_error(e: Error) {
         code: e.code,
         message: to_cstring(&e.to_string()),
         json: to_cstring(&e.to_json().to_string()),
+        field: e.field.as_deref().map(to_cstring),
+        klarna_code: e.klarna_error_code.as_deref().map(to_cstring),
+        correlation_id: e.correlation_id.as_deref().map(to_cstring),
+        http_status: e.http_status.map_or(0, u32::from),
     };
     LAST_ERROR.with(|l| *l.borrow_mut() = Some(last));
+}
+
+/// One optional string of the thread's last error, or NULL.
+fn last_error_str(pick: fn(&LastError) -> Option<&CString>) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        LAST_ERROR.with(|l| {
+            l.borrow()
+                .as_ref()
+                .and_then(pick)
+                .map_or(std::ptr::null(), |s| s.as_ptr())
+        })
+    })
 }
 
 /// The symbolic name of a code, e.g. `"KPOS_E_BAD_REQUEST"`. Static; an unknown number gives
@@ -108,15 +128,17 @@ pub extern "C" fn kpos_result_action(code: u32) -> u32 {
 /// Code of the most recent failing `kpos_` call on this thread, `KPOS_OK` if none failed yet.
 /// Successful calls do not reset it (like `errno`).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn kpos_last_error_code() -> kpos_result {
     boundary_value(KPOS_E_INTERNAL, || {
         LAST_ERROR.with(|l| l.borrow().as_ref().map_or(KPOS_OK, |e| e.code as u32))
     })
 }
 
-/// Message of the most recent failing call on this thread (includes the code name and, when
-/// known, Klarna's correlation id), or `""`. Owned by the library; valid until the next failing
-/// `kpos_` call on this thread.
+/// Message of the most recent failing call on this thread, or `""`: `KPOS_E_NAME: text`,
+/// followed by ` (correlation_id ID)` when Klarna gave one (the same id as
+/// `kpos_last_error_correlation_id`). Owned by the library; valid until the next failing `kpos_`
+/// call on this thread.
 #[no_mangle]
 pub extern "C" fn kpos_last_error_message() -> *const c_char {
     boundary_value(c"".as_ptr(), || {
@@ -140,6 +162,44 @@ pub extern "C" fn kpos_last_error_json() -> *const c_char {
                 .as_ref()
                 .map_or(c"{}".as_ptr(), |e| e.json.as_ptr())
         })
+    })
+}
+
+/// Path of the offending field of the most recent failure on this thread (e.g.
+/// `order_lines[1].total_tax_amount`, or a configuration key such as `journal_dir`), or NULL when
+/// the failure named no field or nothing failed yet. Owned by the library; valid until the next
+/// failing `kpos_` call on this thread. Thread-safe: each thread reads its own last error.
+/// Never fails (no error code of its own).
+#[no_mangle]
+pub extern "C" fn kpos_last_error_field() -> *const c_char {
+    last_error_str(|e| e.field.as_ref())
+}
+
+/// Klarna's error code of the most recent failure on this thread (e.g. `BAD_VALUE`,
+/// `NO_SUCH_ORDER`, or the distribution error code of a FAILED session), or NULL when Klarna
+/// gave none or nothing failed yet. Owned by the library; valid until the next failing `kpos_`
+/// call on this thread. Thread-safe: each thread reads its own last error. Never fails.
+#[no_mangle]
+pub extern "C" fn kpos_last_error_klarna_code() -> *const c_char {
+    last_error_str(|e| e.klarna_code.as_ref())
+}
+
+/// Klarna's correlation id of the most recent failure on this thread (quote it to Klarna's
+/// merchant support), or NULL when no answer from Klarna carried one or nothing failed yet.
+/// Owned by the library; valid until the next failing `kpos_` call on this thread. Thread-safe:
+/// each thread reads its own last error. Never fails.
+#[no_mangle]
+pub extern "C" fn kpos_last_error_correlation_id() -> *const c_char {
+    last_error_str(|e| e.correlation_id.as_ref())
+}
+
+/// HTTP status of Klarna's answer for the most recent failure on this thread (e.g. 400, 404,
+/// 503), or 0 when the failure had no HTTP answer (refused locally, transport failure) or
+/// nothing failed yet. Thread-safe: each thread reads its own last error. Never fails.
+#[no_mangle]
+pub extern "C" fn kpos_last_error_http_status() -> u32 {
+    boundary_value(0, || {
+        LAST_ERROR.with(|l| l.borrow().as_ref().map_or(0, |e| e.http_status))
     })
 }
 

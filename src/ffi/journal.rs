@@ -29,6 +29,7 @@ use crate::core::Error;
 /// # Safety
 /// `json_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_journal_pending(
     client: *mut kpos_client,
     json_out: *mut *mut c_char,

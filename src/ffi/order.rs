@@ -20,6 +20,7 @@ use crate::core::orders::Action;
 /// # Safety
 /// `order_id` must be NULL or NUL-terminated; `order_json_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_get(
     client: *mut kpos_client,
     order_id: *const c_char,
@@ -62,6 +63,7 @@ pub unsafe extern "C" fn kpos_order_get(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated; `capture_id_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_capture(
     client: *mut kpos_client,
     order_id: *const c_char,
@@ -96,6 +98,7 @@ pub unsafe extern "C" fn kpos_order_capture(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated; `refund_id_out` must be valid for a write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_refund(
     client: *mut kpos_client,
     order_id: *const c_char,
@@ -127,6 +130,7 @@ pub unsafe extern "C" fn kpos_order_refund(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_cancel(
     client: *mut kpos_client,
     order_id: *const c_char,
@@ -153,6 +157,7 @@ pub unsafe extern "C" fn kpos_order_cancel(
 /// # Safety
 /// String arguments must be NULL or NUL-terminated.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_order_release_remaining_authorization(
     client: *mut kpos_client,
     order_id: *const c_char,

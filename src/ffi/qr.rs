@@ -54,6 +54,7 @@ fn format_arg(format: u32) -> Result<Format, Error> {
 /// # Safety
 /// `text` must be NULL or NUL-terminated; `out` and `len` must be valid for writes.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn kpos_qr_render(
     text: *const c_char,
     format: u32,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark (README "Performance"): the library's C ABI against a hand-written libcurl till,
+# The benchmark (docs/performance.md): the library's C ABI against a hand-written libcurl till,
 # both driving the simulator over loopback, plus footprint numbers. Not part of tests/run.
 #
 #   tests/bench/run.sh            ROUNDS=7 N=2000 by default; ROUNDS=3 N=500 for a quick look

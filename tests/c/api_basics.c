@@ -133,7 +133,8 @@ static void *fresh_thread_last_error(void *arg)
 {
     int *clean = arg;
     *clean = kpos_last_error_code() == KPOS_OK && strcmp(kpos_last_error_message(), "") == 0 &&
-             strcmp(kpos_last_error_json(), "{}") == 0;
+             strcmp(kpos_last_error_json(), "{}") == 0 && kpos_last_error_field() == NULL &&
+             kpos_last_error_http_status() == 0;
     return NULL;
 }
 
@@ -159,6 +160,9 @@ static void last_error(void)
     CHECK(kpos_last_error_code() == KPOS_OK, "before any failure the last error code is KPOS_OK");
     CHECK_STR(kpos_last_error_message(), "", "before any failure the message is empty");
     CHECK_STR(kpos_last_error_json(), "{}", "before any failure the JSON is {}");
+    CHECK(kpos_last_error_field() == NULL && kpos_last_error_klarna_code() == NULL &&
+              kpos_last_error_correlation_id() == NULL && kpos_last_error_http_status() == 0,
+          "before any failure the getters give NULL and 0");
 
     client = test_client(NULL);
     CHECK_CODE(kpos_session_create(client, ORDER_WITH_WRONG_TAX, &session), KPOS_E_BAD_REQUEST,
@@ -180,6 +184,12 @@ static void last_error(void)
     CHECK_CONTAINS(json, "\"correlation_id\":null", "a local refusal has no correlation id");
     CHECK_CONTAINS(json, "\"klarna_error_code\":null", "a local refusal has no Klarna code");
     CHECK_CONTAINS(json, "\"error_messages\":[", "JSON error_messages is a list");
+    CHECK(kpos_last_error_field() != NULL &&
+              strcmp(kpos_last_error_field(), "order_lines[0].total_tax_amount") == 0,
+          "kpos_last_error_field is the JSON's field");
+    CHECK(kpos_last_error_http_status() == 0 && kpos_last_error_correlation_id() == NULL &&
+              kpos_last_error_klarna_code() == NULL,
+          "a local refusal: no HTTP status (0), correlation id or Klarna code (NULL)");
     CHECK(strncmp(kpos_last_error_message(), "KPOS_E_BAD_REQUEST", 18) == 0,
           "the message starts with the code's name");
     CHECK(kpos_last_error_code() == KPOS_E_BAD_REQUEST, "kpos_last_error_code agrees");
@@ -199,6 +209,11 @@ static void last_error(void)
     CHECK(sim_json_str(json, "correlation_id", text, sizeof text) && strlen(text) > 0,
           "JSON correlation_id is Klarna's");
     CHECK_CONTAINS(kpos_last_error_message(), text, "the message quotes the correlation id");
+    CHECK(kpos_last_error_http_status() == 401, "kpos_last_error_http_status is 401");
+    CHECK(kpos_last_error_correlation_id() != NULL &&
+              strcmp(kpos_last_error_correlation_id(), text) == 0,
+          "kpos_last_error_correlation_id is the JSON's correlation_id");
+    CHECK(kpos_last_error_field() == NULL, "an HTTP refusal: kpos_last_error_field is NULL");
     CHECK_CONTAINS(json, "\"field\":null", "an HTTP refusal names no field");
     CHECK(session == NULL, "no session was written");
 

@@ -1,5 +1,6 @@
 /*
- * version: the header's version macros, the library's kpos_version() and Cargo.toml agree.
+ * version: the header's version macros, the library's kpos_version() and kpos_version_number()
+ * and Cargo.toml agree.
  * The test passes Cargo.toml's version as EXPECTED_VERSION ("MAJOR.MINOR.PATCH") and
  * EXPECTED_VERSION_NUMBER.
  */
@@ -27,6 +28,10 @@ int main(void)
     CHECK(KPOS_VERSION_NUMBER == EXPECTED_VERSION_NUMBER,
           "KPOS_VERSION_NUMBER is MAJOR * 10000 + MINOR * 100 + PATCH of Cargo.toml's version");
     CHECK_STR(kpos_version(), KPOS_VERSION, "kpos_version() at run time equals the header's");
+    CHECK(kpos_version_number() == KPOS_VERSION_NUMBER,
+          "kpos_version_number() at run time equals KPOS_VERSION_NUMBER");
+    CHECK(kpos_version_number() / 10000 == KPOS_VERSION_MAJOR,
+          "the major version of the library is the header's");
     printf("# header %s (%d), library %s\n", KPOS_VERSION, KPOS_VERSION_NUMBER, kpos_version());
     return harness_exit();
 }

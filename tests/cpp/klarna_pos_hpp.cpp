@@ -12,7 +12,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -112,16 +115,24 @@ void errors_carry_their_detail()
     CHECK_STR(e.field().c_str(), "order", "field of the NUL");
 }
 
-void error_json_escapes_are_decoded()
+void versions_are_compared_by_major()
 {
-    klarna_pos::detail::flat_json json;
-    CHECK(json.parse("{\"code\":10,\"message\":\"a\\u00e9\\ud83d\\ude42\\\"\\n\","
-                     "\"error_messages\":[\"x\",\"y\"],\"http_status\":null,\"field\":\"f\"}"),
-          "flat JSON parses");
-    CHECK_STR(json.texts["message"].c_str(), "a\xc3\xa9\xf0\x9f\x99\x82\"\n", "escapes to UTF-8");
-    CHECK(json.lists["error_messages"].size() == 2, "array of strings");
-    CHECK(json.tokens.count("http_status") == 0 && json.tokens["code"] == "10", "null and numbers");
-    CHECK(!klarna_pos::detail::flat_json().parse("[1]"), "not an object");
+    CHECK(klarna_pos::version_number() == KPOS_VERSION_NUMBER, "the library is the header's version");
+    CHECK(klarna_pos::detail::version_mismatch(10203, 10000).empty(), "same major: accepted");
+    std::string why = klarna_pos::detail::version_mismatch(20001, 10203);
+    CHECK_CONTAINS(why.c_str(), "2.0.1", "the message names the library's version");
+    CHECK_CONTAINS(why.c_str(), "1.2.3", "the message names the header's version");
+    CHECK(!klarna_pos::detail::version_mismatch(1, 10000).empty(), "0.x against 1.x: refused");
+}
+
+void error_messages_lose_only_their_prefix_and_suffix()
+{
+    CHECK_STR(klarna_pos::detail::bare_message(KPOS_E_NOT_FOUND,
+                                               "KPOS_E_NOT_FOUND: no such order (correlation_id c-1)",
+                                               "c-1").c_str(),
+              "no such order", "prefix and correlation suffix removed");
+    CHECK_STR(klarna_pos::detail::bare_message(KPOS_E_NOT_FOUND, "text: KPOS_E_NOT_FOUND", "").c_str(),
+              "text: KPOS_E_NOT_FOUND", "other text is kept");
 }
 
 void timeout_and_cancel_from_another_thread()
@@ -319,6 +330,8 @@ void webhook_tokens_are_verified()
     const std::string payload = "{\"status\":\"ACCESSED\",\"session_id\":\"" + session.id() + "\"}";
     e = thrown([&] { client.webhook_verify(callback, payload + std::string("\0x", 2)); });
     CHECK_CODE(e.code(), KPOS_E_BAD_REQUEST, "a NUL does not shorten the body");
+    e = thrown([&] { client.webhook_verify(callback + std::string("\0", 1), payload); });
+    CHECK_CODE(e.code(), KPOS_E_PERMISSION_DENIED, "a NUL after the token is part of it");
     klarna_pos::webhook_result result = client.webhook_verify(callback, payload);
     CHECK_STR(result.session_id.c_str(), session.id().c_str(), "the session id");
     CHECK(result.status == klarna_pos::status::accessed, "the status after the callback");
@@ -352,6 +365,61 @@ void qr_codes_and_display_texts()
               "display text of completed");
     CHECK_STR(klarna_pos::display_text(klarna_pos::status::unknown).c_str(),
               "Checking the payment status...", "display text of unknown");
+    CHECK_STR(klarna_pos::display_text(klarna_pos::status::accessed, "sv-SE").c_str(),
+              "Betalning pågår", "display text in Swedish");
+    CHECK_STR(klarna_pos::customer_text(klarna_pos::status::accessed).c_str(),
+              "Confirm in the Klarna app", "customer text in English");
+    CHECK_STR(klarna_pos::customer_text(klarna_pos::status::completed, "nb-NO").c_str(),
+              "Betalingen er godkjent. Takk!", "customer text in Norwegian");
+}
+
+/* watch() calls a std::function with each status, in order; unwatch() and the destructor end
+ * it; a listener that throws does not reach the library. */
+void watch_calls_a_function_per_status()
+{
+    klarna_pos::client client = test_client();
+    std::mutex lock;
+    std::condition_variable changed;
+    std::vector<klarna_pos::status> seen;
+    auto has = [&](klarna_pos::status s) {
+        std::unique_lock<std::mutex> guard(lock);
+        return changed.wait_for(guard, std::chrono::seconds(20), [&] {
+            return std::find(seen.begin(), seen.end(), s) != seen.end();
+        });
+    };
+    {
+        klarna_pos::session session = client.create_session(VALID_ORDER);
+        CHECK(session.poll() == klarna_pos::status::distributed, "poll before watching");
+        session.watch([&](klarna_pos::status s) {
+            {
+                std::lock_guard<std::mutex> guard(lock);
+                seen.push_back(s);
+            }
+            changed.notify_all();
+            if (s == klarna_pos::status::distributed)
+                throw std::runtime_error("a listener that throws");
+        });
+        CHECK(has(klarna_pos::status::distributed), "the current status first");
+        CHECK(sim_customer(session.id().c_str(), "approve", "{}") == 200, "customer approves");
+        CHECK(has(klarna_pos::status::completed), "completed follows, after a throwing call");
+        session.unwatch();
+        std::lock_guard<std::mutex> guard(lock);
+        CHECK(seen.size() == 2, "two calls: distributed, completed");
+    }
+    seen.clear();
+    klarna_pos::session session = client.create_session(VALID_ORDER);
+    session.poll();
+    session.watch([&](klarna_pos::status s) {
+        std::lock_guard<std::mutex> guard(lock);
+        seen.push_back(s);
+        changed.notify_all();
+    });
+    CHECK(has(klarna_pos::status::distributed), "a second session is watched");
+    std::string id = session.id();
+    session = client.create_session(VALID_ORDER); // frees the watched session
+    CHECK(sim_customer(id.c_str(), "approve", "{}") == 200, "customer approves the freed one");
+    std::lock_guard<std::mutex> guard(lock);
+    CHECK(seen.size() == 1, "no call after the watched session was replaced");
 }
 
 } // namespace
@@ -363,7 +431,8 @@ int main()
         payment_flow();
         utf8_both_ways();
         errors_carry_their_detail();
-        error_json_escapes_are_decoded();
+        versions_are_compared_by_major();
+        error_messages_lose_only_their_prefix_and_suffix();
         timeout_and_cancel_from_another_thread();
         moved_from_objects_are_refused_not_crashed();
         failed_session_reports_its_failure();
@@ -371,6 +440,7 @@ int main()
         journal_lists_open_sessions();
         webhook_tokens_are_verified();
         qr_codes_and_display_texts();
+        watch_calls_a_function_per_status();
     } catch (const std::exception &e) {
         CHECK(false, e.what());
     }

@@ -18,7 +18,7 @@ namespace KlarnaPos
         {
         }
 
-        /// <summary>A client from the library's configuration JSON (README "Configuration").</summary>
+        /// <summary>A client from the library's configuration JSON (keys in docs/configuration.md).</summary>
         public KlarnaClient(string configJson)
         {
             if (configJson == null)
@@ -40,6 +40,7 @@ namespace KlarnaPos
 
         private static ClientHandle Open(byte[] config)
         {
+            KlarnaLibrary.EnsureCompatible();
             ClientHandle opened;
             uint code = Native.kpos_client_new(config, out opened);
             if (code != 0)
@@ -175,10 +176,12 @@ namespace KlarnaPos
                 throw new ArgumentNullException("request");
             if (body == null)
                 throw new ArgumentNullException("body");
-            byte[] target = Utf8.UntrustedToNative(Encoding.UTF8.GetBytes(request));
+            // Bytes with their lengths, exactly as received: a NUL byte is part of the input.
+            byte[] target = Encoding.UTF8.GetBytes(request);
             IntPtr sessionId;
             uint status;
-            KlarnaException.Check(Native.kpos_webhook_verify(handle, target, Utf8.UntrustedToNative(body), out sessionId, out status));
+            KlarnaException.Check(Native.kpos_webhook_verify(
+                handle, target, new UIntPtr((uint)target.Length), body, new UIntPtr((uint)body.Length), out sessionId, out status));
             return new WebhookResult(Utf8.TakeOwned(sessionId), SessionStatusExtensions.FromNative(status));
         }
 

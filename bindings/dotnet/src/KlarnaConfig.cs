@@ -5,7 +5,7 @@ using System.Text;
 namespace KlarnaPos
 {
     /// <summary>The client configuration: each property is one key of the library's configuration
-    /// JSON (README "Configuration"); properties left null take the library's default.</summary>
+    /// JSON (docs/configuration.md); properties left null take the library's default.</summary>
     public sealed class KlarnaConfig
     {
         /// <summary>api_url, e.g. "https://api.playground.klarna.com" (or set Region and Environment).</summary>

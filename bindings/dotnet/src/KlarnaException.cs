@@ -1,5 +1,5 @@
 // Exceptions: one class per kpos_result code, all KlarnaException, built from the detail the
-// library keeps for the calling thread (kpos_last_error_json).
+// library keeps for the calling thread (the kpos_last_error_* getters).
 
 using System;
 using System.Collections.Generic;
@@ -39,8 +39,9 @@ namespace KlarnaPos
         public int? HttpStatus { get; private set; }
         /// <summary>Klarna's error_code (e.g. "BAD_VALUE", "PERMISSION_DENIED"), when given.</summary>
         public string KlarnaErrorCode { get; private set; }
-        /// <summary>Klarna's error_messages; empty when none.</summary>
-        public IList<string> ErrorMessages { get; private set; }
+        /// <summary>The library's whole error detail as JSON (kpos_last_error_json), e.g. for
+        /// Klarna's error_messages; null for an error the binding raised itself.</summary>
+        public string DetailJson { get; private set; }
         /// <summary>Klarna's correlation id: quote it to Klarna merchant support.</summary>
         public string CorrelationId { get; private set; }
         /// <summary>The offending field path of a refused order or configuration, e.g.
@@ -53,7 +54,6 @@ namespace KlarnaPos
             Code = code;
             Name = Utf8.FromNative(Native.kpos_result_name(code));
             Action = (KlarnaAction)Native.kpos_result_action(code);
-            ErrorMessages = new List<string>().AsReadOnly();
         }
 
         /// <summary>Message, then the correlation id when known.</summary>
@@ -69,32 +69,32 @@ namespace KlarnaPos
         /// <paramref name="code"/>. Must be called right after that call, on the same thread.</summary>
         internal static KlarnaException FromLastError(uint code)
         {
-            IDictionary<string, object> detail = null;
-            try
-            {
-                detail = Json.Parse(Utf8.FromNative(Native.kpos_last_error_json())) as IDictionary<string, object>;
-            }
-            catch (FormatException)
-            {
-            }
-            if (detail == null || !(Json.Number(detail, "code") == code))
-                detail = new Dictionary<string, object>();
-            string message = Json.Text(detail, "message") ?? Utf8.FromNative(Native.kpos_result_text(code));
-            KlarnaException e = Create(code, message);
-            e.HttpStatus = (int?)Json.Number(detail, "http_status");
-            e.KlarnaErrorCode = Json.Text(detail, "klarna_error_code");
-            e.CorrelationId = Json.Text(detail, "correlation_id");
-            e.Field = Json.Text(detail, "field");
-            object messages;
-            if (detail.TryGetValue("error_messages", out messages) && messages is IList<object>)
-            {
-                var list = new List<string>();
-                foreach (object m in (IList<object>)messages)
-                    if (m is string)
-                        list.Add((string)m);
-                e.ErrorMessages = list.AsReadOnly();
-            }
+            string fallback = Utf8.FromNative(Native.kpos_result_text(code));
+            if (Native.kpos_last_error_code() != code)
+                return Create(code, fallback);
+            string correlationId = Utf8.FromNative(Native.kpos_last_error_correlation_id());
+            string message = BareMessage(code, Utf8.FromNative(Native.kpos_last_error_message()), correlationId);
+            KlarnaException e = Create(code, string.IsNullOrEmpty(message) ? fallback : message);
+            uint httpStatus = Native.kpos_last_error_http_status();
+            e.HttpStatus = httpStatus == 0 ? (int?)null : (int)httpStatus;
+            e.KlarnaErrorCode = Utf8.FromNative(Native.kpos_last_error_klarna_code());
+            e.CorrelationId = correlationId;
+            e.Field = Utf8.FromNative(Native.kpos_last_error_field());
+            e.DetailJson = Utf8.FromNative(Native.kpos_last_error_json());
             return e;
+        }
+
+        /// <summary>The text of kpos_last_error_message() without its leading "KPOS_E_NAME: " and
+        /// trailing " (correlation_id ID)", which the exception keeps apart.</summary>
+        internal static string BareMessage(uint code, string message, string correlationId)
+        {
+            string prefix = Utf8.FromNative(Native.kpos_result_name(code)) + ": ";
+            if (message.StartsWith(prefix, StringComparison.Ordinal))
+                message = message.Substring(prefix.Length);
+            string suffix = " (correlation_id " + correlationId + ")";
+            if (!string.IsNullOrEmpty(correlationId) && message.EndsWith(suffix, StringComparison.Ordinal))
+                message = message.Substring(0, message.Length - suffix.Length);
+            return message;
         }
 
         /// <summary>An exception the binding raises itself before calling the library (e.g. a NUL

@@ -4,7 +4,6 @@ using System.Runtime.CompilerServices;
 
 [assembly: AssemblyTitle("KlarnaPos")]
 [assembly: AssemblyDescription("Klarna in-store payments for point-of-sale tills: .NET binding of the klarna_pos library")]
-[assembly: AssemblyVersion("0.1.0.0")]
 [assembly: InternalsVisibleTo("KlarnaPosTests")]
 
 namespace KlarnaPos
@@ -38,6 +37,45 @@ namespace KlarnaPos
         public static string Version
         {
             get { return Utf8.FromNative(Native.kpos_version()); }
+        }
+
+        /// <summary>This binding's version, "MAJOR.MINOR.PATCH" (Cargo.toml's, written by the
+        /// build into BindingVersion.g.cs).</summary>
+        public static string BindingVersion
+        {
+            get { return KlarnaPos.BindingVersion.Value; }
+        }
+
+        private static readonly object VersionLock = new object();
+        private static bool versionChecked;
+
+        /// <summary>Refuses a native library whose major version differs from this binding's (an
+        /// incompatible ABI): throws KlarnaInvalidArgumentException naming both versions. Every
+        /// KlarnaClient constructor and QR rendering call it first.</summary>
+        public static void EnsureCompatible()
+        {
+            lock (VersionLock)
+            {
+                if (versionChecked)
+                    return;
+                string why = VersionMismatch(Native.kpos_version_number(), KlarnaPos.BindingVersion.Value);
+                if (why != null)
+                    throw KlarnaException.Local(KlarnaException.InvalidArgumentCode, why, null);
+                versionChecked = true;
+            }
+        }
+
+        /// <summary>Why a library of version number <paramref name="library"/>
+        /// (kpos_version_number(): MAJOR * 10000 + MINOR * 100 + PATCH) cannot serve a binding of
+        /// version <paramref name="binding"/> ("MAJOR.MINOR.PATCH"); null when the majors agree.</summary>
+        internal static string VersionMismatch(uint library, string binding)
+        {
+            uint major = uint.Parse(binding.Split('.')[0], System.Globalization.CultureInfo.InvariantCulture);
+            if (library / 10000 == major)
+                return null;
+            string dotted = (library / 10000) + "." + (library / 100 % 100) + "." + (library % 100);
+            return "the klarna_pos library is version " + dotted + " but the KlarnaPos binding is version " +
+                binding + ": their major versions differ, so their ABIs are incompatible";
         }
 
         /// <summary>The name of a result code, e.g. "KPOS_E_BAD_REQUEST".</summary>

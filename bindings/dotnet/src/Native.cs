@@ -16,8 +16,14 @@ namespace KlarnaPos
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void LogCallback(IntPtr userdata, uint level, IntPtr message);
 
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void StatusListener(IntPtr userdata, IntPtr session, uint status);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr kpos_version();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_version_number();
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void kpos_string_free(IntPtr s);
@@ -45,6 +51,18 @@ namespace KlarnaPos
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr kpos_last_error_json();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr kpos_last_error_field();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr kpos_last_error_klarna_code();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr kpos_last_error_correlation_id();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_last_error_http_status();
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint kpos_set_log_callback(LogCallback cb, IntPtr userdata, uint maxLevel);
@@ -98,6 +116,15 @@ namespace KlarnaPos
         internal static extern IntPtr kpos_status_display_text(uint status);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr kpos_status_display_text_for(uint status, byte[] language);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr kpos_status_customer_text_for(uint status, byte[] language);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_session_watch(SessionHandle s, StatusListener cb, IntPtr userdata);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void kpos_bytes_free(IntPtr p, UIntPtr len);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -122,7 +149,7 @@ namespace KlarnaPos
         internal static extern uint kpos_qr_render(byte[] text, uint format, out IntPtr bytes, out UIntPtr length);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
-        internal static extern uint kpos_webhook_verify(ClientHandle client, byte[] request, byte[] body, out IntPtr sessionId, out uint status);
+        internal static extern uint kpos_webhook_verify(ClientHandle client, byte[] target, UIntPtr targetLength, byte[] body, UIntPtr bodyLength, out IntPtr sessionId, out uint status);
     }
 
     /// <summary>UTF-8 both ways, by hand: the runtime's default string marshalling uses the
@@ -166,18 +193,6 @@ namespace KlarnaPos
             var bytes = new byte[length];
             Marshal.Copy(text, bytes, 0, length);
             return Encoding.UTF8.GetString(bytes);
-        }
-
-        /// <summary>Untrusted network input (a webhook's request target or body) as a C string.
-        /// A NUL byte, which a C string cannot hold, becomes 0x01: as invalid as a NUL in JSON and
-        /// in a URL, so the library refuses such input as it would the original instead of reading
-        /// a shortened copy of it.</summary>
-        internal static byte[] UntrustedToNative(byte[] data)
-        {
-            var terminated = new byte[data.Length + 1];
-            for (int i = 0; i < data.Length; i++)
-                terminated[i] = data[i] == 0 ? (byte)1 : data[i];
-            return terminated;
         }
 
         /// <summary>A managed copy of a string the library returned through a char **

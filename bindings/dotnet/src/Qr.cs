@@ -34,6 +34,7 @@ namespace KlarnaPos
         /// 2331 bytes), KlarnaInvalidArgumentException for an unknown format.</summary>
         public static byte[] Render(string text, QrFormat format)
         {
+            KlarnaLibrary.EnsureCompatible();
             byte[] native = Utf8.ToNative(text ?? throw new ArgumentNullException("text"), "text");
             IntPtr bytes;
             UIntPtr length;

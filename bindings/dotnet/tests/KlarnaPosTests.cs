@@ -82,7 +82,7 @@ namespace KlarnaPosTests
             Test("log callback receives the library's lines", LogCallback),
             Test("status numbers equal the header's", StatusNumbers),
             Test("every result code of the header has its exception class", ExceptionClasses),
-            Test("version equals the header's", Version),
+            Test("version equals the header's; another major version is refused", Version),
             Test("a thousand sessions are released by Dispose and by the finalizer", ManySessions),
             Test("GetOrder returns Klarna's order JSON", GetOrder),
             Test("a refund repeated with its key is booked once with the same id", RefundTwiceWithOneKey),
@@ -93,6 +93,12 @@ namespace KlarnaPosTests
             Test("Qr.Render refuses empty text and unknown formats", QrRefusals),
             Test("display texts are the cashier texts", DisplayTexts),
             Test("VerifyWebhook accepts the genuine token and refuses a forged one", VerifyWebhook),
+            Test("StatusChanged is raised once per status, in order", () => WithClient((sim, c) => EventTests.StatusChangedInOrder(sim, c, Order()))),
+            Test("StatusChanged runs on the subscriber's SynchronizationContext", () => WithClient((sim, c) => EventTests.StatusChangedOnTheSubscribersContext(sim, c, Order()))),
+            Test("WaitAsync completes with the final status", () => WithClient((sim, c) => EventTests.WaitAsyncCompletes(sim, c, Order()))),
+            Test("cancelling WaitAsync's token cancels the payment", () => WithClient((sim, c) => EventTests.WaitAsyncCancellationCancelsTheSession(sim, c, Order()))),
+            Test("WaitAsync times out with the last status", () => WithClient((sim, c) => EventTests.WaitAsyncTimesOut(sim, c, Order()))),
+            Test("status texts in the cashier's and the customer's language", EventTests.Texts),
         };
 
         private static KeyValuePair<string, Action> Test(string name, Action body)
@@ -223,12 +229,12 @@ namespace KlarnaPosTests
                 {
                     byte[] raw;
                     Check.Equal(200, sim.Request("GET", "/_sim/sessions/" + session.Id, null, out raw), "GET session");
-                    var recorded = (IDictionary<string, object>)Json.Parse(Encoding.UTF8.GetString(raw));
+                    var recorded = (IDictionary<string, object>)JsonReader.Parse(Encoding.UTF8.GetString(raw));
                     string body = (string)recorded["request_body"];
                     byte[] expected = Encoding.UTF8.GetBytes("\"name\":\"" + NonAsciiName + "\"");
                     byte[] sent = Encoding.UTF8.GetBytes(body);
                     Check.True(IndexOf(sent, expected) >= 0, "the request body holds the name's UTF-8 bytes: " + body);
-                    var lines = (IList<object>)((IDictionary<string, object>)Json.Parse(body))["order_lines"];
+                    var lines = (IList<object>)((IDictionary<string, object>)JsonReader.Parse(body))["order_lines"];
                     Check.Equal(NonAsciiName, (string)((IDictionary<string, object>)lines[0])["name"], "name as Klarna read it");
                 }
             });
@@ -262,7 +268,7 @@ namespace KlarnaPosTests
 
         private static void BadRequestNamesTheField()
         {
-            var cases = (IList<object>)Json.Parse(ReadText("tests/data/invalid_orders.json"));
+            var cases = (IList<object>)JsonReader.Parse(ReadText("tests/data/invalid_orders.json"));
             Check.True(cases.Count > 10, "the invalid orders are read");
             WithClient((sim, client) =>
             {
@@ -612,6 +618,13 @@ namespace KlarnaPosTests
         {
             Dictionary<string, uint> v = HeaderDefines("KPOS_VERSION_");
             Check.Equal(v["MAJOR"] + "." + v["MINOR"] + "." + v["PATCH"], KlarnaLibrary.Version, "version");
+            Check.Equal(KlarnaLibrary.Version, KlarnaLibrary.BindingVersion, "the binding's version is Cargo.toml's");
+            Check.Equal(v["MAJOR"] * 10000 + v["MINOR"] * 100 + v["PATCH"], Native.kpos_version_number(), "kpos_version_number");
+            KlarnaLibrary.EnsureCompatible();
+            Check.Equal(null, KlarnaLibrary.VersionMismatch(10203, "1.0.0"), "same major: accepted");
+            string why = KlarnaLibrary.VersionMismatch(20001, "1.2.3");
+            Check.Equal(true, why != null && why.Contains("2.0.1") && why.Contains("1.2.3"), "another major: refused naming both: " + why);
+            Check.Equal(true, KlarnaLibrary.VersionMismatch(10000, "0.1.0") != null, "1.x library, 0.x binding: refused");
         }
 
         // ---- after the sale ------------------------------------------------------------------
@@ -642,7 +655,7 @@ namespace KlarnaPosTests
             WithClient((sim, client) =>
             {
                 string orderId = PaidOrder(sim, client, "ORDER-NET-GET");
-                var order = (IDictionary<string, object>)Json.Parse(client.GetOrder(orderId));
+                var order = (IDictionary<string, object>)JsonReader.Parse(client.GetOrder(orderId));
                 Check.Equal(orderId, (string)order["order_id"], "order id");
                 Check.Equal("AUTHORIZED", (string)order["status"], "status");
                 Check.Equal(49000L, sim.Number(order, "order_amount"), "order amount");
@@ -667,7 +680,7 @@ namespace KlarnaPosTests
                 var refund = (IDictionary<string, object>)refunds[0];
                 Check.Equal(first, (string)refund["refund_id"], "ledger refund id");
                 Check.Equal("R-1001", (string)refund["reference"], "reference");
-                var order = (IDictionary<string, object>)Json.Parse(client.GetOrder(orderId));
+                var order = (IDictionary<string, object>)JsonReader.Parse(client.GetOrder(orderId));
                 Check.Equal(500L, sim.Number(order, "refunded_amount"), "refunded amount");
 
                 string body = "{\"refunded_amount\":700,\"description\":\"Retur – kvitto 1002\"}";
@@ -699,7 +712,7 @@ namespace KlarnaPosTests
 
                 string untouched = PaidOrder(sim, client, "ORDER-NET-VOID");
                 client.CancelOrder(untouched, "void-1");
-                Check.Equal("CANCELLED", (string)((IDictionary<string, object>)Json.Parse(client.GetOrder(untouched)))["status"], "cancelled");
+                Check.Equal("CANCELLED", (string)((IDictionary<string, object>)JsonReader.Parse(client.GetOrder(untouched)))["status"], "cancelled");
                 Check.Throws<KlarnaConflictException>(() => client.ReleaseRemainingAuthorization(untouched), "release after a cancel");
 
                 string released = PaidOrder(sim, client, "ORDER-NET-RELEASE");
@@ -707,7 +720,7 @@ namespace KlarnaPosTests
                 Check.Equal("NOT_ALLOWED", notAllowed.KlarnaErrorCode, "Klarna's code");
                 client.Capture(released, 100);
                 client.ReleaseRemainingAuthorization(released);
-                Check.Equal("CAPTURED", (string)((IDictionary<string, object>)Json.Parse(client.GetOrder(released)))["status"], "captured");
+                Check.Equal("CAPTURED", (string)((IDictionary<string, object>)JsonReader.Parse(client.GetOrder(released)))["status"], "captured");
                 Check.Throws<KlarnaConflictException>(() => client.Capture(released, 100), "capture after the release");
             });
         }
@@ -742,10 +755,10 @@ namespace KlarnaPosTests
                     config.JournalDir = dir;
                     using (var client = new KlarnaClient(config))
                     {
-                        Check.Equal(0, ((IList<object>)Json.Parse(client.JournalPending())).Count, "nothing open");
+                        Check.Equal(0, ((IList<object>)JsonReader.Parse(client.JournalPending())).Count, "nothing open");
                         using (KlarnaSession session = client.CreateSession(Order()))
                         {
-                            var pending = (IList<object>)Json.Parse(client.JournalPending());
+                            var pending = (IList<object>)JsonReader.Parse(client.JournalPending());
                             Check.Equal(1, pending.Count, "the session is open");
                             var record = (IDictionary<string, object>)pending[0];
                             Check.Equal("session", (string)record["kind"], "kind");
@@ -755,7 +768,7 @@ namespace KlarnaPosTests
                             sim.Customer(session.Id, "approve");
                             Check.Equal(SessionStatus.Completed, session.Wait(TimeSpan.FromSeconds(10)), "completed");
                         }
-                        Check.Equal(0, ((IList<object>)Json.Parse(client.JournalPending())).Count, "closed once terminal");
+                        Check.Equal(0, ((IList<object>)JsonReader.Parse(client.JournalPending())).Count, "closed once terminal");
                     }
                     using (var plain = new KlarnaClient(sim.Config()))
                         Check.Throws<KlarnaInvalidArgumentException>(() => plain.JournalPending(), "no journal configured");
@@ -852,6 +865,7 @@ namespace KlarnaPosTests
                     byte[] payload = Encoding.UTF8.GetBytes("{\"status\":\"ACCESSED\",\"session_id\":\"" + session.Id + "\"}");
                     byte[] withNul = payload.Concat(Encoding.UTF8.GetBytes("\0garbage")).ToArray();
                     Check.Throws<KlarnaBadRequestException>(() => client.VerifyWebhook(url, withNul), "a NUL does not shorten the body");
+                    Check.Throws<KlarnaPermissionDeniedException>(() => client.VerifyWebhook(url + "\0", payload), "a NUL after the token is part of it");
                     WebhookResult result = client.VerifyWebhook(url, payload);
                     Check.Equal(session.Id, result.SessionId, "session id");
                     Check.Equal(SessionStatus.Accessed, result.Status, "status after the callback");

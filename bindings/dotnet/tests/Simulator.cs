@@ -99,7 +99,7 @@ namespace KlarnaPosTests
             byte[] raw;
             int status = Request("GET", path, null, out raw);
             Check.Equal(200, status, "GET " + path);
-            return (IDictionary<string, object>)Json.Parse(Encoding.UTF8.GetString(raw));
+            return (IDictionary<string, object>)JsonReader.Parse(Encoding.UTF8.GetString(raw));
         }
 
         internal IDictionary<string, object> Session(string id)

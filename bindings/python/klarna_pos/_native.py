@@ -58,6 +58,50 @@ def _load() -> ctypes.CDLL:
     )
 
 
+def binding_version() -> str:
+    """This package's version, ``"MAJOR.MINOR.PATCH"``: the file ``VERSION`` written next to
+    the modules by the package build (from Cargo.toml), or, in a development checkout,
+    Cargo.toml's ``[package] version`` itself."""
+    generated = _PACKAGE_DIR / "VERSION"
+    if generated.is_file():
+        return generated.read_text("utf-8").strip()
+    manifest = _CHECKOUT_ROOT / "Cargo.toml"
+    if manifest.is_file():
+        return cargo_version(manifest.read_text("utf-8"))
+    raise ImportError("klarna_pos: the package's version is unknown (no VERSION file)")
+
+
+def cargo_version(manifest: str) -> str:
+    """The ``version`` of the ``[package]`` table of a Cargo.toml text."""
+    section = ""
+    for line in manifest.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[package]" and line.startswith("version"):
+            name, _, value = line.partition("=")
+            if name.strip() == "version":
+                return value.strip().strip('"')
+    raise ImportError("klarna_pos: Cargo.toml has no [package] version")
+
+
+def version_mismatch(library_number: int, binding: str) -> Optional[str]:
+    """Why a library of version number ``library_number`` (``kpos_version_number()``,
+    MAJOR * 10000 + MINOR * 100 + PATCH) cannot serve this package of version ``binding``;
+    ``None`` when their major versions agree."""
+    major = int(binding.split(".")[0])
+    if library_number // 10000 == major:
+        return None
+    library = "{}.{}.{}".format(
+        library_number // 10000, library_number // 100 % 100, library_number % 100
+    )
+    return (
+        "klarna_pos: the native library is version {} but this package is version {}: their "
+        "major versions differ, so the library's ABI is not the one this package was written "
+        "for. Install matching versions.".format(library, binding)
+    )
+
+
 lib = _load()
 
 _result = ctypes.c_uint32
@@ -66,6 +110,8 @@ _str = ctypes.c_char_p
 _ptr = ctypes.c_void_p  # opaque handles: kpos_client *, kpos_session *
 
 LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p)
+# kpos_status_listener: (userdata, kpos_session *, status)
+STATUS_LISTENER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32)
 
 
 def _declare(name: str, restype: Optional[type], *argtypes: type) -> None:
@@ -75,6 +121,7 @@ def _declare(name: str, restype: Optional[type], *argtypes: type) -> None:
 
 
 _declare("kpos_version", _str)
+_declare("kpos_version_number", _u32)
 _declare("kpos_string_free", None, ctypes.c_void_p)
 
 _declare("kpos_client_new", _result, _str, ctypes.POINTER(_ptr))
@@ -86,6 +133,10 @@ _declare("kpos_result_action", _u32, _u32)
 _declare("kpos_last_error_code", _result)
 _declare("kpos_last_error_message", _str)
 _declare("kpos_last_error_json", _str)
+_declare("kpos_last_error_field", _str)
+_declare("kpos_last_error_klarna_code", _str)
+_declare("kpos_last_error_correlation_id", _str)
+_declare("kpos_last_error_http_status", _u32)
 _declare("kpos_set_log_callback", _result, LOG_CALLBACK, ctypes.c_void_p, _u32)
 
 _declare("kpos_session_create", _result, _ptr, _str, ctypes.POINTER(_ptr))
@@ -104,6 +155,9 @@ _declare("kpos_session_free", None, _ptr)
 _declare("kpos_status_name", _str, _u32)
 _declare("kpos_status_is_terminal", ctypes.c_int32, _u32)
 _declare("kpos_status_display_text", _str, _u32)
+_declare("kpos_status_display_text_for", _str, _u32, _str)
+_declare("kpos_status_customer_text_for", _str, _u32, _str)
+_declare("kpos_session_watch", _result, _ptr, STATUS_LISTENER, ctypes.c_void_p)
 
 # Strings and bytes returned through out-parameters arrive as addresses (c_void_p), copied and
 # released by take_string / take_bytes.
@@ -117,7 +171,18 @@ _declare("kpos_order_cancel", _result, _ptr, _str, _str)
 _declare("kpos_order_release_remaining_authorization", _result, _ptr, _str, _str)
 _declare("kpos_journal_pending", _result, _ptr, _out_str)
 _declare("kpos_qr_render", _result, _str, _u32, _out_str, ctypes.POINTER(ctypes.c_size_t))
-_declare("kpos_webhook_verify", _result, _ptr, _str, _str, _out_str, ctypes.POINTER(_u32))
+_bytes = ctypes.c_char_p  # const uint8_t *, passed with its length (NUL bytes included)
+_declare(
+    "kpos_webhook_verify",
+    _result,
+    _ptr,
+    _bytes,
+    ctypes.c_size_t,
+    _bytes,
+    ctypes.c_size_t,
+    _out_str,
+    ctypes.POINTER(_u32),
+)
 
 
 def to_c(text: Union[str, bytes, bytearray]) -> bytes:
@@ -150,3 +215,9 @@ def take_bytes(raw: ctypes.c_void_p, length: int) -> bytes:
         return ctypes.string_at(raw.value, length)
     finally:
         lib.kpos_bytes_free(raw.value, length)
+
+
+# Refused at load: a library whose major version differs from this package's.
+_mismatch = version_mismatch(lib.kpos_version_number(), binding_version())
+if _mismatch is not None:
+    raise ImportError(_mismatch)

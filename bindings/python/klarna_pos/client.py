@@ -6,9 +6,10 @@ import ctypes
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar, Union
 
 from ._native import from_c, lib, take_string, to_c
+from .events import _Watching
 from .errors import InternalError, InvalidArgument, KlarnaError, Timeout, check, last_error
 from .status import Status
 
@@ -60,17 +61,17 @@ def _optional_text(what: str, value: Optional[Union[str, bytes]]) -> Optional[by
     return None if value is None else _text_argument(what, value)
 
 
-def _untrusted_text(value: Union[str, bytes, bytearray]) -> bytes:
-    """Network input for the library as a C string. A NUL byte, which a C string cannot hold,
-    becomes U+0001: as invalid as a NUL in JSON and in a URL, so the library refuses such
-    input as it would refuse the original instead of reading a shortened copy of it."""
-    return to_c(value).replace(b"\0", b"\x01")
+_Parsed = TypeVar("_Parsed", Dict[str, Any], List[Dict[str, Any]])
 
 
-def _parsed_json(what: str, text: Optional[str]) -> Any:
+def _parsed_json(what: str, text: Optional[str], kind: Type[_Parsed]) -> _Parsed:
+    """The library's JSON answer ``text``, which must be a ``kind`` (object or array)."""
     if text is None:
         raise InternalError("the library reported success but returned no " + what)
-    return json.loads(text)
+    value = json.loads(text)
+    if not isinstance(value, kind):
+        raise InternalError("the library returned a {} that is not a JSON {}".format(what, kind))
+    return value
 
 
 def _amount_body(
@@ -180,7 +181,7 @@ class Client:
                 self._live_handle(), _text_argument("order_id", order_id), ctypes.byref(out)
             )
         )
-        return _parsed_json("order", take_string(out))
+        return _parsed_json("order", take_string(out), dict)
 
     def capture(
         self,
@@ -285,7 +286,7 @@ class Client:
         :class:`InvalidArgument` for a client without ``journal_dir``."""
         out = ctypes.c_void_p()
         check(lib.kpos_journal_pending(self._live_handle(), ctypes.byref(out)))
-        return _parsed_json("journal", take_string(out))
+        return _parsed_json("journal", take_string(out), list)
 
     # ---- webhooks -------------------------------------------------------------------------------
 
@@ -295,7 +296,8 @@ class Client:
         any thread, for every request to that path.
 
         ``request`` is the request target (``/path?query``), the full URL or the query alone;
-        ``body`` the request body. Answer the HTTP request with 200 on success, 403 for
+        ``body`` the request body; both any bytes as received (NUL included; ``str`` is sent
+        as UTF-8). Answer the HTTP request with 200 on success, 403 for
         :class:`PermissionDenied` (a forged or altered call: nothing changed), 404 for
         :class:`NotFound` (no live session of this client has that reference: fall back to
         polling), 400 for :class:`BadRequest` (authentic, but not a status payload of that
@@ -304,11 +306,15 @@ class Client:
         ``request_timeout_ms``."""
         session_id = ctypes.c_void_p()
         status = ctypes.c_uint32()
+        # Bytes with their lengths, exactly as received: a NUL byte is part of the input.
+        target, payload = to_c(request), to_c(body)
         check(
             lib.kpos_webhook_verify(
                 self._live_handle(),
-                _untrusted_text(request),
-                _untrusted_text(body),
+                target,
+                len(target),
+                payload,
+                len(payload),
                 ctypes.byref(session_id),
                 ctypes.byref(status),
             )
@@ -345,12 +351,13 @@ class _Outcome:
     failure: Optional[KlarnaError]
 
 
-class Session:
+class Session(_Watching):
     """One in-store payment, created by :meth:`Client.create_session` or
     :meth:`Client.resume_session`.
 
     Use a session from one thread at a time, except :meth:`cancel`, which any thread may call at
-    any moment (it wakes a :meth:`wait` in progress). ``with`` closes the session on exit; closing
+    any moment (it wakes a :meth:`wait` in progress). :meth:`watch` and :meth:`wait_async`
+    follow it in the background (see docs/events.md). ``with`` closes the session on exit; closing
     does not cancel the payment at Klarna. After :meth:`close`, ``status``, ``qr_url``,
     ``payment_link``, ``order_id`` and ``failure`` keep their last values; :meth:`poll`,
     :meth:`wait` and :meth:`cancel` raise :class:`InvalidArgument`.
@@ -365,6 +372,7 @@ class Session:
         """Klarna's session id."""
         self.result_url: str = from_c(lib.kpos_session_result_url(handle)) or ""
         """The status URL; keep it with :attr:`id` to resume after a restart."""
+        self._init_watching()
 
     def _live_handle(self) -> int:
         if self._handle is None:
@@ -437,8 +445,11 @@ class Session:
 
     def cancel(self) -> None:
         """Cancels the payment at Klarna and wakes a :meth:`wait` on another thread.
-        Idempotent; raises :class:`Conflict` once the payment COMPLETED (refund it instead)."""
-        check(lib.kpos_session_cancel(self._live_handle()))
+        Idempotent; raises :class:`Conflict` once the payment COMPLETED (refund it instead).
+        Ends a :meth:`watch` after its final call (CANCELED, or COMPLETED)."""
+        code = lib.kpos_session_cancel(self._live_handle())
+        self._after_cancel()
+        check(code)
 
     def close(self) -> None:
         """Releases the native session (does not cancel it at Klarna). Idempotent."""
@@ -447,6 +458,7 @@ class Session:
         outcome = _Outcome(self.status, self.qr_url, self.payment_link, self.order_id, self.failure)
         handle, self._handle, self._closed = self._handle, None, outcome
         lib.kpos_session_free(handle)
+        self._end_watching()
 
     def __enter__(self) -> "Session":
         return self

@@ -12,7 +12,7 @@ from .status import Status
 class KlarnaError(Exception):
     """A failing library call, with everything the library knew about the failure.
 
-    Attributes mirror ``kpos_last_error_json``: ``code`` (the ``kpos_result`` number), ``name``
+    Attributes mirror the ``kpos_last_error_*`` getters: ``code`` (the ``kpos_result`` number), ``name``
     (``"KPOS_E_BAD_REQUEST"``), ``message``, ``action`` (a ``KPOS_ACTION_*`` number),
     ``http_status``, ``klarna_error_code``, ``error_messages``, ``correlation_id`` (quote it to
     Klarna merchant support) and ``field`` (the offending field path of a refused order or
@@ -164,26 +164,27 @@ def last_error(code: int) -> KlarnaError:
     Must be called right after the failing call, on the same thread: the library keeps the
     detail thread-locally until the next failing call.
     """
+    cls = error_class(code)
+    fallback = from_c(lib.kpos_result_text(code)) or ""
+    if lib.kpos_last_error_code() != code:
+        return cls(fallback, code=code)
+    # Only Klarna's error_messages (a list) need the JSON; every scalar has its getter.
     detail: Dict[str, Any] = {}
-    raw = from_c(lib.kpos_last_error_json()) or "{}"
     try:
-        parsed = json.loads(raw)
-        if isinstance(parsed, dict) and parsed.get("code") == code:
+        parsed = json.loads(from_c(lib.kpos_last_error_json()) or "{}")
+        if isinstance(parsed, dict):
             detail = parsed
     except ValueError:
         pass
-    message = detail.get("message") or from_c(lib.kpos_result_text(code)) or ""
-    cls = error_class(code)
+    http_status = lib.kpos_last_error_http_status()
     return cls(
-        message,
+        detail.get("message") or fallback,
         code=code,
-        name=detail.get("name"),
-        action=detail.get("action"),
-        http_status=detail.get("http_status"),
-        klarna_error_code=detail.get("klarna_error_code"),
+        http_status=http_status or None,
+        klarna_error_code=from_c(lib.kpos_last_error_klarna_code()),
         error_messages=detail.get("error_messages"),
-        correlation_id=detail.get("correlation_id"),
-        field=detail.get("field"),
+        correlation_id=from_c(lib.kpos_last_error_correlation_id()),
+        field=from_c(lib.kpos_last_error_field()),
     )
 
 

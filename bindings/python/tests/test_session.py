@@ -489,6 +489,30 @@ def test_version_is_the_librarys():
     assert 'version = "{}"'.format(klarna_pos.__version__) in cargo
 
 
+def test_the_library_version_number_is_the_headers():
+    defines = header_defines("KPOS_VERSION_")
+    major, minor, patch = (defines[part] for part in ("MAJOR", "MINOR", "PATCH"))
+    assert lib.kpos_version_number() == major * 10000 + minor * 100 + patch
+
+
+def test_the_package_version_comes_from_cargo_toml():
+    from klarna_pos import _native
+
+    cargo = (ROOT / "Cargo.toml").read_text()
+    assert _native.binding_version() == _native.cargo_version(cargo) == klarna_pos.__version__
+
+
+def test_a_library_of_another_major_version_is_refused_naming_both():
+    from klarna_pos._native import version_mismatch
+
+    assert version_mismatch(10203, "1.0.0") is None, "same major, other minor and patch"
+    assert version_mismatch(102, "0.9.9") is None
+    why = version_mismatch(20001, "1.2.3")
+    assert why is not None and "2.0.1" in why and "1.2.3" in why, why
+    why = version_mismatch(10000, "0.1.0")
+    assert why is not None and "1.0.0" in why and "0.1.0" in why, why
+
+
 # ---- loading the native library -------------------------------------------------------------
 
 

@@ -162,9 +162,12 @@ def test_a_forged_token_raises_permission_denied_and_changes_nothing(sim, receiv
         # Authentic, but not a status payload: a NUL byte does not shorten the body.
         genuine = url[url.index(PATH) :]
         payload = json.dumps({"status": "ACCESSED", "session_id": session.id}).encode()
-        for body in [b"not json", payload + b"\0garbage", "{}"]:
+        for body in [b"not json", payload + b"\0garbage", payload + b"\0", "{}"]:
             with pytest.raises(BadRequest):
                 client.verify_webhook(genuine, body)
+        # Nor does it shorten the request target: a NUL after the token is part of the token.
+        with pytest.raises(PermissionDenied):
+            client.verify_webhook(genuine.encode() + b"\0", payload)
 
         assert session.status is Status.DISTRIBUTED
         assert session.order_id is None

@@ -283,16 +283,14 @@ fn numbers(f: &LineFields<'_>, at: LinePath<'_>, r: &LineRules) -> Result<Number
     })
 }
 
-const AMOUNT: &str = "an integer amount in minor units (e.g. 1995 for 19.95)";
-
 /// An amount field of a line; absent is 0 unless `required`.
 fn amount(v: Option<&RawValue>, rule: &Rule, at: LinePath<'_>, required: bool) -> Result<i64> {
     number(
         v,
         rule,
         at,
-        required.then_some("an integer amount in minor units"),
-        AMOUNT,
+        required.then_some(rules::AMOUNT_FORM),
+        rules::AMOUNT_FORM,
     )
 }
 

@@ -14,6 +14,8 @@ use super::super::field::{self, Json, Kind};
 
 /// Largest absolute amount, in minor units, Klarna accepts in any amount field.
 pub const MAX_AMOUNT: i64 = 200_000_000;
+/// What an amount field must be, in every message that says so.
+pub const AMOUNT_FORM: &str = "an integer amount in minor units (e.g. 1995 for 19.95)";
 /// Most order lines one order, capture or refund may hold.
 pub const MAX_ORDER_LINES: usize = 1000;
 

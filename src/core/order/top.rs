@@ -127,13 +127,7 @@ fn optional<J: Json + ?Sized>(v: Option<&J>, rule: &Rule) -> Result<Option<Strin
 fn amount(v: &RawValue, rule: &Rule) -> Result<i64> {
     let (min, max) = rule.bounds();
     let max = max.min(rules::MAX_AMOUNT);
-    field::integer(
-        v,
-        min,
-        max,
-        "an integer amount in minor units (e.g. 1995 for 19.95)",
-    )
-    .map_err(|f| f.at(rule.key))
+    field::integer(v, min, max, rules::AMOUNT_FORM).map_err(|f| f.at(rule.key))
 }
 
 fn check_local_currency(country: &str, currency: &str) -> Result<()> {
