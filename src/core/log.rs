@@ -38,20 +38,28 @@ static LOGGER: RwLock<Option<Logger>> = RwLock::new(None);
 
 /// Installs (or with `None` removes) the process-wide sink.
 pub fn set_sink(sink: Option<Sink>, max_level: Level) {
+    let sink_level = sink.as_ref().map(|_| max_level);
     let mut guard = LOGGER.write().unwrap_or_else(|e| e.into_inner());
     *guard = sink.map(|sink| Logger {
         sink: Arc::new(sink),
         max_level,
     });
+    drop(guard);
+    super::log_env::callback_changed(sink_level);
 }
 
 /// Whether a message at `level` would reach the sink (to skip formatting otherwise).
 pub fn enabled(level: Level) -> bool {
+    if super::log_env::enabled(level) {
+        return true;
+    }
     let guard = LOGGER.read().unwrap_or_else(|e| e.into_inner());
     matches!(&*guard, Some(l) if level <= l.max_level)
 }
 
 pub fn emit(level: Level, message: &str) {
+    // The environment's log (KLARNA_POS_LOG) first; it takes what its own level admits.
+    super::log_env::write(level, message);
     // Call outside the lock, so a sink may log or replace itself without deadlocking.
     let sink = {
         let guard = LOGGER.read().unwrap_or_else(|e| e.into_inner());

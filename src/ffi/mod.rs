@@ -11,6 +11,7 @@ use std::sync::{LazyLock, Mutex};
 
 use crate::core::{Code, Error};
 
+pub mod check;
 pub mod client;
 pub mod error;
 pub mod handle;
