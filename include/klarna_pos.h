@@ -348,6 +348,32 @@ KPOS_API void kpos_string_free(char *s);
 KPOS_API void kpos_bytes_free(uint8_t *p, size_t len);
 
 /**
+ * Checks that this till can reach Klarna with the client's configuration, without creating
+ * anything at Klarna: name resolution, TCP connect, the proxy's CONNECT tunnel (when a proxy
+ * is used), the TLS handshake (verified chain, certificate expiry), the credentials (an
+ * authenticated read of a session that cannot exist: 404 means accepted, 401/403 wrong
+ * credentials or region) and the clock's offset from Klarna's `Date` header. Each network step
+ * is bounded by the client's connect timeout, the credentials step by its request timeout.
+ *
+ * Writes a JSON report to `*report_json` (also when a step fails; release it with
+ * `kpos_string_free`): `{"ok", "code", "code_name", "api_url", "proxy", "proxy_source",
+ * "trust_store", "ms", "steps": [{"step", "verdict", "ms", "detail", "code", "code_name",
+ * "action"}, ...]}`, steps `dns`, `tcp`, `proxy`, `tls`, `credentials`, `clock` in that order,
+ * `verdict` one of `ok`, `warning` (a certificate expiring within 14 days, a clock more than
+ * 60 s off: the check still passes), `failed` (with `code`, `code_name` and `action`, what to
+ * do) or `skipped`. docs/operations.md describes each step.
+ *
+ * Returns `KPOS_OK` only when every step passed; otherwise the first failing step's code
+ * (`KPOS_E_NETWORK`, `KPOS_E_TIMEOUT`, `KPOS_E_TLS`, `KPOS_E_PERMISSION_DENIED`, ...; the last
+ * error says which step), or `KPOS_E_INVALID_ARGUMENT` (NULL `report_json`, freed client; then
+ * nothing is written).
+ *
+ * # Safety
+ * `report_json` must be valid for a write.
+ */
+KPOS_API KPOS_MUST_USE kpos_result kpos_client_check(kpos_client *client, char **report_json);
+
+/**
  * Creates a client from a configuration JSON object (keys: `api_url` or `region` +
  * `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
  * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `max_safe_requests_per_second`,
