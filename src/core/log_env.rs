@@ -6,7 +6,7 @@
 //!
 //! Also here: the records of the HTTP crate (which logs through the `log` crate) are forwarded
 //! into the library's log, redacted, at `Debug` (its errors, warnings and notes) and `Trace`
-//! (its debug and trace records).
+//! (its debug and trace records); its hex dumps of raw requests and answers are left out.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -153,7 +153,7 @@ impl ::log::Log for Forward {
 
     fn log(&self, record: &::log::Record<'_>) {
         let level = forwarded_level(record.level());
-        if !log::enabled(level) {
+        if !log::enabled(level) || is_raw_dump(record.target()) {
             return;
         }
         let text = format!("{}: {}", record.target(), record.args());
@@ -161,6 +161,12 @@ impl ::log::Log for Forward {
     }
 
     fn flush(&self) {}
+}
+
+/// Records that dump raw bytes (requests and answers in hex, across several records): no
+/// redaction can follow a header split over lines, so they are never forwarded.
+fn is_raw_dump(target: &str) -> bool {
+    target.starts_with("ureq_proto::util")
 }
 
 fn forwarded_level(level: ::log::Level) -> Level {
