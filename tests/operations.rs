@@ -79,8 +79,7 @@ fn run_check(vars: &[(&str, String)]) -> (Output, Value) {
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = till_command(&["--check"], &vars).output().unwrap();
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    let json_end = stdout.rfind("\n}").map_or(0, |i| i + 2);
-    let report: Value = serde_json::from_str(&stdout[..json_end])
+    let report: Value = serde_json::from_str(stdout.lines().next().unwrap_or(""))
         .unwrap_or_else(|e| panic!("no JSON report ({e}) in {stdout:?}"));
     (out, report)
 }

@@ -167,10 +167,8 @@ pub fn run(client: &Arc<Client>) -> (Value, Option<Error>) {
         } else {
             Level::Warn
         },
-        "health check: {}",
-        error
-            .as_ref()
-            .map_or("every step passed".to_string(), |e| e.message.clone())
+        "{}",
+        error.as_ref().map_or("health check: every step passed".to_string(), |e| e.message.clone())
     );
     (report, error)
 }
@@ -595,7 +593,7 @@ fn handshake(
     stream: &mut TcpStream,
     host: &str,
     config: &super::config::Config,
-) -> std::result::Result<(Option<i64>, String), String> {
+) -> std::result::Result<(Option<i64>, &'static str), String> {
     let roots =
         trust::roots(config.trust_store, config.ca_file.as_deref()).map_err(|e| e.message)?;
     let mut store = rustls::RootCertStore::empty();
@@ -623,9 +621,11 @@ fn handshake(
             ));
         }
     }
-    let protocol = conn
-        .protocol_version()
-        .map_or("TLS".to_string(), |v| format!("{:?}", v).replace('_', "."));
+    let protocol = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
+        _ => "TLS",
+    };
     let not_after = conn
         .peer_certificates()
         .and_then(|c| c.first())
@@ -732,7 +732,7 @@ fn failed(name: &'static str, ms: u128, detail: String, code: Code, action: &str
 /// The report as text, and the error for the result code.
 pub fn check(client: &Arc<Client>) -> (String, Result<()>) {
     let (report, error) = run(client);
-    let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    let text = report.to_string();
     (text, error.map_or(Ok(()), Err))
 }
 

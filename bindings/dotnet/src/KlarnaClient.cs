@@ -157,10 +157,18 @@ namespace KlarnaPos
         /// to do are in the report.</summary>
         public string Check()
         {
+            uint resultCode;
+            return Check(out resultCode);
+        }
+
+        /// <summary>As Check(), also giving the result code: 0 (KPOS_OK) when every step passed,
+        /// else the first failing step's (KlarnaLibrary.ResultName names it).</summary>
+        public string Check(out uint resultCode)
+        {
             IntPtr report;
-            uint code = Native.kpos_client_check(handle, out report);
+            resultCode = Native.kpos_client_check(handle, out report);
             if (report == IntPtr.Zero)
-                KlarnaException.Check(code);
+                KlarnaException.Check(resultCode);
             return Utf8.TakeOwned(report);
         }
 

@@ -1,3 +1,6 @@
+// TraceSource.TraceEvent is compiled only where TRACE is defined (whatever the build flags).
+#define TRACE
+
 using System;
 using System.Diagnostics;
 using System.Reflection;
