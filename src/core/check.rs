@@ -168,7 +168,11 @@ pub fn run(client: &Arc<Client>) -> (Value, Option<Error>) {
             Level::Warn
         },
         "{}",
-        error.as_ref().map_or("health check: every step passed".to_string(), |e| e.message.clone())
+        error
+            .as_ref()
+            .map_or("health check: every step passed".to_string(), |e| e
+                .message
+                .clone())
     );
     (report, error)
 }
