@@ -18,6 +18,15 @@
  *    a time, except kpos_session_cancel, which any thread may call at any moment.
  *  - Every blocking call is bounded by the configured connect/request timeouts or its own
  *    timeout argument. No panic ever crosses into the caller (KPOS_E_INTERNAL instead).
+ *  - fork() (Unix): a child may go on using the clients and sessions created before the fork,
+ *    also when other threads were inside the library at that moment. The child never uses a
+ *    connection the parent opened (it opens its own on its first request), so parent and child
+ *    never see each other's answers. Work a thread of the parent was doing during the fork
+ *    (a wait, a cancel) is not continued in the child, and a session such a thread was using
+ *    at that moment should not be used in the child. Do not fork from inside a log callback.
+ *  - The log callback is never called while the library holds a lock: it may call any kpos_
+ *    function. Once kpos_set_log_callback returns, the previous callback is not running and
+ *    is never called again.
  *  - All functions use the C calling convention: cdecl on 32-bit Windows (not stdcall), with
  *    undecorated export names (kpos_version, not _kpos_version@0); .NET callers declare
  *    CallingConvention.Cdecl, Delphi callers `cdecl`.
@@ -238,7 +247,8 @@ typedef uint32_t kpos_result;
 /**
  * Receives one log line: `level` is a `KPOS_LOG_*` value, `message` is UTF-8, NUL-terminated and
  * valid only during the call. May be called from any thread, concurrently. Must not unwind
- * (no C++ exceptions, no longjmp).
+ * (no C++ exceptions, no longjmp). It is never called while the library holds a lock, so it
+ * may call any `kpos_` function, on the client or session being logged too.
  */
 typedef void (*kpos_log_callback)(void *userdata, uint32_t level, const char *message);
 
@@ -382,13 +392,16 @@ KPOS_API KPOS_MUST_USE kpos_result kpos_client_check(kpos_client *client, char *
  * `journal_dir`; docs/configuration.md gives each key's type, default and meaning).
  * `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
  * `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
- * here; with `journal_dir` the directory is created when missing and its journal opened (see
- * `kpos_journal_pending`).
+ * here; with `journal_dir` the directory is created when missing (mode 0700) and its journal
+ * opened (see `kpos_journal_pending`); on Unix it must belong to the till's user and must not
+ * be writable by group or others. A port in a URL must be 1..65535, a host name ASCII (give
+ * an internationalised name in its IDNA `xn--` form), and `username` must not contain `:`.
  *
  * On success writes a new client to `*out`; release it with `kpos_client_free`.
  * Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` (NULL `out`, invalid UTF-8 or JSON, unknown
- * key, bad value, a `journal_dir` that cannot be created, written or locked, or holds a journal
- * of a newer format: the last error names the key in `field`).
+ * key, bad value, a `journal_dir` that cannot be created, written or locked, that another user
+ * owns or may write to, or that holds a journal of a newer format: the last error names the
+ * key in `field`).
  *
  * # Safety
  * `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
@@ -509,10 +522,16 @@ kpos_result kpos_journal_pending(kpos_client *client,
  * `cb` NULL removes it. Credentials and webhook secrets are never logged; personal data only at
  * `KPOS_LOG_TRACE`. `userdata` is passed back unchanged and must be usable from any thread.
  *
+ * When it returns, the previous callback is not running on any thread and will not be called
+ * again, so its `userdata` may be freed. Called from inside a log callback (a callback that
+ * replaces or removes itself), the change applies to the following lines and the call returns
+ * at once, without waiting for the calls in progress (its own among them).
+ *
  * Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` for a `max_level` outside 1..5.
  *
  * # Safety
- * `cb` must be a valid function for as long as it is installed.
+ * `cb` must be a valid function for as long as it is installed and until the
+ * `kpos_set_log_callback` that replaces it has returned.
  */
 KPOS_API
 KPOS_MUST_USE
@@ -668,8 +687,9 @@ kpos_result kpos_qr_render(const char *text,
  * UTF-8 or JSON); `KPOS_E_BAD_REQUEST` (refused locally or by Klarna; the last error's `field`
  * names the first offending field, e.g. `order_lines[1].total_tax_amount`);
  * `KPOS_E_PERMISSION_DENIED`; `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`;
- * `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL`. After `KPOS_E_TIMEOUT` or
- * `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
+ * `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL` (also, with field `result_url`, when the
+ * answer's result_url is not on `api_url`'s origin: it is never called with the credentials).
+ * After `KPOS_E_TIMEOUT` or `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
  * unused, and no money moves until a customer scans a QR the till never showed.
  *
  * With `journal_dir` the session is recorded (and fsynced) before the request is sent and stays
@@ -695,7 +715,9 @@ kpos_result kpos_session_create(kpos_client *client,
  *
  * Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
  * that is not an absolute https URL, or plain http to a non-loopback host without
- * `allow_insecure_http`, an unreadable journal).
+ * `allow_insecure_http`, an unreadable journal). A result_url on another origin (scheme, host,
+ * port; default ports normalised) than `api_url` is refused too, with field `result_url`:
+ * Klarna's lives on the API host, and the client's credentials go nowhere else.
  *
  * # Safety
  * String arguments must be NULL or NUL-terminated; `out` must be valid for a write.
@@ -739,8 +761,10 @@ KPOS_API uint32_t kpos_session_status(const kpos_session *s);
  * 5xx) and writes it to `*status_out`.
  *
  * Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_PERMISSION_DENIED`; `KPOS_E_NOT_FOUND`;
- * `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
- * `KPOS_E_PROTOCOL`. A status Klarna adds later is `KPOS_STATUS_UNKNOWN`, not an error.
+ * `KPOS_E_RATE_LIMITED` (also at once, with nothing sent, while an earlier `Retry-After` of
+ * Klarna to this client has not passed); `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`;
+ * `KPOS_E_TLS`; `KPOS_E_PROTOCOL`. A status Klarna adds later is `KPOS_STATUS_UNKNOWN`, not an
+ * error.
  *
  * # Safety
  * `s` must be NULL or a handle from this library; `status_out` must be valid for a write.
@@ -751,13 +775,19 @@ KPOS_API KPOS_MUST_USE kpos_result kpos_session_poll(kpos_session *s, uint32_t *
  * Blocks until the status differs from the one last returned by `kpos_session_poll` /
  * `kpos_session_wait`, or is terminal, polling at the configured `poll_interval_ms` (growing up
  * to 5x while nothing changes, and honouring Klarna's `Retry-After`). Network failures in
- * between are retried until the deadline.
+ * between are retried until the deadline. Returns within `timeout_ms` plus at most one
+ * `request_timeout_ms`, also when many threads wait on sessions of one client (a status read
+ * whose pacing slot comes after the deadline is not sent) and when a cancel's DELETE does not
+ * answer.
  *
  * Returns `KPOS_OK` with the new status in `*status_out`; `KPOS_E_TIMEOUT` when `timeout_ms`
  * passes (then `*status_out` still receives the last known status); `KPOS_E_CANCELLED` when
  * `kpos_session_cancel` is called meanwhile from another thread (within milliseconds of the
- * cancel's answer; if Klarna reports the payment COMPLETED instead, that wins and `KPOS_OK` is
- * returned); `KPOS_E_PERMISSION_DENIED`, `KPOS_E_NOT_FOUND`, `KPOS_E_INVALID_ARGUMENT`.
+ * cancel's answer, and at the latest at the deadline or one `request_timeout_ms` after the
+ * cancel, whichever is later; if Klarna reports the payment COMPLETED instead, that wins and
+ * `KPOS_OK` is returned); `KPOS_E_RATE_LIMITED` at once when Klarna's `Retry-After` ends after
+ * the deadline (no status read is sent before it ends); `KPOS_E_PERMISSION_DENIED`,
+ * `KPOS_E_NOT_FOUND`, `KPOS_E_INVALID_ARGUMENT`.
  *
  * # Safety
  * `s` must be NULL or a handle from this library; `status_out` must be valid for a write.
@@ -872,9 +902,10 @@ KPOS_API const char *kpos_status_display_text(uint32_t status);
  * The payload is read like a polled one and merged so that repeated, late and out-of-order
  * calls never move a session backwards (a terminal status is final). A reported COMPLETED is
  * not believed from the callback: as Klarna advises, the library confirms it with a GET of
- * the session's result_url before the session becomes COMPLETED (this call then blocks for at
- * most `request_timeout_ms`). A callback that arrives while `kpos_session_create` still
- * waits for Klarna's answer waits for it too (at most `request_timeout_ms`). A
+ * the session's result_url before the session becomes COMPLETED; callbacks of one session
+ * arriving while that GET is in flight share it. A callback that arrives while
+ * `kpos_session_create` still waits for Klarna's answer waits for it too. Either way the call
+ * blocks for at most `request_timeout_ms` in all. A
  * `kpos_session_wait` on the session returns as soon as its status changed.
  *
  * On success writes the session's status after the call (`KPOS_STATUS_*`; e.g. COMPLETED even

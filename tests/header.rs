@@ -34,6 +34,15 @@ const PREAMBLE: &str = r#"/*
  *    a time, except kpos_session_cancel, which any thread may call at any moment.
  *  - Every blocking call is bounded by the configured connect/request timeouts or its own
  *    timeout argument. No panic ever crosses into the caller (KPOS_E_INTERNAL instead).
+ *  - fork() (Unix): a child may go on using the clients and sessions created before the fork,
+ *    also when other threads were inside the library at that moment. The child never uses a
+ *    connection the parent opened (it opens its own on its first request), so parent and child
+ *    never see each other's answers. Work a thread of the parent was doing during the fork
+ *    (a wait, a cancel) is not continued in the child, and a session such a thread was using
+ *    at that moment should not be used in the child. Do not fork from inside a log callback.
+ *  - The log callback is never called while the library holds a lock: it may call any kpos_
+ *    function. Once kpos_set_log_callback returns, the previous callback is not running and
+ *    is never called again.
  *  - All functions use the C calling convention: cdecl on 32-bit Windows (not stdcall), with
  *    undecorated export names (kpos_version, not _kpos_version@0); .NET callers declare
  *    CallingConvention.Cdecl, Delphi callers `cdecl`.

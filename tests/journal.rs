@@ -198,13 +198,18 @@ fn a_torn_last_line_is_skipped_and_the_next_record_is_not_swallowed() {
                       "idempotency_key": "k-1", "body": {"refunded_amount": 100}});
     std::fs::write(
         dir.join(JOURNAL_FILE),
-        format!(
-            "{{\"klarna_pos_journal\":1}}\n{}\n{{\"op\":\"open\",\"id\":\"r-2\",\"ki",
-            open
-        ),
+        format!("{{\"klarna_pos_journal\":1}}\n{}\n", open),
     )
     .unwrap();
     let client = journal_client(&sim, &dir, json!({}));
+    // Another process sharing the directory is killed mid-write (opening the journal would
+    // have compacted a torn line away: it is cut after the client opened it).
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join(JOURNAL_FILE))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"op\":\"open\",\"id\":\"r-2\",\"ki").unwrap();
+    drop(f);
     let pending = client.pending().unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0]["idempotency_key"], "k-1");

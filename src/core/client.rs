@@ -179,6 +179,9 @@ impl Client {
             log!(Level::Warn, "webhook call refused: {}", e.message);
             e
         };
+        // One bound for the whole call: waiting for a session still being created and the
+        // confirming GET share it.
+        let deadline = Instant::now() + self.config.request_timeout;
         let query = CallbackQuery::parse(request).map_err(refused)?;
         let session = self
             .webhooks
@@ -210,12 +213,7 @@ impl Client {
         );
         let status = if payload.status == Status::Completed && session.status() != Status::Completed
         {
-            session
-                .fetch(Limits {
-                    deadline: Some(Instant::now() + self.config.request_timeout),
-                    ..Limits::default()
-                })
-                .map_err(unconfirmed)?
+            session.confirm(deadline).map_err(unconfirmed)?
         } else {
             session.apply(payload)
         };
@@ -233,7 +231,7 @@ impl Client {
             return Err(Error::invalid_argument("session_id is empty or malformed"));
         }
         self.check_result_url(result_url)
-            .map_err(|m| Error::invalid_argument(format!("result_url {}", m)))?;
+            .map_err(|m| Error::bad_config("result_url", format!("result_url {}", m)))?;
         // A journaled session closes its record when it ends, whichever process ends it.
         let record = match &self.journal {
             Some(j) => j.find_session(session_id)?,
@@ -265,13 +263,20 @@ impl Client {
             .pointer("/distribution/result_url")
             .and_then(Value::as_str)
             .ok_or_else(|| protocol("has no distribution.result_url"))?;
-        self.check_result_url(result_url)
-            .map_err(|m| protocol(&format!("has an unusable result_url: {}", m)))?;
+        self.check_result_url(result_url).map_err(|m| {
+            let mut e = protocol(&format!("has an unusable result_url: {}", m));
+            e.field = Some("result_url".into());
+            e
+        })?;
         Ok((session_id.to_string(), result_url.to_string()))
     }
 
+    /// A result_url is read with the client's credentials, so it must be on api_url's origin
+    /// (Klarna's lives on the API host); a foreign or downgraded one is refused before anything
+    /// is sent.
     fn check_result_url(&self, result_url: &str) -> std::result::Result<(), String> {
-        url::require_secure(result_url, self.config.allow_insecure_http)
+        url::require_secure(result_url, self.config.allow_insecure_http)?;
+        url::require_same_origin(result_url, &self.config.api_url)
     }
 }
 
@@ -298,4 +303,44 @@ fn unconfirmed(mut e: Error) -> Error {
 pub(crate) fn is_definitive_refusal(e: &Error) -> bool {
     e.http_status
         .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(result_url: &str) -> Response {
+        Response {
+            status: 200,
+            headers: Vec::new(),
+            body:
+                serde_json::json!({"session_id": "s-1", "distribution": {"result_url": result_url}})
+                    .to_string()
+                    .into_bytes(),
+        }
+    }
+
+    /// A create answer naming a result_url on another origin than api_url (or a downgrade to
+    /// http) is a protocol error on field result_url: the URL is never called.
+    #[test]
+    fn a_create_answer_with_a_foreign_result_url_is_refused() {
+        let config = Config::from_json(
+            r#"{"api_url":"https://api.klarna.com","username":"u","password":"p"}"#,
+        )
+        .unwrap();
+        let client = Client::new(config).unwrap();
+        let ok = client
+            .parse_create_answer(&answer("https://api.klarna.com/instore/v1/d/s-1?dt=x"))
+            .unwrap();
+        assert_eq!(ok.0, "s-1");
+        for foreign in [
+            "https://evil.example/instore/v1/d/s-1",
+            "http://api.klarna.com/instore/v1/d/s-1",
+            "https://api.klarna.com:8443/instore/v1/d/s-1",
+        ] {
+            let e = client.parse_create_answer(&answer(foreign)).unwrap_err();
+            assert_eq!(e.code, Code::Protocol, "{foreign}");
+            assert_eq!(e.field.as_deref(), Some("result_url"), "{foreign}");
+        }
+    }
 }

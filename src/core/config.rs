@@ -248,6 +248,13 @@ impl Config {
         if username.is_empty() {
             return Err(Error::bad_config("username", "is required"));
         }
+        if username.contains(':') {
+            // RFC 7617: the user-id of Basic credentials cannot contain a colon.
+            return Err(Error::bad_config(
+                "username",
+                "must not contain ':' (HTTP Basic credentials end the user name at the first ':')",
+            ));
+        }
         let password = Secret::new(opt_str(map, "password")?.unwrap_or_default().to_string());
         let user_agent = match opt_str(map, "user_agent")? {
             Some(ua) if ua.chars().any(|c| c.is_control()) => {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use ureq::unversioned::transport::NextTimeout;
 
 use super::config::{Config, Secret};
 use super::error::{Code, Error, Result};
+use super::fork;
 use super::log::{log, Level};
 use super::{proxy, trust};
 
@@ -154,13 +156,50 @@ pub struct Limits<'a> {
 }
 
 pub struct Transport {
-    agent: ureq::Agent,
+    /// This process's connection pool and pacing; see [`Transport::pool`].
+    pool: AtomicPtr<Pool>,
+    agent_config: ureq::config::Config,
     authorization: Secret,
     request_timeout: Duration,
     max_retries: u32,
+    safe_request_spacing: Duration,
+}
+
+/// What belongs to one process: after a `fork` the child builds its own (see `core::fork`).
+struct Pool {
+    /// The fork generation of the process that built it.
+    generation: u64,
+    agent: ureq::Agent,
     /// Earliest moment the next safe request may start (see `Config::safe_request_spacing`).
     next_safe_slot: Mutex<Instant>,
-    safe_request_spacing: Duration,
+    /// Until when Klarna asked (`Retry-After`) that this client send nothing.
+    not_before: Mutex<Option<Instant>>,
+}
+
+impl Pool {
+    fn new(agent_config: &ureq::config::Config, generation: u64) -> Pool {
+        Pool {
+            generation,
+            agent: ureq::Agent::with_parts(
+                agent_config.clone(),
+                conn::connector(),
+                HostLookup::default(),
+            ),
+            next_safe_slot: Mutex::new(Instant::now()),
+            not_before: Mutex::new(None),
+        }
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from Box::into_raw and nothing else can use it now.
+        let pool = unsafe { Box::from_raw(*self.pool.get_mut()) };
+        if pool.generation != fork::generation() {
+            // The parent's connections: closing them here could end the parent's TLS sessions.
+            std::mem::forget(pool);
+        }
+    }
 }
 
 impl Transport {
@@ -230,46 +269,107 @@ impl Transport {
         header.push_str("Basic ");
         header.push_str(encoded.expose());
         let authorization = Secret::new(header);
+        fork::install(None);
+        let pool = Box::new(Pool::new(&agent_config, fork::generation()));
         Ok(Transport {
-            agent: ureq::Agent::with_parts(agent_config, conn::connector(), HostLookup::default()),
+            pool: AtomicPtr::new(Box::into_raw(pool)),
+            agent_config,
             authorization,
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
-            next_safe_slot: Mutex::new(Instant::now()),
             safe_request_spacing: config.safe_request_spacing,
         })
     }
 
+    /// This process's pool. A forked child never uses a connection its parent opened: on its
+    /// first request it starts an empty pool of its own, leaving the parent's untouched (neither
+    /// used nor closed; its memory stays with the child).
+    fn pool(&self) -> &Pool {
+        let generation = fork::generation();
+        loop {
+            let current = self.pool.load(Ordering::Acquire);
+            // SAFETY: a pool is freed only when the Transport is dropped.
+            let pool = unsafe { &*current };
+            if pool.generation == generation {
+                return pool;
+            }
+            let fresh = Box::into_raw(Box::new(Pool::new(&self.agent_config, generation)));
+            match self
+                .pool
+                .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    log!(
+                        Level::Debug,
+                        "forked process: new connection pool (the parent's is left untouched)"
+                    );
+                    // SAFETY: just published; freed only by Drop.
+                    return unsafe { &*fresh };
+                }
+                // Another thread of the child was first: use its pool.
+                // SAFETY: `fresh` was never shared.
+                Err(_) => drop(unsafe { Box::from_raw(fresh) }),
+            }
+        }
+    }
+
+    /// Until when a `Retry-After` from Klarna asks this client to send nothing, if it has not
+    /// passed yet.
+    pub fn not_before(&self) -> Option<Instant> {
+        let until = *self
+            .pool()
+            .not_before
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        until.filter(|t| *t > Instant::now())
+    }
+
+    /// Holds a request until Klarna's `Retry-After` has passed: `Err(RateLimited)` at once when
+    /// it ends after the deadline (or the call has none to wait within).
+    fn respect_retry_after(&self, limits: Limits<'_>) -> Result<()> {
+        let Some(until) = self.not_before() else {
+            return Ok(());
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        if limits.deadline.is_none_or(|d| until >= d) {
+            let mut e = Error::new(
+                Code::RateLimited,
+                format!(
+                    "Klarna asked this client to retry after {} ms (Retry-After); nothing was sent",
+                    left.as_millis()
+                ),
+            );
+            e.http_status = Some(429);
+            return Err(e);
+        }
+        sleep(left, limits)
+    }
+
     /// Waits for this client's next slot for a safe request; `Err(Cancelled)` when a cancel
-    /// interrupts the wait.
+    /// interrupts the wait, `Err(Timeout)` (nothing reserved) when the slot comes after the
+    /// deadline.
     fn pace(&self, limits: Limits<'_>) -> Result<()> {
         if self.safe_request_spacing.is_zero() {
             return Ok(());
         }
         let slot = {
             let mut next = self
+                .pool()
                 .next_safe_slot
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             let slot = (*next).max(Instant::now());
+            if limits.deadline.is_some_and(|d| slot >= d) {
+                return Err(Error::new(
+                    Code::Timeout,
+                    "the deadline came before this client's next request slot \
+                     (max_safe_requests_per_second)",
+                ));
+            }
             *next = slot + self.safe_request_spacing;
             slot
         };
-        let wait = slot.saturating_duration_since(Instant::now());
-        if wait.is_zero() {
-            return Ok(());
-        }
-        let interrupted = match limits.interrupt {
-            Some((i, seen)) => i.sleep(wait, seen),
-            None => {
-                std::thread::sleep(wait);
-                false
-            }
-        };
-        if interrupted {
-            return Err(Error::new(Code::Cancelled, "interrupted by a cancellation"));
-        }
-        Ok(())
+        sleep(slot.saturating_duration_since(Instant::now()), limits)
     }
 
     /// Sends `req`, retrying it when `req.retry` allows, and returns a 2xx response or the
@@ -282,6 +382,7 @@ impl Transport {
         let mut backoff = BACKOFF_START;
         let mut attempt = 1;
         loop {
+            self.respect_retry_after(limits)?;
             if req.retry == Retry::Safe {
                 self.pace(limits)?;
             }
@@ -304,6 +405,15 @@ impl Transport {
                 Err(e) => (e, None),
             };
             let (err, retry_after) = error;
+            if let Some(ra) = retry_after {
+                let until = Instant::now() + ra;
+                let mut nb = self
+                    .pool()
+                    .not_before
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                *nb = Some(nb.map_or(until, |t| t.max(until)));
+            }
             log!(
                 Level::Info,
                 "{} {} failed (attempt {}/{}): {}",
@@ -327,16 +437,7 @@ impl Transport {
                     return Err(err);
                 }
             }
-            let interrupted = match limits.interrupt {
-                Some((i, seen)) => i.sleep(pause, seen),
-                None => {
-                    std::thread::sleep(pause);
-                    false
-                }
-            };
-            if interrupted {
-                return Err(Error::new(Code::Cancelled, "interrupted by a cancellation"));
-            }
+            sleep(pause, limits)?;
             backoff = (backoff * 2).min(BACKOFF_MAX);
             attempt += 1;
         }
@@ -359,12 +460,13 @@ impl Transport {
             })
             .filter(|t| *t < self.request_timeout);
         let auth = self.authorization.expose();
+        let agent = &self.pool().agent;
         let outcome = match req.method {
             Method::Get | Method::Delete => {
                 let builder = if req.method == Method::Get {
-                    self.agent.get(req.url)
+                    agent.get(req.url)
                 } else {
-                    self.agent.delete(req.url)
+                    agent.delete(req.url)
                 }
                 .header("Authorization", auth)
                 .header("Accept", "application/json");
@@ -374,8 +476,7 @@ impl Transport {
                 }
             }
             Method::Post => {
-                let mut builder = self
-                    .agent
+                let mut builder = agent
                     .post(req.url)
                     .header("Authorization", auth)
                     .header("Accept", "application/json");
@@ -408,6 +509,24 @@ impl Transport {
             body,
         })
     }
+}
+
+/// Sleeps for `d` unless the caller's cancel comes first (`Err(Cancelled)`).
+fn sleep(d: Duration, limits: Limits<'_>) -> Result<()> {
+    if d.is_zero() {
+        return Ok(());
+    }
+    let interrupted = match limits.interrupt {
+        Some((i, seen)) => i.sleep(d, seen),
+        None => {
+            std::thread::sleep(d);
+            false
+        }
+    };
+    if interrupted {
+        return Err(Error::new(Code::Cancelled, "interrupted by a cancellation"));
+    }
+    Ok(())
 }
 
 /// Reads a response body of at most MAX_RESPONSE_BYTES, into a buffer sized by its

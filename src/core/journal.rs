@@ -12,6 +12,14 @@
 //! one compacts the journal. Both are created with mode 0600 on Unix: records carry result URLs
 //! (which act as capabilities for reading a session's status) and refund bodies.
 //!
+//! On Unix the directory must belong to the user running the till and must not be writable by
+//! group or others (a directory the library creates gets mode 0700): anyone who can write there
+//! could plant records or swap the files. Neither file is opened through a symbolic link
+//! (`O_NOFOLLOW`), and compaction writes a temporary file created exclusively under an
+//! unpredictable name, so a link planted in the directory can neither redirect a write nor be
+//! renamed over the journal. Temporary files left by a compaction killed midway are removed
+//! when the journal is opened.
+//!
 //! # Format (version 1)
 //!
 //! UTF-8 JSON lines, append-only. The first line is the header `{"klarna_pos_journal":1}`; a
@@ -47,8 +55,10 @@
 //!
 //! # Sharing and durability
 //!
-//! One mutex serialises the threads of a process; an exclusive lock on the lock file
-//! (`File::lock`) serialises processes around every append, read and compaction. Each record
+//! An exclusive lock on the lock file (`File::lock`, opened anew for each use) serialises the
+//! threads of a process and the processes around every append, read and compaction; the kernel
+//! drops it with its file, never with a thread, so a `fork` cannot leave it held. Lines logged
+//! while it is held are sent to the log callback after it is released. Each record
 //! line is written with one `write` and fsynced before the request is sent. A journal that
 //! cannot be written fails the call before anything is sent (`KPOS_E_INVALID_ARGUMENT`, field
 //! `journal_dir`); a closing line that cannot be written only leaves the record open (logged):
@@ -56,27 +66,28 @@
 //!
 //! # Compaction
 //!
-//! When closed records outnumber open ones (checked when the journal is opened and after every
-//! [`COMPACT_CHECK_EVERY`] closes), the file is rewritten with the header and the open records'
+//! When closed records outnumber open ones, or the file has unreadable lines (checked when the
+//! journal is opened and after every [`COMPACT_CHECK_EVERY`] closes), the file is rewritten with the header and the open records'
 //! lines only, into a temporary file that is fsynced and renamed over the journal (then the
 //! directory is fsynced), so a crash leaves either the old or the new file, never a mix.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
 use super::error::{Error, Result};
 use super::id;
-use super::log::{log, Level};
+use super::log::{self, log, Level};
 
 pub const FORMAT_VERSION: u64 = 1;
 const FILE_NAME: &str = "klarna-pos.journal";
 const LOCK_NAME: &str = "klarna-pos.journal.lock";
-const TEMP_NAME: &str = "klarna-pos.journal.tmp";
+/// The temporary file of a compaction is this plus a random suffix.
+const TEMP_PREFIX: &str = "klarna-pos.journal.tmp-";
 /// Klarna lets an in-store session live 46 hours; an unanswered create is moot after that.
 const SESSION_LIFETIME: Duration = Duration::from_secs(46 * 3600);
 /// Closes between two checks whether compaction is worth it.
@@ -131,8 +142,7 @@ pub struct Call<'a> {
 
 pub struct Journal {
     dir: PathBuf,
-    /// Serialises this process's threads; the file lock serialises processes.
-    closes_since_check: Mutex<u32>,
+    closes_since_check: AtomicU32,
 }
 
 /// A record as folded from the file's lines.
@@ -178,6 +188,8 @@ impl Record {
 /// Everything read from the journal file.
 struct Folded {
     records: Vec<Record>,
+    /// Lines that could not be read (compaction drops them).
+    unreadable: usize,
 }
 
 impl Folded {
@@ -213,14 +225,66 @@ fn nothing_sent(mut e: Error) -> Error {
     e
 }
 
+/// Mode 0600, and never through a symbolic link.
 fn open_options() -> OpenOptions {
     let mut o = OpenOptions::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
+        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     o
+}
+
+/// Creates `dir` (mode 0700 on Unix) when missing, and refuses a directory that another user
+/// owns or that group or others may write to.
+fn prepare_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+        builder.mode(0o700);
+        builder
+            .create(dir)
+            .map_err(|e| journal_error("cannot create", dir, e))?;
+        let meta = std::fs::metadata(dir).map_err(|e| journal_error("cannot read", dir, e))?;
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(Error::bad_config(
+                "journal_dir",
+                format!(
+                    "journal: {} belongs to user id {}, not to this process's user ({}): another \
+                     user could plant or swap its records",
+                    dir.display(),
+                    meta.uid(),
+                    me
+                ),
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(Error::bad_config(
+                "journal_dir",
+                format!(
+                    "journal: {} may be written by {} (mode {:o}): other users could plant or \
+                     swap its records; make it private (chmod 700)",
+                    dir.display(),
+                    if meta.mode() & 0o002 != 0 {
+                        "every user"
+                    } else {
+                        "its group"
+                    },
+                    meta.mode() & 0o7777
+                ),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    builder
+        .create(dir)
+        .map_err(|e| journal_error("cannot create", dir, e))?;
+    Ok(())
 }
 
 impl Journal {
@@ -228,13 +292,15 @@ impl Journal {
     /// session's lifetime and compacts when closed records dominate. Errors are
     /// `InvalidArgument` with field `journal_dir`.
     pub fn open(dir: &Path) -> Result<Journal> {
-        std::fs::create_dir_all(dir).map_err(|e| journal_error("cannot create", dir, e))?;
+        prepare_dir(dir)?;
         let journal = Journal {
             dir: dir.to_path_buf(),
-            closes_since_check: Mutex::new(0),
+            closes_since_check: AtomicU32::new(0),
         };
         {
+            let _quiet = log::defer();
             let _lock = journal.lock()?;
+            journal.remove_leftover_temporaries();
             let path = journal.path(FILE_NAME);
             let mut file = open_options()
                 .read(true)
@@ -279,6 +345,19 @@ impl Journal {
             closed
         );
         Ok(journal)
+    }
+
+    /// Removes temporary files a compaction killed midway left behind (nobody else compacts
+    /// while the lock is held). A symlink is removed as a link; its target is untouched.
+    fn remove_leftover_temporaries(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -329,13 +408,10 @@ impl Journal {
             .map_err(|e| journal_error("cannot write", &path, e))
     }
 
-    /// Runs `f` with this process's mutex and the cross-process lock held.
+    /// Runs `f` with the lock held; its log lines are sent after the lock is released.
     fn locked<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let _threads = self
-            .closes_since_check
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let _processes = self.lock()?;
+        let _quiet = log::defer();
+        let _lock = self.lock()?;
         f()
     }
 
@@ -403,17 +479,9 @@ impl Journal {
     /// Closes a record with its outcome (a session status, `done` or `failed`); compacts now and
     /// then.
     pub fn close(&self, record: &RecordId, outcome: &str) -> Result<()> {
-        let check = {
-            let mut n = self
-                .closes_since_check
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            let _processes = self.lock()?;
-            self.append(&close_line(&record.0, outcome))?;
-            *n += 1;
-            *n >= COMPACT_CHECK_EVERY
-        };
-        if check {
+        self.locked(|| self.append(&close_line(&record.0, outcome)))?;
+        let n = self.closes_since_check.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= COMPACT_CHECK_EVERY {
             self.compact_if_worth_it()?;
         }
         Ok(())
@@ -436,20 +504,20 @@ impl Journal {
         Ok(format!("[\n{}\n]", lines.join(",\n")))
     }
 
-    /// Rewrites the journal without closed records when they outnumber the open ones.
+    /// Rewrites the journal without closed records when they outnumber the open ones, and
+    /// without unreadable lines whenever there are any.
     pub fn compact_if_worth_it(&self) -> Result<()> {
-        let mut n = self
-            .closes_since_check
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        *n = 0;
-        let _processes = self.lock()?;
+        self.closes_since_check.store(0, Ordering::Relaxed);
+        self.locked(|| self.compact_locked())
+    }
+
+    fn compact_locked(&self) -> Result<()> {
         let folded = self.read()?;
         let (open, closed) = folded.counts();
-        if closed == 0 || closed <= open {
+        if folded.unreadable == 0 && (closed == 0 || closed <= open) {
             return Ok(());
         }
-        let temp = self.path(TEMP_NAME);
+        let temp = self.path(&format!("{}{}", TEMP_PREFIX, id::uuid_v4()?));
         let mut text = format!("{{\"klarna_pos_journal\":{FORMAT_VERSION}}}\n");
         for r in folded.open_records() {
             for line in &r.lines {
@@ -459,21 +527,28 @@ impl Journal {
         }
         let mut file = open_options()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(&temp)
             .map_err(|e| journal_error("cannot create", &temp, e))?;
-        file.write_all(text.as_bytes())
+        let written = file
+            .write_all(text.as_bytes())
             .and_then(|_| file.sync_all())
-            .map_err(|e| journal_error("cannot write", &temp, e))?;
+            .map_err(|e| journal_error("cannot write", &temp, e));
         drop(file);
         let path = self.path(FILE_NAME);
-        std::fs::rename(&temp, &path).map_err(|e| journal_error("cannot replace", &path, e))?;
+        let replaced = written.and_then(|_| {
+            std::fs::rename(&temp, &path).map_err(|e| journal_error("cannot replace", &path, e))
+        });
+        if replaced.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        replaced?;
         sync_dir(&self.dir);
         log!(
             Level::Info,
-            "journal compacted: {} closed record(s) dropped, {} open kept",
+            "journal compacted: {} closed record(s) and {} unreadable line(s) dropped, {} open kept",
             closed,
+            folded.unreadable,
             open
         );
         Ok(())
@@ -482,7 +557,12 @@ impl Journal {
     /// Reads and folds the whole file. The caller holds the lock.
     fn read(&self) -> Result<Folded> {
         let path = self.path(FILE_NAME);
-        let bytes = std::fs::read(&path).map_err(|e| journal_error("cannot read", &path, e))?;
+        let mut bytes = Vec::new();
+        open_options()
+            .read(true)
+            .open(&path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| journal_error("cannot read", &path, e))?;
         fold(&String::from_utf8_lossy(&bytes), &path)
     }
 }
@@ -507,6 +587,7 @@ fn close_line(id: &str, outcome: &str) -> Value {
 fn fold(text: &str, path: &Path) -> Result<Folded> {
     let mut records: Vec<Record> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut unreadable = 0;
     for (n, line) in text.split('\n').enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -516,6 +597,7 @@ fn fold(text: &str, path: &Path) -> Result<Folded> {
             _ => None,
         };
         let Some(obj) = parsed else {
+            unreadable += 1;
             log!(
                 Level::Warn,
                 "journal {} line {}: unreadable (a write cut short by a crash?), skipped",
@@ -551,6 +633,7 @@ fn fold(text: &str, path: &Path) -> Result<Folded> {
                     .and_then(Value::as_str)
                     .and_then(Kind::from_name)
                 else {
+                    unreadable += 1;
                     log!(
                         Level::Warn,
                         "journal {} line {}: unknown record kind, skipped",
@@ -588,7 +671,10 @@ fn fold(text: &str, path: &Path) -> Result<Folded> {
             _ => {}
         }
     }
-    Ok(Folded { records })
+    Ok(Folded {
+        records,
+        unreadable,
+    })
 }
 
 /// Makes a rename or a new file durable in its directory (Unix; a no-op elsewhere).

@@ -146,12 +146,12 @@ struct Forward;
 
 static FORWARD: Forward = Forward;
 
-impl ::log::Log for Forward {
-    fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
+impl ::log_facade::Log for Forward {
+    fn enabled(&self, metadata: &::log_facade::Metadata<'_>) -> bool {
         log::enabled(forwarded_level(metadata.level()))
     }
 
-    fn log(&self, record: &::log::Record<'_>) {
+    fn log(&self, record: &::log_facade::Record<'_>) {
         let level = forwarded_level(record.level());
         if !log::enabled(level) || is_raw_dump(record.target()) {
             return;
@@ -169,10 +169,10 @@ fn is_raw_dump(target: &str) -> bool {
     target.starts_with("ureq_proto::util")
 }
 
-fn forwarded_level(level: ::log::Level) -> Level {
+fn forwarded_level(level: ::log_facade::Level) -> Level {
     match level {
-        ::log::Level::Error | ::log::Level::Warn | ::log::Level::Info => Level::Debug,
-        ::log::Level::Debug | ::log::Level::Trace => Level::Trace,
+        ::log_facade::Level::Error | ::log_facade::Level::Warn | ::log_facade::Level::Info => Level::Debug,
+        ::log_facade::Level::Debug | ::log_facade::Level::Trace => Level::Trace,
     }
 }
 
@@ -190,16 +190,16 @@ pub fn callback_changed(level: Option<Level>) {
 /// the environment's log (at `env`) takes.
 fn forward_records(env: Option<Level>) {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
-    let installed = *INSTALLED.get_or_init(|| ::log::set_logger(&FORWARD).is_ok());
+    let installed = *INSTALLED.get_or_init(|| ::log_facade::set_logger(&FORWARD).is_ok());
     if !installed {
         return;
     }
     let callback = Level::from_u32(CALLBACK_LEVEL.load(Ordering::Relaxed));
     let most = callback.max(env);
-    ::log::set_max_level(match most {
-        Some(Level::Trace) => ::log::LevelFilter::Trace,
-        Some(Level::Debug) => ::log::LevelFilter::Info,
-        _ => ::log::LevelFilter::Off,
+    ::log_facade::set_max_level(match most {
+        Some(Level::Trace) => ::log_facade::LevelFilter::Trace,
+        Some(Level::Debug) => ::log_facade::LevelFilter::Info,
+        _ => ::log_facade::LevelFilter::Off,
     });
 }
 

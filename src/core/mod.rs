@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod error;
+pub mod fork;
 pub mod http;
 pub mod id;
 pub mod journal;

@@ -9,7 +9,7 @@ use super::client::Client;
 use super::error::{Code, Error, Result};
 use super::http::{Interrupt, Limits, Method, Request, Retry};
 use super::journal::RecordId;
-use super::log::{log, Level};
+use super::log::{self, log, Level};
 use super::status::{Status, StatusPayload};
 use super::url;
 
@@ -55,6 +55,15 @@ pub struct Session {
     interrupt: Interrupt,
     /// The journal record, taken (and closed) once the session is terminal.
     record: Mutex<Option<RecordId>>,
+    /// The confirming GET in flight for webhook callbacks, shared by concurrent ones.
+    confirming: Mutex<Option<Arc<Confirmation>>>,
+}
+
+/// One confirming GET and its outcome, awaited by every callback that needs it.
+#[derive(Default)]
+struct Confirmation {
+    outcome: Mutex<Option<Result<Status>>>,
+    done: Condvar,
 }
 
 impl Session {
@@ -71,6 +80,7 @@ impl Session {
             result_url,
             by_webhook,
             record: Mutex::new(record),
+            confirming: Mutex::new(None),
             state: Mutex::new(State {
                 snapshot: Snapshot::default(),
                 progress: 0,
@@ -110,6 +120,56 @@ impl Session {
         Ok(status)
     }
 
+    /// Confirms a callback's COMPLETED with a GET of the result_url. Callbacks arriving while
+    /// one is in flight share it (a burst of duplicates costs one read); each caller waits at
+    /// most until its `deadline` (`Err(Timeout)` then).
+    pub(super) fn confirm(&self, deadline: Instant) -> Result<Status> {
+        let (flight, leader) = {
+            let mut slot = self.confirming.lock().unwrap_or_else(|e| e.into_inner());
+            let status = self.status();
+            if status == Status::Completed {
+                return Ok(status);
+            }
+            match &*slot {
+                Some(f) => (f.clone(), false),
+                None => {
+                    let f = Arc::new(Confirmation::default());
+                    *slot = Some(f.clone());
+                    (f, true)
+                }
+            }
+        };
+        if leader {
+            let outcome = self.fetch(Limits {
+                deadline: Some(deadline),
+                ..Limits::default()
+            });
+            // Whoever comes next finds the merged status, or starts a read of its own.
+            *self.confirming.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *flight.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome.clone());
+            flight.done.notify_all();
+            return outcome;
+        }
+        let mut outcome = flight.outcome.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(o) = &*outcome {
+                return o.clone();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::new(
+                    Code::Timeout,
+                    "the confirming status read did not finish within request_timeout_ms",
+                ));
+            }
+            outcome = flight
+                .done
+                .wait_timeout(outcome, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
     pub(super) fn fetch(&self, limits: Limits<'_>) -> Result<Status> {
         let resp = self.client.transport().send(
             &Request {
@@ -134,6 +194,8 @@ impl Session {
     /// Merges a status payload (from a poll or, later, a webhook) and returns the resulting
     /// status. Terminal statuses are final; progress never goes backwards.
     pub fn apply(&self, payload: StatusPayload) -> Status {
+        // Lines logged under the state lock reach the callback after it is released.
+        let _quiet = log::defer();
         let mut st = self.lock();
         let current = st.snapshot.status.unwrap_or(Status::Created);
         if !current.is_terminal() {
@@ -229,7 +291,7 @@ impl Session {
             started
         };
         loop {
-            if let Some(outcome) = self.settled(epoch) {
+            if let Some(outcome) = self.settled(epoch, deadline) {
                 return outcome;
             }
             if Instant::now() >= next_poll {
@@ -240,6 +302,18 @@ impl Session {
                 }) {
                     Ok(_) => last_error = None,
                     Err(e) if e.code == Code::Cancelled => {}
+                    // Klarna's Retry-After ends after the deadline: no read may be sent before
+                    // then, so waiting on is pointless.
+                    Err(e)
+                        if e.code == Code::RateLimited
+                            && self
+                                .client
+                                .transport()
+                                .not_before()
+                                .is_some_and(|t| t >= deadline) =>
+                    {
+                        return Err(e)
+                    }
                     Err(e) if is_worth_waiting_through(&e) => {
                         log!(
                             Level::Info,
@@ -251,7 +325,7 @@ impl Session {
                     }
                     Err(e) => return Err(e),
                 }
-                if let Some(outcome) = self.settled(epoch) {
+                if let Some(outcome) = self.settled(epoch, deadline) {
                     return outcome;
                 }
                 unchanged_polls += 1;
@@ -316,12 +390,25 @@ impl Session {
 
     /// `Some` when `wait` should return now: a change since the last report, a terminal
     /// status, or a cancellation (after waiting for the cancel's DELETE to finish).
-    fn settled(&self, epoch: u64) -> Option<Result<Status>> {
+    ///
+    /// The cancel's DELETE is waited for until the wait's deadline, or one request timeout
+    /// after the cancel when that is later: the wait keeps its bound of timeout plus one
+    /// request timeout even when the DELETE never answers.
+    fn settled(&self, epoch: u64, deadline: Instant) -> Option<Result<Status>> {
         let mut st = self.lock();
         if self.interrupt.epoch() != epoch {
+            let patience = deadline.max(Instant::now() + self.client.config.request_timeout);
             while st.cancels_in_flight > 0 {
+                let now = Instant::now();
+                if now >= patience {
+                    break;
+                }
                 st.waiters += 1;
-                st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                st = self
+                    .changed
+                    .wait_timeout(st, patience - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
                 st.waiters -= 1;
             }
             let status = st.snapshot.status.unwrap_or(Status::Created);
@@ -346,6 +433,7 @@ impl Session {
     /// Cancels the payment with Klarna. Callable from any thread; idempotent. `Conflict` once
     /// the payment COMPLETED (refund instead).
     pub fn cancel(&self) -> Result<()> {
+        let _quiet = log::defer();
         {
             let mut st = self.lock();
             match st.snapshot.status {

@@ -12,11 +12,20 @@ pub const REFERENCE_PARAM: &str = "kpos_ref";
 /// Query parameter of a callback URL carrying its session's secret token.
 pub const TOKEN_PARAM: &str = "kpos_token";
 
-/// Scheme and host of an absolute `http(s)://` URL.
+/// Scheme, host and port of an absolute `http(s)://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlParts<'a> {
     pub https: bool,
     pub host: &'a str,
+    /// The port written in the URL, if any (1..=65535).
+    pub port: Option<u16>,
+}
+
+impl UrlParts<'_> {
+    /// The port requests go to: the written one, or the scheme's default.
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or(if self.https { 443 } else { 80 })
+    }
 }
 
 /// Splits an absolute http(s) URL; `Err` says why it is not one.
@@ -32,19 +41,41 @@ pub fn parse(url: &str) -> Result<UrlParts<'_>, String> {
     if authority.contains('@') {
         return Err("must not carry credentials in the URL".into());
     }
-    let host = if let Some(inner) = authority.strip_prefix('[') {
+    let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
         // [v6]:port
-        inner.split(']').next().unwrap_or("")
+        let (host, after) = inner.split_once(']').unwrap_or((inner, ""));
+        (host, after.strip_prefix(':'))
     } else {
-        authority.split(':').next().unwrap_or("")
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
     };
     if host.is_empty() {
         return Err("has no host".into());
     }
+    if !host.is_ascii() {
+        return Err(format!(
+            "has a host name that is not ASCII ({}): give its ASCII (IDNA, xn--...) form",
+            host
+        ));
+    }
+    let port = match port {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n >= 1 && p.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => {
+                return Err(format!(
+                    "has port {:?}; a port is a number from 1 to 65535",
+                    p
+                ))
+            }
+        },
+    };
     if url.chars().any(|c| c.is_control() || c == ' ') {
         return Err("contains spaces or control characters".into());
     }
-    Ok(UrlParts { https, host })
+    Ok(UrlParts { https, host, port })
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -66,6 +97,30 @@ pub fn is_loopback_host(host: &str) -> bool {
         return ip.is_loopback();
     }
     false
+}
+
+/// Whether `url` is on the origin (scheme, host, port; default ports normalised, host names
+/// compared without case) of `base`: the only place the client's credentials may go. `Err`
+/// says why not.
+pub fn require_same_origin(url: &str, base: &str) -> Result<(), String> {
+    let (u, b) = (parse(url)?, parse(base)?);
+    let scheme = |https: bool| if https { "https" } else { "http" };
+    if u.https != b.https
+        || !u.host.eq_ignore_ascii_case(b.host)
+        || u.effective_port() != b.effective_port()
+    {
+        return Err(format!(
+            "is on {}://{}:{}, not on api_url's origin {}://{}:{}: the client's credentials are \
+             only sent to api_url",
+            scheme(u.https),
+            u.host,
+            u.effective_port(),
+            scheme(b.https),
+            b.host,
+            b.effective_port()
+        ));
+    }
+    Ok(())
 }
 
 /// Accepts `https://` anywhere, `http://` only to loopback or when `allow_insecure_http`.
@@ -138,6 +193,47 @@ mod tests {
         assert!(parse("https://user:pw@host/").is_err());
         assert!(parse("https://ho st/").is_err());
         assert!(parse("localhost:8080").is_err());
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_api_origin() {
+        let api = "https://api.klarna.com";
+        for same in [
+            "https://api.klarna.com/instore/v1/x?dt=1",
+            "https://API.Klarna.com:443/x",
+            "HTTPS://api.klarna.com",
+        ] {
+            assert!(require_same_origin(same, api).is_ok(), "{same}");
+        }
+        for other in [
+            "http://api.klarna.com/x",
+            "https://api.klarna.com:8443/x",
+            "https://api.klarna.com.evil.example/x",
+            "https://evil.example/x",
+        ] {
+            assert!(require_same_origin(other, api).is_err(), "{other}");
+        }
+        assert!(require_same_origin("http://127.0.0.1:80/x", "http://127.0.0.1").is_ok());
+        assert!(require_same_origin("http://[::1]:8080/x", "http://[::1]:8080").is_ok());
+        assert!(require_same_origin("http://[::1]:8081/x", "http://[::1]:8080").is_err());
+    }
+
+    #[test]
+    fn ports_and_host_names_are_checked() {
+        assert_eq!(parse("https://h:8443/x").unwrap().port, Some(8443));
+        assert_eq!(parse("https://h/x").unwrap().effective_port(), 443);
+        assert_eq!(parse("http://[::1]/x").unwrap().effective_port(), 80);
+        for bad in [
+            "https://h:0",
+            "https://h:65536",
+            "https://h:99999/x",
+            "https://h:+80",
+            "https://h:",
+            "https://[::1]:x",
+            "https://bücher.example",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub struct kpos_client {
     _private: [u8; 0],
 }
 
-static CLIENTS: Registry<Client> = Registry::new("client");
+pub(crate) static CLIENTS: Registry<Client> = Registry::new("client");
 
 /// The live client behind a handle.
 pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Error> {
@@ -30,13 +30,16 @@ pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Erro
 /// `journal_dir`; docs/configuration.md gives each key's type, default and meaning).
 /// `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
 /// `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
-/// here; with `journal_dir` the directory is created when missing and its journal opened (see
-/// `kpos_journal_pending`).
+/// here; with `journal_dir` the directory is created when missing (mode 0700) and its journal
+/// opened (see `kpos_journal_pending`); on Unix it must belong to the till's user and must not
+/// be writable by group or others. A port in a URL must be 1..65535, a host name ASCII (give
+/// an internationalised name in its IDNA `xn--` form), and `username` must not contain `:`.
 ///
 /// On success writes a new client to `*out`; release it with `kpos_client_free`.
 /// Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` (NULL `out`, invalid UTF-8 or JSON, unknown
-/// key, bad value, a `journal_dir` that cannot be created, written or locked, or holds a journal
-/// of a newer format: the last error names the key in `field`).
+/// key, bad value, a `journal_dir` that cannot be created, written or locked, that another user
+/// owns or may write to, or that holds a journal of a newer format: the last error names the
+/// key in `field`).
 ///
 /// # Safety
 /// `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
@@ -47,6 +50,7 @@ pub unsafe extern "C" fn kpos_client_new(
     out: *mut *mut kpos_client,
 ) -> kpos_result {
     boundary(|| {
+        super::install_fork_handlers();
         require_non_null!(out, "out");
         let config = if config_json.is_null() {
             Config::from_env()?

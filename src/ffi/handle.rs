@@ -19,6 +19,7 @@ pub fn live_handles() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
+use crate::core::fork::ForkLock;
 use crate::core::Error;
 
 pub struct Registry<T> {
@@ -32,6 +33,14 @@ impl<T> Registry<T> {
             kind,
             live: LazyLock::new(|| RwLock::new(HashMap::new())),
         }
+    }
+
+    /// The registry's lock, for the fork handlers (see `core::fork`).
+    pub fn fork_lock(&'static self) -> &'static dyn ForkLock
+    where
+        T: Send + Sync + 'static,
+    {
+        &self.live
     }
 
     /// Takes ownership of `value` and returns its handle.

@@ -19,7 +19,8 @@ pub const KPOS_LOG_TRACE: u32 = 5;
 
 /// Receives one log line: `level` is a `KPOS_LOG_*` value, `message` is UTF-8, NUL-terminated and
 /// valid only during the call. May be called from any thread, concurrently. Must not unwind
-/// (no C++ exceptions, no longjmp).
+/// (no C++ exceptions, no longjmp). It is never called while the library holds a lock, so it
+/// may call any `kpos_` function, on the client or session being logged too.
 pub type kpos_log_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, level: u32, message: *const c_char)>;
 
@@ -32,10 +33,16 @@ unsafe impl Sync for UserData {}
 /// `cb` NULL removes it. Credentials and webhook secrets are never logged; personal data only at
 /// `KPOS_LOG_TRACE`. `userdata` is passed back unchanged and must be usable from any thread.
 ///
+/// When it returns, the previous callback is not running on any thread and will not be called
+/// again, so its `userdata` may be freed. Called from inside a log callback (a callback that
+/// replaces or removes itself), the change applies to the following lines and the call returns
+/// at once, without waiting for the calls in progress (its own among them).
+///
 /// Returns `KPOS_OK`, or `KPOS_E_INVALID_ARGUMENT` for a `max_level` outside 1..5.
 ///
 /// # Safety
-/// `cb` must be a valid function for as long as it is installed.
+/// `cb` must be a valid function for as long as it is installed and until the
+/// `kpos_set_log_callback` that replaces it has returned.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn kpos_set_log_callback(
@@ -44,6 +51,7 @@ pub unsafe extern "C" fn kpos_set_log_callback(
     max_level: u32,
 ) -> kpos_result {
     boundary(|| {
+        super::install_fork_handlers();
         let level = Level::from_u32(max_level).ok_or_else(|| {
             Error::invalid_argument("max_level must be one of KPOS_LOG_ERROR..KPOS_LOG_TRACE")
         })?;

@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex, OnceLock};
 
+use crate::core::fork::{self, ForkLock};
 use crate::core::{Code, Error};
 
 pub mod check;
@@ -25,6 +26,20 @@ pub mod testing;
 pub mod webhook;
 
 pub use error::kpos_result;
+
+/// Registers the fork handlers with the process-wide locks of the C boundary (see
+/// `core::fork`); called by the exports that create process-wide state.
+pub(crate) fn install_fork_handlers() {
+    static LOCKS: OnceLock<Vec<&'static dyn ForkLock>> = OnceLock::new();
+    let locks = LOCKS.get_or_init(|| {
+        vec![
+            client::CLIENTS.fork_lock(),
+            session::registry_fork_lock(),
+            &BYTES as &'static dyn ForkLock,
+        ]
+    });
+    fork::install(Some(locks.as_slice()));
+}
 
 /// Runs `f`, turning `Err` and panics into a result code and the thread's last error.
 pub(crate) fn boundary<F>(f: F) -> kpos_result

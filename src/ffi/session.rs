@@ -52,6 +52,11 @@ struct SessionHandle {
 
 static SESSIONS: Registry<SessionHandle> = Registry::new("session");
 
+/// The session registry's lock, for the fork handlers.
+pub(crate) fn registry_fork_lock() -> &'static dyn crate::core::fork::ForkLock {
+    SESSIONS.fork_lock()
+}
+
 fn session_arg(s: *const kpos_session) -> Result<Arc<SessionHandle>, Error> {
     SESSIONS.get(s as usize)
 }
@@ -78,8 +83,9 @@ fn publish(session: Arc<Session>) -> *mut kpos_session {
 /// UTF-8 or JSON); `KPOS_E_BAD_REQUEST` (refused locally or by Klarna; the last error's `field`
 /// names the first offending field, e.g. `order_lines[1].total_tax_amount`);
 /// `KPOS_E_PERMISSION_DENIED`; `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`;
-/// `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL`. After `KPOS_E_TIMEOUT` or
-/// `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
+/// `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL` (also, with field `result_url`, when the
+/// answer's result_url is not on `api_url`'s origin: it is never called with the credentials).
+/// After `KPOS_E_TIMEOUT` or `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
 /// unused, and no money moves until a customer scans a QR the till never showed.
 ///
 /// With `journal_dir` the session is recorded (and fsynced) before the request is sent and stays
@@ -114,7 +120,9 @@ pub unsafe extern "C" fn kpos_session_create(
 ///
 /// Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
 /// that is not an absolute https URL, or plain http to a non-loopback host without
-/// `allow_insecure_http`, an unreadable journal).
+/// `allow_insecure_http`, an unreadable journal). A result_url on another origin (scheme, host,
+/// port; default ports normalised) than `api_url` is refused too, with field `result_url`:
+/// Klarna's lives on the API host, and the client's credentials go nowhere else.
 ///
 /// # Safety
 /// String arguments must be NULL or NUL-terminated; `out` must be valid for a write.
@@ -180,8 +188,10 @@ pub unsafe extern "C" fn kpos_session_status(s: *const kpos_session) -> u32 {
 /// 5xx) and writes it to `*status_out`.
 ///
 /// Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_PERMISSION_DENIED`; `KPOS_E_NOT_FOUND`;
-/// `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
-/// `KPOS_E_PROTOCOL`. A status Klarna adds later is `KPOS_STATUS_UNKNOWN`, not an error.
+/// `KPOS_E_RATE_LIMITED` (also at once, with nothing sent, while an earlier `Retry-After` of
+/// Klarna to this client has not passed); `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`;
+/// `KPOS_E_TLS`; `KPOS_E_PROTOCOL`. A status Klarna adds later is `KPOS_STATUS_UNKNOWN`, not an
+/// error.
 ///
 /// # Safety
 /// `s` must be NULL or a handle from this library; `status_out` must be valid for a write.
@@ -203,13 +213,19 @@ pub unsafe extern "C" fn kpos_session_poll(
 /// Blocks until the status differs from the one last returned by `kpos_session_poll` /
 /// `kpos_session_wait`, or is terminal, polling at the configured `poll_interval_ms` (growing up
 /// to 5x while nothing changes, and honouring Klarna's `Retry-After`). Network failures in
-/// between are retried until the deadline.
+/// between are retried until the deadline. Returns within `timeout_ms` plus at most one
+/// `request_timeout_ms`, also when many threads wait on sessions of one client (a status read
+/// whose pacing slot comes after the deadline is not sent) and when a cancel's DELETE does not
+/// answer.
 ///
 /// Returns `KPOS_OK` with the new status in `*status_out`; `KPOS_E_TIMEOUT` when `timeout_ms`
 /// passes (then `*status_out` still receives the last known status); `KPOS_E_CANCELLED` when
 /// `kpos_session_cancel` is called meanwhile from another thread (within milliseconds of the
-/// cancel's answer; if Klarna reports the payment COMPLETED instead, that wins and `KPOS_OK` is
-/// returned); `KPOS_E_PERMISSION_DENIED`, `KPOS_E_NOT_FOUND`, `KPOS_E_INVALID_ARGUMENT`.
+/// cancel's answer, and at the latest at the deadline or one `request_timeout_ms` after the
+/// cancel, whichever is later; if Klarna reports the payment COMPLETED instead, that wins and
+/// `KPOS_OK` is returned); `KPOS_E_RATE_LIMITED` at once when Klarna's `Retry-After` ends after
+/// the deadline (no status read is sent before it ends); `KPOS_E_PERMISSION_DENIED`,
+/// `KPOS_E_NOT_FOUND`, `KPOS_E_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `s` must be NULL or a handle from this library; `status_out` must be valid for a write.

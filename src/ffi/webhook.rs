@@ -25,9 +25,10 @@ use super::{boundary, bytes_arg, kpos_result, require_non_null, string_out, writ
 /// The payload is read like a polled one and merged so that repeated, late and out-of-order
 /// calls never move a session backwards (a terminal status is final). A reported COMPLETED is
 /// not believed from the callback: as Klarna advises, the library confirms it with a GET of
-/// the session's result_url before the session becomes COMPLETED (this call then blocks for at
-/// most `request_timeout_ms`). A callback that arrives while `kpos_session_create` still
-/// waits for Klarna's answer waits for it too (at most `request_timeout_ms`). A
+/// the session's result_url before the session becomes COMPLETED; callbacks of one session
+/// arriving while that GET is in flight share it. A callback that arrives while
+/// `kpos_session_create` still waits for Klarna's answer waits for it too. Either way the call
+/// blocks for at most `request_timeout_ms` in all. A
 /// `kpos_session_wait` on the session returns as soon as its status changed.
 ///
 /// On success writes the session's status after the call (`KPOS_STATUS_*`; e.g. COMPLETED even

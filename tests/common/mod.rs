@@ -468,6 +468,9 @@ pub fn scratch_dir(name: &str) -> PathBuf {
             .join(format!("{}-{}-{}", name, std::process::id(), n));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    // Private whatever the umask: a journal refuses a directory others may write to.
+    #[cfg(unix)]
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     dir
 }
 

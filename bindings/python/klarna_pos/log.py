@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import enum
 import logging
 import threading
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 from ._native import LOG_CALLBACK, from_c, lib
 from .errors import check
@@ -28,7 +29,12 @@ class LogLevel(enum.IntEnum):
 
 _lock = threading.Lock()
 # The installed ctypes callback: the library keeps only its address, so Python must keep it.
+# When kpos_set_log_callback returns, the library no longer runs or calls the previous one, so
+# it may be released then; except when the callback is replaced from inside a callback (the
+# library cannot wait for the call it is in): those thunks are kept for the process's life.
 _installed: Optional[object] = None
+_kept: List[object] = []
+_inside = threading.local()
 
 
 def set_log_callback(
@@ -37,7 +43,8 @@ def set_log_callback(
     """Sends the library's log lines up to ``max_level`` to ``callback(level, message)``, which
     may be called from any thread; ``None`` stops logging. Credentials are never logged;
     personal data only at ``TRACE``. Exceptions raised by ``callback`` are swallowed (they must
-    not unwind into the library).
+    not unwind into the library). When this returns, the previous callback is not running and
+    will not be called again; ``callback`` may itself call ``set_log_callback``.
 
     For the standard ``logging`` module::
 
@@ -46,19 +53,29 @@ def set_log_callback(
         set_log_callback(lambda level, text: log.log(levels.get(level, logging.DEBUG), text))
     """
     global _installed, _chosen_by_caller
+    _chosen_by_caller = True
+    if callback is None:
+        native = LOG_CALLBACK()  # a NULL function pointer: removes the callback
+    else:
+
+        def forward(_userdata: Optional[int], level: int, message: Optional[bytes]) -> None:
+            _inside.depth = getattr(_inside, "depth", 0) + 1
+            try:
+                callback(LogLevel(level), from_c(message) or "")
+            except BaseException:  # noqa: B036 - nothing may unwind into the library
+                pass
+            finally:
+                _inside.depth -= 1
+
+        native = LOG_CALLBACK(forward)
+    if getattr(_inside, "depth", 0):
+        # Inside a callback: another thread may hold _lock while the library waits for this
+        # very call, so neither is waited for; both thunks are kept.
+        _kept.extend([_installed, native])
+        check(lib.kpos_set_log_callback(native, None, int(max_level)))
+        _installed = native if callback is not None else None
+        return
     with _lock:
-        _chosen_by_caller = True
-        if callback is None:
-            native = LOG_CALLBACK()  # a NULL function pointer: removes the callback
-        else:
-
-            def forward(_userdata: Optional[int], level: int, message: Optional[bytes]) -> None:
-                try:
-                    callback(LogLevel(level), from_c(message) or "")
-                except BaseException:  # noqa: B036 - nothing may unwind into the library
-                    pass
-
-            native = LOG_CALLBACK(forward)
         check(lib.kpos_set_log_callback(native, None, int(max_level)))
         _installed = native if callback is not None else None
 
@@ -103,10 +120,13 @@ def _library_level(python_level: int) -> LogLevel:
 
 
 def _to_logger(_userdata: Optional[int], level: int, message: Optional[bytes]) -> None:
+    _inside.depth = getattr(_inside, "depth", 0) + 1
     try:
         _logger.log(_TO_LOGGING.get(LogLevel(level), logging.DEBUG), from_c(message) or "")
     except BaseException:  # noqa: B036 - nothing may unwind into the library
         pass
+    finally:
+        _inside.depth -= 1
 
 
 _TO_LOGGER_NATIVE = LOG_CALLBACK(_to_logger)
@@ -118,6 +138,8 @@ def sync_logging_level() -> None:
     with ``logging`` before creating clients applies; call it after changing the level later.
     Does nothing once :func:`set_log_callback` was called."""
     global _installed, _bridged_level
+    if getattr(_inside, "depth", 0):
+        return  # from a handler of the logger itself: changed on the next call
     with _lock:
         if _chosen_by_caller:
             return
@@ -128,5 +150,18 @@ def sync_logging_level() -> None:
         _installed = _TO_LOGGER_NATIVE
         _bridged_level = level
 
+
+def _stop_logging_at_exit() -> None:
+    # At interpreter exit, daemon threads may still be inside the library: a callback they
+    # start after finalisation began could not take the GIL and would end its thread inside
+    # the library. Removing the callback first waits for the calls running now.
+    if _installed is not None:
+        try:
+            lib.kpos_set_log_callback(LOG_CALLBACK(), None, int(LogLevel.ERROR))
+        except BaseException:  # noqa: B036 - exiting anyway
+            pass
+
+
+atexit.register(_stop_logging_at_exit)
 
 sync_logging_level()

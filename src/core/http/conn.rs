@@ -17,8 +17,7 @@
 use std::io;
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Once, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use ureq::unversioned::transport::{
@@ -309,23 +308,9 @@ fn wait(
     }
 }
 
-/// Bumped in the child of every `fork`.
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-extern "C" fn forked() {
-    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
-}
-
 /// Which process this is, as far as connections are concerned: changes in the child of a `fork`
-/// (without a system call, unlike `getpid`).
+/// (without a system call, unlike `getpid`; see `core::fork`).
 pub(crate) fn fork_generation() -> u64 {
-    static WATCH: Once = Once::new();
-    WATCH.call_once(|| {
-        // SAFETY: `forked` only touches an atomic, which is allowed in the child of a fork.
-        // glibc ties the handler to this library, so it goes away when the library is unloaded.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(forked));
-        }
-    });
-    FORK_GENERATION.load(Ordering::Relaxed)
+    crate::core::fork::install(None);
+    crate::core::fork::generation()
 }
