@@ -171,7 +171,9 @@ fn is_raw_dump(target: &str) -> bool {
 
 fn forwarded_level(level: ::log_facade::Level) -> Level {
     match level {
-        ::log_facade::Level::Error | ::log_facade::Level::Warn | ::log_facade::Level::Info => Level::Debug,
+        ::log_facade::Level::Error | ::log_facade::Level::Warn | ::log_facade::Level::Info => {
+            Level::Debug
+        }
         ::log_facade::Level::Debug | ::log_facade::Level::Trace => Level::Trace,
     }
 }
