@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use super::clock;
 use super::log::{self, Level};
@@ -20,9 +20,12 @@ use super::log::{self, Level};
 pub const LEVEL_VARIABLE: &str = "KLARNA_POS_LOG";
 pub const FILE_VARIABLE: &str = "KLARNA_POS_LOG_FILE";
 
+/// No lock: each line goes out with one write to a file opened for appending (or standard
+/// error), so lines of concurrent threads do not interleave and a `fork` while another thread
+/// writes leaves nothing locked in the child.
 struct EnvLog {
     level: Level,
-    out: Mutex<Out>,
+    out: Out,
 }
 
 enum Out {
@@ -71,10 +74,7 @@ fn open_from_env() -> Option<EnvLog> {
             }
         },
     };
-    Some(EnvLog {
-        level,
-        out: Mutex::new(out),
-    })
+    Some(EnvLog { level, out })
 }
 
 fn open_file(path: &std::path::Path) -> std::io::Result<File> {
@@ -134,11 +134,33 @@ pub fn write(level: Level, message: &str) {
             .map(|c| if c.is_control() { ' ' } else { c }),
     );
     line.push('\n');
-    let mut out = log.out.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = match &mut *out {
-        Out::Stderr => std::io::stderr().write_all(line.as_bytes()),
-        Out::File(f) => f.write_all(line.as_bytes()),
+    let _ = match &log.out {
+        Out::Stderr => write_stderr(line.as_bytes()),
+        Out::File(f) => (&*f).write_all(line.as_bytes()),
     };
+}
+
+/// Writes to file descriptor 2 directly: the standard library's `stderr()` takes a lock.
+#[cfg(unix)]
+fn write_stderr(mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is valid for reads of `bytes.len()` bytes for the whole call.
+        let n = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_stderr(bytes: &[u8]) -> std::io::Result<()> {
+    std::io::stderr().write_all(bytes)
 }
 
 /// Forwards the `log` crate's records (from the HTTP crate) into the library's log.
