@@ -208,9 +208,9 @@ impl Transport {
             Some(pos) => format!("{} klarna-pos/{}", pos, env!("CARGO_PKG_VERSION")),
             None => format!("klarna-pos/{}", env!("CARGO_PKG_VERSION")),
         };
-        let roots = trust::roots(config.trust_store, config.ca_file.as_deref())?;
-        log!(Level::Info, "trusting {}", roots.description);
-        let roots = ureq::tls::RootCerts::new_with_certs(&roots.certs);
+        let (roots, description) =
+            trust::shared_roots(config.trust_store, config.ca_file.as_deref())?;
+        log!(Level::Info, "trusting {}", description);
         // Certificates are always verified, against these roots, with rustls' ring provider.
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(roots)

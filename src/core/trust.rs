@@ -2,13 +2,14 @@
 //! or both (the `trust_store` key), plus the certificates of `ca_file`.
 //!
 //! On Linux and the BSDs the system store is the distribution's PEM bundle (the first of
-//! [`UNIX_BUNDLES`] that exists), or what `SSL_CERT_FILE` / `SSL_CERT_DIR` name, as OpenSSL
-//! reads them. Elsewhere (Windows: the machine's certificate store; macOS: the keychain) the
+//! [`UNIX_BUNDLES`] that exists), or the PEM file `SSL_CERT_FILE` names, or else the PEM files
+//! of the directory `SSL_CERT_DIR` names. Elsewhere (Windows: the machine's certificate store; macOS: the keychain) the
 //! store is read by `rustls-native-certs`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
 
-use ureq::tls::{Certificate, PemItem};
+use ureq::tls::{Certificate, PemItem, RootCerts};
 
 use super::error::{Error, Result};
 use super::log::{log, Level};
@@ -111,6 +112,41 @@ pub fn roots(store: TrustStore, ca_file: Option<&Path>) -> Result<Roots> {
     })
 }
 
+/// The root store of the last client, with what it was made from.
+pub struct Cached {
+    made_from: (TrustStore, Option<PathBuf>, [Option<std::ffi::OsString>; 2]),
+    roots: RootCerts,
+    description: String,
+}
+
+/// The root store clients share: made once per process (again only when `trust_store`,
+/// `ca_file`, `SSL_CERT_FILE` or `SSL_CERT_DIR` differ), since clients are created often and the
+/// system store is large and rarely changes. Held across `fork` by the fork handlers
+/// (registered by the C boundary), so a child never finds it locked.
+pub static SHARED_ROOTS: LazyLock<Mutex<Option<Cached>>> = LazyLock::new(|| Mutex::new(None));
+
+/// [`roots`] as the store a client's TLS configuration takes, shared between clients made from
+/// the same settings; also its description.
+pub fn shared_roots(store: TrustStore, ca_file: Option<&Path>) -> Result<(RootCerts, String)> {
+    let made_from = (
+        store,
+        ca_file.map(Path::to_path_buf),
+        ["SSL_CERT_FILE", "SSL_CERT_DIR"].map(std::env::var_os),
+    );
+    let mut cache = SHARED_ROOTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = cache.as_ref().filter(|c| c.made_from == made_from) {
+        return Ok((c.roots.clone(), c.description.clone()));
+    }
+    let found = roots(store, ca_file)?;
+    let roots = RootCerts::new_with_certs(&found.certs);
+    *cache = Some(Cached {
+        made_from,
+        roots: roots.clone(),
+        description: found.description.clone(),
+    });
+    Ok((roots, found.description))
+}
+
 /// Mozilla's root certificates (the `webpki-root-certs` crate), borrowed from the library's
 /// read-only data.
 fn mozilla_roots() -> impl Iterator<Item = Certificate<'static>> {
@@ -159,7 +195,13 @@ fn system_roots() -> std::result::Result<(Vec<Certificate<'static>>, String), St
     let mut certs = Vec::new();
     let mut sources = Vec::new();
     let file = env_path("SSL_CERT_FILE");
-    let dir = env_path("SSL_CERT_DIR");
+    // The directory only without a file: it usually holds the bundle's certificates once more,
+    // one file each, and reading hundreds of files for every client is slow.
+    let dir = if file.is_none() {
+        env_path("SSL_CERT_DIR")
+    } else {
+        None
+    };
     if file.is_none() && dir.is_none() {
         let Some(bundle) = UNIX_BUNDLES.iter().map(Path::new).find(|p| p.is_file()) else {
             return Err(format!(

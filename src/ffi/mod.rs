@@ -36,6 +36,7 @@ pub(crate) fn install_fork_handlers() {
             client::CLIENTS.fork_lock(),
             session::registry_fork_lock(),
             &BYTES as &'static dyn ForkLock,
+            &crate::core::trust::SHARED_ROOTS as &'static dyn ForkLock,
         ]
     });
     fork::install(Some(locks.as_slice()));
