@@ -253,6 +253,21 @@ typedef uint32_t kpos_result;
 typedef void (*kpos_log_callback)(void *userdata, uint32_t level, const char *message);
 
 /**
+ * Receives a session's status (`KPOS_STATUS_*`) from `kpos_session_watch`: first the status at
+ * the time of the watch, then each change in order, the last call with a terminal status
+ * (COMPLETED, CANCELED, FAILED, EXPIRED). `session` is the watched handle, `userdata` the
+ * pointer given to `kpos_session_watch`.
+ *
+ * Called on the library's listener thread, one call at a time for the whole process (never on
+ * the thread that called `kpos_session_watch`): return quickly, e.g. post a message to the
+ * till's UI thread (Win32: `PostMessage(hwnd, WM_APP + n, status, 0)`). It may call any
+ * `kpos_` function, including `kpos_session_watch(session, NULL, NULL)`, `kpos_session_cancel`
+ * and `kpos_session_free` on its own session (see `kpos_session_watch`). Must not unwind (no C++
+ * exceptions, no longjmp).
+ */
+typedef void (*kpos_status_listener)(void *userdata, kpos_session *session, uint32_t status);
+
+/**
  * Success.
  */
 #define KPOS_OK 0
@@ -563,9 +578,11 @@ kpos_result kpos_order_get(kpos_client *client,
 /**
  * Captures (part of) an order: `POST …/orders/{order_id}/captures` with `capture_json`
  * (`{"captured_amount", "description"?, "reference"?, "order_lines"?, …}`), validated before
- * anything is sent: `captured_amount` a positive integer of minor units up to 200 000 000,
- * `description` and `reference` strings of at most 255 characters, `order_lines` as for a
- * session and adding up to `captured_amount`; unknown fields pass through.
+ * anything is sent by Klarna's Order Management rules (docs/validation.md): `captured_amount`
+ * an integer of minor units from 0 to 200 000 000, `description` and `reference` strings of at
+ * most 255 characters, `order_lines` 0 to 1000 lines checked as a session's (a name may be
+ * empty, a tax rate above 10000) that need not add up to the amount, `shipping_info` and
+ * `shipping_delay` within Klarna's limits; unknown fields pass through.
  *
  * `idempotency_key` (1-64 printable ASCII characters, no spaces) is sent as
  * `Klarna-Idempotency-Key`; NULL makes the library generate a UUID v4. Automatic retries (after
@@ -642,7 +659,8 @@ kpos_result kpos_order_cancel(kpos_client *client,
  * once its captures are done): `POST …/orders/{order_id}/release-remaining-authorization`.
  * `idempotency_key` may be NULL; journal as for `kpos_order_capture`. Thread-safe.
  *
- * Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna `RELEASE_NOT_ALLOWED`, e.g. after a cancel);
+ * Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna's 403 `NOT_ALLOWED`: the order is cancelled or
+ * has no capture yet);
  * `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_NOT_FOUND`; `KPOS_E_PERMISSION_DENIED`;
  * `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
  * `KPOS_E_PROTOCOL`.
@@ -679,8 +697,10 @@ kpos_result kpos_qr_render(const char *text,
 /**
  * Validates `order_json` locally (nothing is sent when it is refused), then starts a Klarna
  * in-store session: one `POST /payments/v1/sessions`, never repeated automatically. Fills
- * `acquiring_channel: in_store` and `distribution.method: one_qr` when absent; unknown fields pass
- * through untouched; an `attachment.body` given as a JSON object is serialised for Klarna.
+ * `acquiring_channel: in_store` and `distribution.method: one_qr` when absent (the older `qr` and
+ * `payment_link` are sent as `one_qr`); unknown fields pass through untouched; an
+ * `attachment.body` given as a JSON object is serialised for Klarna. The rules and their limits:
+ * docs/validation.md.
  *
  * On success writes a new session to `*out` (status `KPOS_STATUS_CREATED`); release it with
  * `kpos_session_free`. Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, invalid
@@ -840,7 +860,8 @@ KPOS_API KPOS_MUST_USE kpos_result kpos_session_failure(const kpos_session *s);
  * Cancels the payment at Klarna (`DELETE` of the session) and wakes a `kpos_session_wait` on
  * another thread. Callable from any thread at any moment; idempotent (cancelling a CANCELED,
  * FAILED or EXPIRED session is `KPOS_OK`). Klarna recommends cancelling when the till gives up
- * waiting.
+ * waiting. Ends a `kpos_session_watch`: when it returns, the listener's final call (CANCELED,
+ * or COMPLETED) has returned; see `kpos_session_watch` for a cancel from inside a listener.
  *
  * Returns `KPOS_OK`; `KPOS_E_CONFLICT` once the payment COMPLETED (refund it instead; the status
  * becomes COMPLETED); `KPOS_E_NOT_FOUND`; `KPOS_E_INVALID_ARGUMENT`; transport errors (then call
@@ -853,7 +874,9 @@ KPOS_API KPOS_MUST_USE kpos_result kpos_session_cancel(kpos_session *s);
 
 /**
  * Releases a session (strings from its getters become invalid). Does not cancel it at Klarna.
- * NULL and an already freed session are no-ops.
+ * Ends a `kpos_session_watch` without a final call: when it returns, the listener is not
+ * running and will not run again (from inside the session's own listener: the running call is
+ * the last). NULL and an already freed session are no-ops.
  *
  * # Safety
  * `s` must be NULL or a handle from this library, not in use by another thread.
@@ -880,6 +903,73 @@ KPOS_API int32_t kpos_status_is_terminal(uint32_t status);
  * number this version does not know give "Checking the payment status...".
  */
 KPOS_API const char *kpos_status_display_text(uint32_t status);
+
+/**
+ * Follows the session in the background and calls `cb(userdata, s, status)`: first, at once,
+ * with the current status, then once per status change, in order, and exactly once with the
+ * final status (COMPLETED, CANCELED, FAILED or EXPIRED; after that, never again). The statuses come
+ * from status reads paced like `kpos_session_wait`'s (`poll_interval_ms`, growing while nothing
+ * changes; `webhook_poll_interval_ms` for a session followed by webhook, whose callbacks passed
+ * to `kpos_webhook_verify` reach the listener at once), and from the till's own
+ * `kpos_session_poll` / `kpos_session_wait` / `kpos_session_cancel`. A failed status read is
+ * logged and read again later; it ends nothing. Watching a session already watched replaces
+ * the listener (the old one is ended first, as by `kpos_session_watch(s, NULL, NULL)`).
+ *
+ * Ending a watch: `kpos_session_watch(s, NULL, NULL)` (no final call) and
+ * `kpos_session_free(s)` end it; `kpos_session_cancel(s)` ends it after the final call with the
+ * cancel's outcome (CANCELED, or COMPLETED when the payment completed first) has returned, or
+ * without a final call when the cancel fails. When any of them returns, `cb` is not running and
+ * will not run again. Called from inside a listener they do not wait: from inside this
+ * session's own listener the running call is the last one (after `kpos_session_cancel` the
+ * final call still follows, once the running call has returned); any other session's listener
+ * is not running then (listeners run one at a time).
+ *
+ * Threads: the library runs one poller thread per client with watched sessions and one
+ * listener thread for the process (both start when needed and end when idle), so 100 watched
+ * sessions of one client take two threads. A watch belongs to the process that started it: in
+ * a `fork()`ed child its listener is never called, and ending it there waits for nothing.
+ *
+ * Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` for a NULL or freed session, or `cb` NULL with
+ * `userdata` not NULL; `KPOS_E_INTERNAL` when a thread cannot be started.
+ *
+ * # Safety
+ * `cb` must stay callable and `userdata` usable from the listener thread until the watch ends.
+ */
+KPOS_API
+KPOS_MUST_USE
+kpos_result kpos_session_watch(kpos_session *s,
+                               kpos_status_listener cb,
+                               void *userdata);
+
+/**
+ * The text to show the cashier for `status` (`KPOS_STATUS_*`) in `language`, a BCP 47 tag such
+ * as `"sv"`, `"sv-SE"`, `"nb-NO"`, `"de-AT"` or `"fr-BE"` (case-insensitive; `_` is read as
+ * `-`): the region's own text where it has one (`en-GB` writes "cancelled"), else the
+ * language's, else English. NULL or an unknown language gives English, an unknown status the
+ * neutral "checking" text of the language. Static, never freed, never NULL.
+ *
+ * Languages: en, sv, nb (also for `no` and `nn`), da, fi, de, nl, fr, es, it, pl, cs, pt
+ * (docs/events.md has the table). Every text fits a two-line display of 20 characters per
+ * line, wrapped at spaces; the longest is 39 characters (Portuguese, "Digitalizar o código QR
+ * com o telemóvel").
+ *
+ * # Safety
+ * `language` must be NULL or a NUL-terminated string.
+ */
+KPOS_API const char *kpos_status_display_text_for(uint32_t status, const char *language);
+
+/**
+ * The text to show the customer for `status` in `language` (as for
+ * `kpos_status_display_text_for`): DISTRIBUTED "Scan the QR code with your phone camera",
+ * ACCESSED "Confirm in the Klarna app", COMPLETED "Payment approved. Thank you!", ... in the
+ * customer's language. Every text fits a two-line display of 32 characters per line, wrapped at
+ * spaces; the longest are 45 characters (German, "Scannen Sie den QR-Code mit Ihrer
+ * Handykamera", and Dutch). Static, never freed, never NULL.
+ *
+ * # Safety
+ * `language` must be NULL or a NUL-terminated string.
+ */
+KPOS_API const char *kpos_status_customer_text_for(uint32_t status, const char *language);
 
 /**
  * Verifies a webhook call Klarna made to a callback URL of this client's sessions (config key

@@ -16,9 +16,10 @@
  * session is used by one thread at a time, except cancel(), which any thread may call. After the
  * sale, the client reads and changes orders (get_order, capture, refund, cancel_order,
  * release_remaining_authorization), lists its journal (journal_pending) and verifies webhook
- * calls (webhook_verify); qr_render() draws a QR code locally and display_text() gives the
- * cashier's text for a status. For what this header does not wrap yet (the log callback), call
- * the C functions directly.
+ * calls (webhook_verify); qr_render() draws a QR code locally; display_text() and
+ * customer_text() give the cashier's and the customer's text for a status, in their language;
+ * session::watch() calls a function on each status change. For what this header does not wrap
+ * yet (the log callback), call the C functions directly.
  */
 
 #ifndef KLARNA_POS_HPP
@@ -28,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -63,6 +65,22 @@ inline bool is_terminal(status s) { return kpos_status_is_terminal(static_cast<s
  *  completed "Payment is done", failed "Something went wrong" (show the session id next to it),
  *  ...; unknown "Checking the payment status...". */
 inline std::string display_text(status s) { return kpos_status_display_text(static_cast<std::uint32_t>(s)); }
+
+/** The cashier's text for a status in `language`, a BCP 47 tag ("sv", "sv-SE", "nb-NO",
+ *  "de-AT", ...; case-insensitive): the region's text, else the language's, else English. Fits
+ *  two lines of 20 characters. */
+inline std::string display_text(status s, const std::string &language)
+{
+    return kpos_status_display_text_for(static_cast<std::uint32_t>(s), language.c_str());
+}
+
+/** The customer's text for a status in `language` (as for display_text): distributed "Scan the
+ *  QR code with your phone camera", accessed "Confirm in the Klarna app", completed "Payment
+ *  approved. Thank you!", ...; "" is English. Fits two lines of 32 characters. */
+inline std::string customer_text(status s, const std::string &language = std::string())
+{
+    return kpos_status_customer_text_for(static_cast<std::uint32_t>(s), language.c_str());
+}
 
 /** The library's version, "MAJOR.MINOR.PATCH". */
 inline std::string version() { return kpos_version(); }
@@ -286,6 +304,18 @@ struct webhook_result {
  */
 class session {
 public:
+    /** Called by watch() with each status, on the library's listener thread. */
+    typedef std::function<void(klarna_pos::status)> listener;
+
+    session(session &&) noexcept = default;
+    /** Frees this object's session first (ending its watch), then takes the other's. */
+    session &operator=(session &&other) noexcept
+    {
+        handle_ = std::move(other.handle_);
+        listener_ = std::move(other.listener_);
+        return *this;
+    }
+
     /** Klarna's session id. */
     std::string id() const { return detail::text(kpos_session_id(get())); }
     /** The status URL; keep it with id() to resume after a restart. */
@@ -331,6 +361,29 @@ public:
      *  moment; idempotent. Throws KPOS_E_CONFLICT once the payment completed (refund it). */
     void cancel() { detail::check(kpos_session_cancel(get())); }
 
+    /** Calls `fn(status)` on the library's listener thread (kpos_session_watch): first with the
+     *  current status, then once per change, in order, the last time with the final status.
+     *  Replaces an earlier listener. unwatch(), cancel() (after the final call) and the
+     *  destructor end it: when they return, `fn` is not running and will not run again (from
+     *  inside `fn` they do not wait; destroy the session there only as the last thing `fn`
+     *  does). An exception `fn` throws is swallowed: it cannot cross into the library. */
+    void watch(listener fn)
+    {
+        if (!fn) {
+            unwatch();
+            return;
+        }
+        std::unique_ptr<listener> next(new listener(std::move(fn)));
+        // The library ends the previous listener's calls before it returns; only then is the
+        // previous function destroyed.
+        detail::check(kpos_session_watch(get(), &session::trampoline, next.get()));
+        listener_ = std::move(next);
+    }
+
+    /** Ends watch() without a final call. The listener function is kept until the next watch()
+     *  or the destructor, so unwatch() may be called from inside it. */
+    void unwatch() { detail::check(kpos_session_watch(get(), nullptr, nullptr)); }
+
     /** The C handle, for functions this header does not wrap; owned by this object. */
     kpos_session *get() const noexcept { return handle_.get(); }
 
@@ -340,6 +393,16 @@ private:
 
     static klarna_pos::status from_c(std::uint32_t s) { return detail::to_status(s); }
 
+    static void trampoline(void *userdata, kpos_session *, std::uint32_t s)
+    {
+        try {
+            (*static_cast<listener *>(userdata))(from_c(s));
+        } catch (...) {
+        }
+    }
+
+    // Declared before handle_, so destroyed after it: freeing the session ends the watch first.
+    std::unique_ptr<listener> listener_;
     std::unique_ptr<kpos_session, detail::session_free> handle_;
 };
 

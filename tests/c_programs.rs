@@ -31,8 +31,10 @@ const PROGRAMS: &[&str] = &[
     "corpus",
     "failures",
     "misuse",
+    "order_states",
     "payment_flow",
     "version",
+    "watch_events",
 ];
 
 /// Programs run under valgrind: the ones that exercise the most code paths with the least
@@ -313,6 +315,13 @@ fn misuse() {
     run_c_test("misuse");
 }
 
+/// Klarna's 403 NOT_ALLOWED (a release without captures or on a cancelled order) and
+/// CANCEL_NOT_ALLOWED reach C as KPOS_E_CONFLICT.
+#[test]
+fn order_states() {
+    run_c_test("order_states");
+}
+
 #[test]
 fn payment_flow() {
     run_c_test("payment_flow");
@@ -323,6 +332,11 @@ fn payment_flow() {
 #[test]
 fn version() {
     run_c_test("version");
+}
+
+#[test]
+fn watch_events() {
+    run_c_test("watch_events");
 }
 
 /// The shared library exports the C API and nothing else: every defined dynamic symbol starts
@@ -400,6 +414,100 @@ fn c_till_takes_a_payment() {
         Some(0),
         "the till exits 0 after COMPLETED"
     );
+}
+
+/// `till --language sv`: the cashier's and the customer's texts of every status it shows, in
+/// Swedish.
+#[test]
+fn c_till_speaks_the_cashiers_language() {
+    let exe = compile_c("examples/c/till.c", "till_sv");
+    let sim = Sim::start_with(&["--customer", "auto", "--auto-delay-ms", "4000"]);
+    let out = run(
+        &exe,
+        &[
+            "examples/orders/se_coffee.json",
+            "--timeout-ms",
+            "60000",
+            "--language",
+            "sv",
+        ],
+        &sim,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let texts: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("display=") || l.starts_with("customer="))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "display=Skanna QR-koden med mobilen",
+            "customer=Skanna QR-koden med mobilens kamera",
+            "display=Betalning pågår",
+            "customer=Bekräfta i Klarna-appen",
+            "display=Betalningen är klar",
+            "customer=Betalningen är godkänd. Tack!",
+        ],
+        "till output:\n{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0), "till output:\n{stdout}");
+}
+
+/// The event-driven till: statuses arrive through its listener and its poll() loop, in order,
+/// in the language asked for; it exits 0 after COMPLETED. With --timeout-ms short of the
+/// customer, its loop cancels and the final CANCELED still arrives through the listener.
+#[test]
+fn c_event_till_takes_a_payment_and_cancels_on_its_deadline() {
+    let exe = compile_c("examples/c/event_till.c", "event_till");
+    let sim = Sim::start_with(&["--customer", "auto", "--auto-delay-ms", "4000"]);
+    let out = run(
+        &exe,
+        &["examples/orders/se_coffee.json", "--language", "de-AT"],
+        &sim,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let keys: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("display=") && !l.starts_with("customer="))
+        .map(|l| match l.split_once('=') {
+            Some(("status", _)) => l,
+            Some((key, _)) => key,
+            None => l,
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "session_id",
+            "qr_url",
+            "payment_link",
+            "status=DISTRIBUTED",
+            "status=ACCESSED",
+            "status=COMPLETED",
+            "order_id",
+        ],
+        "event_till output:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("display=Zahlung abgeschlossen\n"),
+        "German texts:\n{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0), "exit 0 after COMPLETED");
+
+    let sim = Sim::start_with(&["--customer", "manual"]);
+    let out = run(
+        &exe,
+        &["examples/orders/se_coffee.json", "--timeout-ms", "500"],
+        &sim,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.ends_with(
+            "status=CANCELED\ndisplay=Payment is canceled\ncustomer=The payment was canceled\n"
+        ),
+        "the final status comes through the listener after the cancel:\n{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(2), "exit 2: not paid");
 }
 
 /// Every program under AddressSanitizer and UBSan, one after the other (each is a whole

@@ -144,18 +144,32 @@ fn a_cancel_after_a_capture_is_a_conflict_and_before_one_it_cancels() {
 }
 
 #[test]
-fn releasing_the_remaining_authorization_closes_an_uncaptured_order() {
+fn releasing_the_remaining_authorization_needs_a_capture_and_ends_further_captures() {
     let sim = Sim::start();
     let client = sim.client();
     let order_id = sim.paid_order(&client);
+    // Klarna: 403 NOT_ALLOWED without a capture (or on a cancelled order), a state conflict.
+    let f = client.release(&order_id, None).unwrap_err();
+    assert_eq!(f.code, KPOS_E_CONFLICT, "{:?}", f.detail);
+    assert_eq!(f.detail["klarna_error_code"], "NOT_ALLOWED");
+
+    client
+        .capture(&order_id, r#"{"captured_amount": 1000}"#, None)
+        .unwrap();
     client.release(&order_id, None).unwrap();
     let o = client.order_get(&order_id).unwrap();
-    assert_eq!(o["status"], "CLOSED");
+    assert_eq!(o["status"], "CAPTURED");
     assert_eq!(o["remaining_authorized_amount"], 0);
     let f = client
         .capture(&order_id, r#"{"captured_amount": 100}"#, None)
         .unwrap_err();
     assert_eq!(f.code, KPOS_E_CONFLICT);
+
+    let cancelled = sim.paid_order(&client);
+    client.cancel_order(&cancelled, None).unwrap();
+    let f = client.release(&cancelled, None).unwrap_err();
+    assert_eq!(f.code, KPOS_E_CONFLICT);
+    assert_eq!(f.detail["klarna_error_code"], "NOT_ALLOWED");
 }
 
 #[test]
@@ -171,6 +185,37 @@ fn an_unknown_order_is_not_found_and_its_id_stays_inside_the_path() {
     }
 }
 
+/// What Klarna's Order Management allows is not refused locally: a capture of 0, a partial
+/// goodwill refund that lists the line it concerns, a line with an empty name or a tax rate
+/// above 10000, an empty line list.
+#[test]
+fn bodies_klarna_allows_are_sent() {
+    let sim = Sim::start();
+    let client = sim.client();
+    let order_id = sim.paid_order(&client);
+    client
+        .capture(
+            &order_id,
+            r#"{"captured_amount": 0, "order_lines": []}"#,
+            None,
+        )
+        .unwrap();
+    client
+        .capture(&order_id, r#"{"captured_amount": 1000}"#, None)
+        .unwrap();
+    let goodwill = json!({"refunded_amount": 300, "description": "scratched mug",
+        "order_lines": [{"type": "physical", "name": "", "quantity": 1, "unit_price": 1000,
+                         "tax_rate": 12000, "total_amount": 1000, "total_tax_amount": 545}]});
+    client
+        .refund(&order_id, &goodwill.to_string(), None)
+        .unwrap();
+    let o = client.order_get(&order_id).unwrap();
+    assert_eq!(
+        (o["captured_amount"].as_i64(), o["refunded_amount"].as_i64()),
+        (Some(1000), Some(300))
+    );
+}
+
 #[test]
 fn invalid_capture_and_refund_bodies_are_refused_locally_with_the_field_and_nothing_is_sent() {
     let sim = Sim::start();
@@ -181,8 +226,8 @@ fn invalid_capture_and_refund_bodies_are_refused_locally_with_the_field_and_noth
     bad_tax["total_tax_amount"] = json!(150);
     let cases = [
         (json!({}), "refunded_amount"),
-        (json!({"refunded_amount": 0}), "refunded_amount"),
         (json!({"refunded_amount": -100}), "refunded_amount"),
+        (json!({"refunded_amount": 1e30}), "refunded_amount"),
         (json!({"refunded_amount": 12.5}), "refunded_amount"),
         (json!({"refunded_amount": 200_000_001}), "refunded_amount"),
         (
@@ -194,15 +239,15 @@ fn invalid_capture_and_refund_bodies_are_refused_locally_with_the_field_and_noth
             "reference",
         ),
         (
-            json!({"refunded_amount": 999, "order_lines": [line]}),
-            "refunded_amount",
-        ),
-        (
             json!({"refunded_amount": 1000, "order_lines": [bad_tax]}),
             "order_lines[0].total_tax_amount",
         ),
         (
-            json!({"refunded_amount": 1000, "order_lines": []}),
+            json!({"refunded_amount": 1000, "order_lines": {}}),
+            "order_lines",
+        ),
+        (
+            json!({"refunded_amount": 1000, "order_lines": vec![line.clone(); 1001]}),
             "order_lines",
         ),
     ];

@@ -572,3 +572,64 @@ fn null_arguments_are_invalid() {
         .unwrap()
         .contains("target_len"));
 }
+
+unsafe extern "C" fn record_status(
+    userdata: *mut c_void,
+    _session: *mut kpos_session,
+    status: u32,
+) {
+    let (heard, changed) = &*(userdata as *const (Mutex<Vec<u32>>, std::sync::Condvar));
+    heard.lock().unwrap().push(status);
+    changed.notify_all();
+}
+
+/// A watched session followed by webhook hears each status from its callback, without a status
+/// read of its own (the safety-net interval is ten minutes); only the COMPLETED callback is
+/// confirmed by one GET.
+#[test]
+fn a_watched_session_hears_each_callback_without_polling() {
+    let sim = Sim::start();
+    let receiver = Receiver::bind();
+    let client = Client::new(&sim.config_json(json!({
+        "webhook_url": receiver.url,
+        "webhook_poll_interval_ms": 600_000,
+    })))
+    .unwrap();
+    let client: &'static Client = Box::leak(Box::new(client));
+    let _deliveries = receiver.serve(client);
+    let s = client.create(&order()).unwrap();
+    let heard = (Mutex::new(Vec::<u32>::new()), std::sync::Condvar::new());
+    let code = unsafe {
+        klarna_pos::ffi::watch::kpos_session_watch(
+            s.0,
+            Some(record_status),
+            &heard as *const _ as *mut c_void,
+        )
+    };
+    assert_eq!(code, KPOS_OK);
+    let wait_for = |status: u32| {
+        let guard = heard.0.lock().unwrap();
+        let (guard, _) = heard
+            .1
+            .wait_timeout_while(guard, Duration::from_secs(30), |h| !h.contains(&status))
+            .unwrap();
+        assert!(guard.contains(&status), "{status} never heard: {guard:?}");
+    };
+    wait_for(KPOS_STATUS_DISTRIBUTED);
+    sim.act(&s.id(), "scan", None);
+    wait_for(KPOS_STATUS_ACCESSED);
+    sim.act(&s.id(), "approve", None);
+    wait_for(KPOS_STATUS_COMPLETED);
+    let mut statuses = heard.0.lock().unwrap().clone();
+    // The creation's callback may be merged before the watch starts.
+    statuses.retain(|s| *s != KPOS_STATUS_CREATED);
+    assert_eq!(
+        statuses,
+        [
+            KPOS_STATUS_DISTRIBUTED,
+            KPOS_STATUS_ACCESSED,
+            KPOS_STATUS_COMPLETED
+        ]
+    );
+    assert_eq!(polls(&sim, &s), 1, "one GET confirmed COMPLETED");
+}

@@ -1,7 +1,7 @@
 /*
  * till.c: take one Klarna in-store payment from the command line.
  *
- *   till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--verbose]
+ *   till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--language TAG] [--verbose]
  *   till --check [--verbose]
  *
  * Credentials and endpoint come from the environment (KLARNA_API_URL, KLARNA_USERNAME,
@@ -12,6 +12,8 @@
  *   qr_url=<url>                  show this QR code to the customer
  *   payment_link=<url>            (when Klarna gives one)
  *   status=<STATUS>               on every change: DISTRIBUTED, ACCESSED, COMPLETED, ...
+ *   display=<text>                with --language: the cashier's text for the status
+ *   customer=<text>               with --language: the customer display's text
  *   order_id=<id>                 when the payment COMPLETED
  *   error=<KPOS_E_NAME> <message> correlation_id=<id-or-empty>
  *
@@ -23,6 +25,9 @@
  * Exit status: 0 COMPLETED; 2 CANCELED, FAILED or EXPIRED (also when --timeout-ms runs out:
  * the till then cancels the session, as Klarna recommends); 1 any other library error;
  * 64 a mistake on the command line.
+ *
+ * --language takes a BCP 47 tag (sv, sv-SE, nb-NO, de-AT, fr-BE, ...): the cashier's and the
+ * customer's texts come in that language (region, then language, then English).
  *
  * Build (from the repository root): `cargo build && make -C examples/c`, or by hand
  *   gcc -std=c99 -Wall -Wextra -Werror -I include examples/c/till.c \
@@ -57,7 +62,8 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--verbose]\n"
+    fprintf(stderr, "usage: till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--language TAG]"
+                    " [--verbose]\n"
                     "       till --check [--verbose]\n");
 }
 
@@ -292,6 +298,9 @@ static void draw_qr_on_terminal(const char *text)
  * session is distributed (before its status line, so the cashier's screen can show it), then
  * the status when it changed.
  */
+/* The cashier's and the customer's language (--language), or NULL. */
+static const char *language = NULL;
+
 static void report_progress(const kpos_session *session, uint32_t status, uint32_t *shown_status,
                             int *qr_shown)
 {
@@ -308,8 +317,12 @@ static void report_progress(const kpos_session *session, uint32_t status, uint32
     }
     if (status != *shown_status) {
         emit("status", kpos_status_name(status));
-        if (stderr_is_terminal())
+        if (language != NULL) {
+            emit("display", kpos_status_display_text_for(status, language));
+            emit("customer", kpos_status_customer_text_for(status, language));
+        } else if (stderr_is_terminal()) {
             fprintf(stderr, "  [cashier display: %s]\n", kpos_status_display_text(status));
+        }
         *shown_status = status;
     }
 }
@@ -411,6 +424,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "till: --short-code needs the digits the customer read out\n");
                 return EXIT_USAGE;
             }
+        } else if (strcmp(argv[i], "--language") == 0 && i + 1 < argc) {
+            language = argv[++i];
         } else if (strcmp(argv[i], "--check") == 0) {
             check = 1;
         } else if (strcmp(argv[i], "--verbose") == 0) {

@@ -249,10 +249,11 @@ impl Client {
     fn parse_create_answer(&self, resp: &Response) -> Result<(String, String)> {
         let json = resp.json()?;
         let protocol = |what: &str| {
-            let mut e = Error::new(Code::Protocol, format!("Klarna's session answer {}", what));
-            e.http_status = Some(resp.status);
-            e.correlation_id = resp.correlation_id().map(str::to_string);
-            e
+            Error::protocol(
+                format!("Klarna's session answer {what}"),
+                resp.status,
+                resp.correlation_id(),
+            )
         };
         let session_id = json
             .get("session_id")

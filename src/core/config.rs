@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use zeroize::Zeroize;
 
 use super::error::{Error, Result};
+use super::field;
 use super::trust::TrustStore;
 use super::url;
 
@@ -227,13 +228,7 @@ impl Config {
         };
         let allow_insecure_http = match map.get("allow_insecure_http") {
             None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(Error::bad_config(
-                    "allow_insecure_http",
-                    "must be true or false",
-                ))
-            }
+            Some(v) => field::boolean(v).map_err(|f| f.in_config("allow_insecure_http"))?,
         };
         url::require_secure(&api_url, allow_insecure_http)
             .map_err(|m| Error::bad_config("api_url", m))?;
@@ -383,24 +378,24 @@ fn region_url(region: Option<&str>, environment: Option<&str>) -> Result<String>
 }
 
 fn opt_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(Error::bad_config(key, "must be a string")),
+    match field::optional(map, key) {
+        None => Ok(None),
+        Some(v) => field::string(v, "a string")
+            .map(|_| v.as_str())
+            .map_err(|f| f.in_config(key)),
     }
 }
 
 fn int(map: &Map<String, Value>, key: &str, default: u64, min: u64, max: u64) -> Result<u64> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(v) if (min..=max).contains(&v) => Ok(v),
-            _ => Err(Error::bad_config(
-                key,
-                format!("must be an integer from {} to {}", min, max),
-            )),
-        },
-        Some(_) => Err(Error::bad_config(key, "must be an integer")),
+    let (lo, hi) = (
+        min.min(i64::MAX as u64) as i64,
+        max.min(i64::MAX as u64) as i64,
+    );
+    match field::optional(map, key) {
+        None => Ok(default),
+        Some(v) => field::integer(v, lo, hi, "an integer")
+            .map(|i| i as u64)
+            .map_err(|f| f.in_config(key)),
     }
 }
 

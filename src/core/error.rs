@@ -168,6 +168,27 @@ impl Error {
         e
     }
 
+    /// A caller mistake in one named argument (`KPOS_E_INVALID_ARGUMENT` with `field` set); the
+    /// message reads "<field> <message>".
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Error {
+        let field = field.into();
+        let mut e = Error::invalid_argument(format!("{} {}", field, message.into()));
+        e.field = Some(field);
+        e
+    }
+
+    /// An answer from Klarna (HTTP `status`) that the library could not use.
+    pub fn protocol(
+        message: impl Into<String>,
+        status: u16,
+        correlation_id: Option<&str>,
+    ) -> Error {
+        let mut e = Error::new(Code::Protocol, message);
+        e.http_status = Some(status);
+        e.correlation_id = correlation_id.map(str::to_string);
+        e
+    }
+
     /// A problem with one field of the client configuration.
     pub fn bad_config(field: impl Into<String>, message: impl Into<String>) -> Error {
         let field = field.into();

@@ -643,7 +643,13 @@ pub fn error_from_response(resp: &Response) -> Error {
         400 | 413 | 422 => Code::BadRequest,
         401 => Code::PermissionDenied,
         403 => match klarna_code.as_deref() {
-            Some(c) if c.ends_with("_NOT_ALLOWED") || c == "INVALID_OPERATION" => Code::Conflict,
+            Some(c)
+                if c == "NOT_ALLOWED"
+                    || c.ends_with("_NOT_ALLOWED")
+                    || c == "INVALID_OPERATION" =>
+            {
+                Code::Conflict
+            }
             _ => Code::PermissionDenied,
         },
         404 => Code::NotFound,
@@ -742,6 +748,11 @@ mod tests {
     fn not_allowed_403_is_a_conflict_but_plain_403_is_permission() {
         assert_eq!(
             error_from_response(&resp(403, r#"{"error_code":"REFUND_NOT_ALLOWED"}"#)).code,
+            Code::Conflict
+        );
+        // Klarna's plain NOT_ALLOWED (a release on a cancelled order or one without captures).
+        assert_eq!(
+            error_from_response(&resp(403, r#"{"error_code":"NOT_ALLOWED"}"#)).code,
             Code::Conflict
         );
         assert_eq!(

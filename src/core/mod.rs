@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod error;
+pub mod field;
 pub mod fork;
 pub mod http;
 pub mod id;
@@ -18,8 +19,10 @@ pub mod proxy;
 pub mod qr;
 pub mod session;
 pub mod status;
+pub mod texts;
 pub mod trust;
 pub mod url;
+pub mod watch;
 pub mod webhook;
 
 pub use error::{Code, Error, Result};

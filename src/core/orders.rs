@@ -6,25 +6,29 @@
 //! these POSTs after a timeout, a reset, a 429 or a 5xx (they are `Retry::Safe`) with the same
 //! key, and a till may repeat a call whose answer it never saw: the money moves once.
 //!
-//! Capture and refund bodies are validated before any traffic: the amount
-//! (`captured_amount` / `refunded_amount`) is a positive integer of minor units up to
-//! 200 000 000; `description` (at most 255 characters) and `reference` (at most 255) are strings;
-//! `order_lines`, when given, follow the order line rules of a session and add up to the amount.
-//! Other fields pass through untouched. Failures are `BadRequest` with the field path.
+//! Capture and refund bodies are validated before any traffic, by the rules of Klarna's Order
+//! Management (the table in `order::rules`): the amount (`captured_amount` /
+//! `refunded_amount`) is an integer of minor units from 0 to 200 000 000; `description` and
+//! `reference` are strings of at most 255 characters; `order_lines`, when given, are 0 to 1000
+//! lines checked as a session's are, except that a name may be empty, a tax rate may exceed
+//! 10000 and `return_fee` is a line type; they need not add up to the amount (a partial goodwill
+//! refund may name the line it concerns). A capture's `shipping_info` holds at most 500 entries
+//! with Klarna's shipping methods and lengths, and its `shipping_delay` is not negative. Other
+//! fields pass through untouched. Failures are `BadRequest` with the field path.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::client::{is_definitive_refusal, Client};
-use super::error::{Code, Error, Result};
+use super::error::{Error, Result};
+use super::field::{self, Json};
 use super::http::{Limits, Method, Request, Response, Retry};
 use super::id;
 use super::journal::{Call, Kind};
 use super::log::{log, Level};
-use super::order::{self, MAX_AMOUNT};
+use super::order::{self, rules};
 use super::url;
 
-const MAX_DESCRIPTION_CHARS: usize = 255;
-const MAX_REFERENCE_CHARS: usize = 255;
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 64;
 const MAX_ORDER_ID_CHARS: usize = 255;
 
@@ -56,15 +60,6 @@ impl Action {
         }
     }
 
-    /// The amount field of the body, for the actions that have one.
-    fn amount_field(self) -> Option<&'static str> {
-        match self {
-            Action::Capture => Some("captured_amount"),
-            Action::Refund => Some("refunded_amount"),
-            Action::Cancel | Action::Release => None,
-        }
-    }
-
     /// The response header naming what was created.
     fn id_header(self) -> Option<&'static str> {
         match self {
@@ -77,55 +72,79 @@ impl Action {
 
 /// Checks a capture or refund body and returns it parsed (unchanged).
 pub fn validate_amount_body(action: Action, json: &str) -> Result<Map<String, Value>> {
-    let Some(amount_field) = action.amount_field() else {
-        return Ok(Map::new());
+    let (amount_rule, text_rules) = match action {
+        Action::Capture => (
+            &rules::CAPTURED_AMOUNT,
+            [&rules::CAPTURE_DESCRIPTION, &rules::CAPTURE_REFERENCE],
+        ),
+        Action::Refund => (
+            &rules::REFUNDED_AMOUNT,
+            [&rules::REFUND_DESCRIPTION, &rules::REFUND_REFERENCE],
+        ),
+        Action::Cancel | Action::Release => return Ok(Map::new()),
     };
-    let value: Value = serde_json::from_str(json)
-        .map_err(|e| Error::invalid_argument(format!("request JSON is unreadable: {e}")))?;
-    let Value::Object(body) = value else {
-        return Err(Error::invalid_argument(
-            "request JSON must be an object ({...})",
-        ));
-    };
-    let amount = match body.get(amount_field).filter(|v| !v.is_null()) {
+    let fields = order::read_object(json, "request")?;
+    let get = |key: &str| field::present(fields.get(key));
+    let key = amount_rule.key;
+    match get(key) {
         None => {
+            return Err(field::required("an amount in minor units, 0 or more").at(key));
+        }
+        Some(v) => {
+            let (min, max) = amount_rule.bounds();
+            field::integer(v, min, max, rules::AMOUNT_FORM).map_err(|f| f.at(key))?;
+        }
+    }
+    for rule in text_rules {
+        if let Some(v) = get(rule.key) {
+            rule.check(v, rule.key)?;
+        }
+    }
+    if let Some(lines) = get("order_lines") {
+        order::lines::check_managed_lines(lines, "order_lines")?;
+    }
+    if action == Action::Capture {
+        if let Some(v) = get("shipping_delay") {
+            rules::SHIPPING_DELAY.check(v, "shipping_delay")?;
+        }
+        if let Some(v) = get("shipping_info") {
+            check_shipping_info(v)?;
+        }
+    }
+    match serde_json::from_str(json) {
+        Ok(Value::Object(body)) => Ok(body),
+        _ => Err(Error::invalid_argument(
+            "request JSON must be an object ({...})",
+        )),
+    }
+}
+
+/// `shipping_info`: at most 500 objects whose known fields follow Klarna's limits.
+fn check_shipping_info(v: &RawValue) -> Result<()> {
+    let entries = match serde_json::from_str::<Vec<Value>>(v.get()) {
+        Ok(entries) => entries,
+        Err(_) => {
             return Err(Error::bad_field(
-                amount_field,
-                "is required: a positive amount in minor units",
+                "shipping_info",
+                format!("must be an array of shipping details, not {}", v.describe()),
             ))
         }
-        Some(v) => match v.as_i64() {
-            Some(a) if (1..=MAX_AMOUNT).contains(&a) => a,
-            Some(_) => {
-                return Err(Error::bad_field(
-                    amount_field,
-                    format!("must be from 1 to {MAX_AMOUNT} minor units"),
-                ))
-            }
-            None => {
-                return Err(Error::bad_field(
-                    amount_field,
-                    format!("must be an integer amount in minor units, not {v}"),
-                ))
-            }
-        },
     };
-    for (key, max) in [
-        ("description", MAX_DESCRIPTION_CHARS),
-        ("reference", MAX_REFERENCE_CHARS),
-    ] {
-        order::optional_text(&body, key, key, max)?;
-    }
-    if let Some(lines) = body.get("order_lines").filter(|v| !v.is_null()) {
-        let sum = order::validate_order_lines(lines, "order_lines")?;
-        if sum != amount {
+    rules::SHIPPING_INFO.check_items(entries.len(), "shipping_info")?;
+    for (i, entry) in entries.iter().enumerate() {
+        let Value::Object(m) = entry else {
             return Err(Error::bad_field(
-                amount_field,
-                format!("is {amount} but the order lines' total_amount add up to {sum}"),
+                format!("shipping_info[{i}]"),
+                format!("must be an object, not {}", entry.describe()),
             ));
+        };
+        for rule in &rules::SHIPPING_INFO_FIELDS {
+            if let Some(value) = field::optional(m, rule.key) {
+                rule.check(value, format_args!("shipping_info[{i}].{}", rule.key))?;
+            }
         }
     }
-    Ok(body)
+    Ok(())
 }
 
 /// The caller's idempotency key, checked, or a new UUID v4.
@@ -139,13 +158,10 @@ pub fn idempotency_key(given: Option<&str>) -> Result<String> {
         {
             Ok(k.to_string())
         }
-        Some(_) => {
-            let mut e = Error::invalid_argument(
-                "idempotency_key must be 1 to 64 printable ASCII characters without spaces",
-            );
-            e.field = Some("idempotency_key".into());
-            Err(e)
-        }
+        Some(_) => Err(Error::invalid_field(
+            "idempotency_key",
+            "must be 1 to 64 printable ASCII characters without spaces",
+        )),
     }
 }
 
@@ -154,10 +170,10 @@ fn check_order_id(order_id: &str) -> Result<()> {
         || order_id.chars().count() > MAX_ORDER_ID_CHARS
         || order_id.chars().any(char::is_control)
     {
-        let mut e =
-            Error::invalid_argument("order_id is empty, too long or has control characters");
-        e.field = Some("order_id".into());
-        return Err(e);
+        return Err(Error::invalid_field(
+            "order_id",
+            "is empty, too long or has control characters",
+        ));
     }
     Ok(())
 }
@@ -291,15 +307,13 @@ fn created_id(action: Action, resp: &Response) -> Result<String> {
 }
 
 fn protocol(resp: &Response, what: &str) -> Error {
-    let mut e = Error::new(Code::Protocol, what);
-    e.http_status = Some(resp.status);
-    e.correlation_id = resp.correlation_id().map(str::to_string);
-    e
+    Error::protocol(what, resp.status, resp.correlation_id())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Code;
     use serde_json::json;
 
     fn field_of(action: Action, body: Value) -> Option<String> {
@@ -314,10 +328,10 @@ mod tests {
     }
 
     #[test]
-    fn amounts_must_be_positive_integers_within_klarnas_limit() {
+    fn amounts_are_integers_from_0_within_klarnas_limit() {
         for bad in [
-            json!(0),
-            json!(-5),
+            json!(-1),
+            json!(1e30),
             json!(200_000_001),
             json!(1.5),
             json!("100"),
@@ -333,6 +347,14 @@ mod tests {
             Some("captured_amount")
         );
         assert!(validate_amount_body(Action::Capture, r#"{"captured_amount":200000000}"#).is_ok());
+        // Klarna accepts 0 (minimum 0), e.g. a capture that only reports shipping.
+        assert!(validate_amount_body(Action::Capture, r#"{"captured_amount":0}"#).is_ok());
+        // One wording for one fault: 1e30 is out of range here as in an order.
+        let e = validate_amount_body(Action::Capture, r#"{"captured_amount":1e30}"#).unwrap_err();
+        assert!(
+            e.message.starts_with("captured_amount: is out of range"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -356,17 +378,31 @@ mod tests {
     }
 
     #[test]
-    fn order_lines_are_checked_and_must_add_up_to_the_amount() {
+    fn order_lines_are_checked_but_need_not_add_up_to_the_amount() {
         let ok = json!({"refunded_amount": 1000, "order_lines": [line(1000)], "x_extra": true});
         let body = validate_amount_body(Action::Refund, &ok.to_string()).unwrap();
         assert_eq!(body["x_extra"], json!(true), "unknown fields pass through");
+        // A partial goodwill refund names the line it concerns (Klarna allows it).
         assert_eq!(
             field_of(
                 Action::Refund,
                 json!({"refunded_amount": 900, "order_lines": [line(1000)]})
-            )
-            .as_deref(),
-            Some("refunded_amount")
+            ),
+            None
+        );
+        // Order Management lines may have an empty name, a tax rate above 10000 and the
+        // return_fee type.
+        let mut managed = line(1000);
+        managed["name"] = json!("");
+        managed["type"] = json!("return_fee");
+        managed["tax_rate"] = json!(12000);
+        managed["total_tax_amount"] = json!(545);
+        assert_eq!(
+            field_of(
+                Action::Refund,
+                json!({"refunded_amount": 1000, "order_lines": [managed]})
+            ),
+            None
         );
         let mut broken = line(1000);
         broken["total_tax_amount"] = json!(1);

@@ -12,6 +12,7 @@ use super::journal::RecordId;
 use super::log::{self, log, Level};
 use super::status::{Status, StatusPayload};
 use super::url;
+use super::watch;
 
 /// After this many polls without a change, the interval grows (Klarna's rate limits are per
 /// merchant, shared by every till of the shop).
@@ -57,6 +58,8 @@ pub struct Session {
     record: Mutex<Option<RecordId>>,
     /// The confirming GET in flight for webhook callbacks, shared by concurrent ones.
     confirming: Mutex<Option<Arc<Confirmation>>>,
+    /// The background watch calling the till's listener (see `watch.rs`).
+    pub(super) watch: watch::Slot,
 }
 
 /// One confirming GET and its outcome, awaited by every callback that needs it.
@@ -81,6 +84,7 @@ impl Session {
             by_webhook,
             record: Mutex::new(record),
             confirming: Mutex::new(None),
+            watch: watch::Slot::default(),
             state: Mutex::new(State {
                 snapshot: Snapshot::default(),
                 progress: 0,
@@ -99,6 +103,15 @@ impl Session {
 
     pub fn result_url(&self) -> &str {
         &self.result_url
+    }
+
+    pub(super) fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+
+    /// Klarna reports this session's changes by webhook (polling is the safety net).
+    pub(super) fn by_webhook(&self) -> bool {
+        self.by_webhook
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -183,10 +196,11 @@ impl Session {
         )?;
         let json = resp.json()?;
         let payload = StatusPayload::parse(&json).ok_or_else(|| {
-            let mut e = Error::new(Code::Protocol, "the status answer has no status field");
-            e.http_status = Some(resp.status);
-            e.correlation_id = resp.correlation_id().map(str::to_string);
-            e
+            Error::protocol(
+                "the status answer has no status field",
+                resp.status,
+                resp.correlation_id(),
+            )
         })?;
         Ok(self.apply(payload))
     }
@@ -246,6 +260,7 @@ impl Session {
         if wake {
             self.changed.notify_all();
         }
+        self.watch_changed();
         self.close_record_if_terminal(status);
         status
     }
@@ -351,7 +366,7 @@ impl Session {
 
     /// The pause before the next status read of `wait`: the configured floor, growing while
     /// nothing changes; the webhook safety-net interval for sessions followed by webhook.
-    fn poll_pause(&self, unchanged_polls: u32) -> Duration {
+    pub(super) fn poll_pause(&self, unchanged_polls: u32) -> Duration {
         let config = &self.client.config;
         if self.by_webhook {
             return config.webhook_poll_interval;
@@ -466,6 +481,7 @@ impl Session {
         if wake {
             self.changed.notify_all();
         }
+        self.watch_changed();
         self.close_record_if_terminal(status);
         match outcome {
             Err(e) if e.code == Code::Conflict => {

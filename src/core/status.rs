@@ -81,16 +81,7 @@ impl Status {
     /// in-store best practices, so every till gives the same guidance. A FAILED screen should
     /// also show the session id, for Klarna's support.
     pub fn display_text(self) -> &'static str {
-        match self {
-            Status::Created | Status::Waiting => "Preparing the Klarna payment...",
-            Status::Distributed => "Scan the QR code with your phone",
-            Status::Accessed => "Payment in progress",
-            Status::Completed => "Payment is done",
-            Status::Canceled => "Payment is canceled",
-            Status::Failed => "Something went wrong",
-            Status::Expired => "The payment has expired",
-            Status::Unknown => UNKNOWN_DISPLAY_TEXT,
-        }
+        super::texts::text(self, None, super::texts::Audience::Cashier)
     }
 
     pub fn is_terminal(self) -> bool {

@@ -23,6 +23,7 @@ pub mod qr;
 pub mod session;
 #[cfg(feature = "test-panic")]
 pub mod testing;
+pub mod watch;
 pub mod webhook;
 
 pub use error::kpos_result;
@@ -36,6 +37,8 @@ pub(crate) fn install_fork_handlers() {
             client::CLIENTS.fork_lock(),
             session::registry_fork_lock(),
             &BYTES as &'static dyn ForkLock,
+            crate::core::watch::pollers_fork_lock(),
+            crate::core::watch::queue_fork_lock(),
             &crate::core::trust::SHARED_ROOTS as &'static dyn ForkLock,
         ]
     });

@@ -38,9 +38,11 @@ pub unsafe extern "C" fn kpos_order_get(
 
 /// Captures (part of) an order: `POST …/orders/{order_id}/captures` with `capture_json`
 /// (`{"captured_amount", "description"?, "reference"?, "order_lines"?, …}`), validated before
-/// anything is sent: `captured_amount` a positive integer of minor units up to 200 000 000,
-/// `description` and `reference` strings of at most 255 characters, `order_lines` as for a
-/// session and adding up to `captured_amount`; unknown fields pass through.
+/// anything is sent by Klarna's Order Management rules (docs/validation.md): `captured_amount`
+/// an integer of minor units from 0 to 200 000 000, `description` and `reference` strings of at
+/// most 255 characters, `order_lines` 0 to 1000 lines checked as a session's (a name may be
+/// empty, a tax rate above 10000) that need not add up to the amount, `shipping_info` and
+/// `shipping_delay` within Klarna's limits; unknown fields pass through.
 ///
 /// `idempotency_key` (1-64 printable ASCII characters, no spaces) is sent as
 /// `Klarna-Idempotency-Key`; NULL makes the library generate a UUID v4. Automatic retries (after
@@ -146,7 +148,8 @@ pub unsafe extern "C" fn kpos_order_cancel(
 /// once its captures are done): `POST …/orders/{order_id}/release-remaining-authorization`.
 /// `idempotency_key` may be NULL; journal as for `kpos_order_capture`. Thread-safe.
 ///
-/// Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna `RELEASE_NOT_ALLOWED`, e.g. after a cancel);
+/// Returns `KPOS_OK`; `KPOS_E_CONFLICT` (Klarna's 403 `NOT_ALLOWED`: the order is cancelled or
+/// has no capture yet);
 /// `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_NOT_FOUND`; `KPOS_E_PERMISSION_DENIED`;
 /// `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`;
 /// `KPOS_E_PROTOCOL`.

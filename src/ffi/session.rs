@@ -41,8 +41,8 @@ pub struct kpos_session {
 
 /// The core session plus the C strings handed out for it. Each string is created once and never
 /// replaced, so a pointer returned by a getter stays valid until `kpos_session_free`.
-struct SessionHandle {
-    session: Arc<Session>,
+pub(super) struct SessionHandle {
+    pub(super) session: Arc<Session>,
     id: CString,
     result_url: CString,
     qr_url: OnceLock<CString>,
@@ -57,7 +57,7 @@ pub(crate) fn registry_fork_lock() -> &'static dyn crate::core::fork::ForkLock {
     SESSIONS.fork_lock()
 }
 
-fn session_arg(s: *const kpos_session) -> Result<Arc<SessionHandle>, Error> {
+pub(super) fn session_arg(s: *const kpos_session) -> Result<Arc<SessionHandle>, Error> {
     SESSIONS.get(s as usize)
 }
 
@@ -75,8 +75,10 @@ fn publish(session: Arc<Session>) -> *mut kpos_session {
 
 /// Validates `order_json` locally (nothing is sent when it is refused), then starts a Klarna
 /// in-store session: one `POST /payments/v1/sessions`, never repeated automatically. Fills
-/// `acquiring_channel: in_store` and `distribution.method: one_qr` when absent; unknown fields pass
-/// through untouched; an `attachment.body` given as a JSON object is serialised for Klarna.
+/// `acquiring_channel: in_store` and `distribution.method: one_qr` when absent (the older `qr` and
+/// `payment_link` are sent as `one_qr`); unknown fields pass through untouched; an
+/// `attachment.body` given as a JSON object is serialised for Klarna. The rules and their limits:
+/// docs/validation.md.
 ///
 /// On success writes a new session to `*out` (status `KPOS_STATUS_CREATED`); release it with
 /// `kpos_session_free`. Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, invalid
@@ -329,7 +331,8 @@ pub unsafe extern "C" fn kpos_session_failure(s: *const kpos_session) -> kpos_re
 /// Cancels the payment at Klarna (`DELETE` of the session) and wakes a `kpos_session_wait` on
 /// another thread. Callable from any thread at any moment; idempotent (cancelling a CANCELED,
 /// FAILED or EXPIRED session is `KPOS_OK`). Klarna recommends cancelling when the till gives up
-/// waiting.
+/// waiting. Ends a `kpos_session_watch`: when it returns, the listener's final call (CANCELED,
+/// or COMPLETED) has returned; see `kpos_session_watch` for a cancel from inside a listener.
 ///
 /// Returns `KPOS_OK`; `KPOS_E_CONFLICT` once the payment COMPLETED (refund it instead; the status
 /// becomes COMPLETED); `KPOS_E_NOT_FOUND`; `KPOS_E_INVALID_ARGUMENT`; transport errors (then call
@@ -340,18 +343,29 @@ pub unsafe extern "C" fn kpos_session_failure(s: *const kpos_session) -> kpos_re
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn kpos_session_cancel(s: *mut kpos_session) -> kpos_result {
-    boundary(|| session_arg(s)?.session.cancel())
+    boundary(|| {
+        let h = session_arg(s)?;
+        let outcome = h.session.cancel();
+        h.session.end_watch_after_cancel();
+        outcome
+    })
 }
 
 /// Releases a session (strings from its getters become invalid). Does not cancel it at Klarna.
-/// NULL and an already freed session are no-ops.
+/// Ends a `kpos_session_watch` without a final call: when it returns, the listener is not
+/// running and will not run again (from inside the session's own listener: the running call is
+/// the last). NULL and an already freed session are no-ops.
 ///
 /// # Safety
 /// `s` must be NULL or a handle from this library, not in use by another thread.
 #[no_mangle]
 pub unsafe extern "C" fn kpos_session_free(s: *mut kpos_session) {
     boundary_value((), || {
-        SESSIONS.remove(s as usize);
+        if let Ok(h) = session_arg(s) {
+            if SESSIONS.remove(s as usize) {
+                h.session.unwatch();
+            }
+        }
     })
 }
 

@@ -12,7 +12,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -244,8 +247,8 @@ void order_management_exactly_once()
     CHECK_STR(e.klarna_error_code().c_str(), "REFUND_NOT_ALLOWED", "Klarna's code");
     e = thrown([&] { client.cancel_order(order_id); });
     CHECK_CODE(e.code(), KPOS_E_CONFLICT, "a cancel after a capture is a conflict");
-    e = thrown([&] { client.refund(order_id, "{\"refunded_amount\":0}"); });
-    CHECK_CODE(e.code(), KPOS_E_BAD_REQUEST, "a zero refund is refused locally");
+    e = thrown([&] { client.refund(order_id, "{\"refunded_amount\":-1}"); });
+    CHECK_CODE(e.code(), KPOS_E_BAD_REQUEST, "a negative refund is refused locally");
     CHECK_STR(e.field().c_str(), "refunded_amount", "field");
     e = thrown([&] { client.get_order("no-such-order"); });
     CHECK_CODE(e.code(), KPOS_E_NOT_FOUND, "an unknown order");
@@ -372,6 +375,61 @@ void qr_codes_and_display_texts()
               "display text of completed");
     CHECK_STR(klarna_pos::display_text(klarna_pos::status::unknown).c_str(),
               "Checking the payment status...", "display text of unknown");
+    CHECK_STR(klarna_pos::display_text(klarna_pos::status::accessed, "sv-SE").c_str(),
+              "Betalning pågår", "display text in Swedish");
+    CHECK_STR(klarna_pos::customer_text(klarna_pos::status::accessed).c_str(),
+              "Confirm in the Klarna app", "customer text in English");
+    CHECK_STR(klarna_pos::customer_text(klarna_pos::status::completed, "nb-NO").c_str(),
+              "Betalingen er godkjent. Takk!", "customer text in Norwegian");
+}
+
+/* watch() calls a std::function with each status, in order; unwatch() and the destructor end
+ * it; a listener that throws does not reach the library. */
+void watch_calls_a_function_per_status()
+{
+    klarna_pos::client client = test_client();
+    std::mutex lock;
+    std::condition_variable changed;
+    std::vector<klarna_pos::status> seen;
+    auto has = [&](klarna_pos::status s) {
+        std::unique_lock<std::mutex> guard(lock);
+        return changed.wait_for(guard, std::chrono::seconds(20), [&] {
+            return std::find(seen.begin(), seen.end(), s) != seen.end();
+        });
+    };
+    {
+        klarna_pos::session session = client.create_session(VALID_ORDER);
+        CHECK(session.poll() == klarna_pos::status::distributed, "poll before watching");
+        session.watch([&](klarna_pos::status s) {
+            {
+                std::lock_guard<std::mutex> guard(lock);
+                seen.push_back(s);
+            }
+            changed.notify_all();
+            if (s == klarna_pos::status::distributed)
+                throw std::runtime_error("a listener that throws");
+        });
+        CHECK(has(klarna_pos::status::distributed), "the current status first");
+        CHECK(sim_customer(session.id().c_str(), "approve", "{}") == 200, "customer approves");
+        CHECK(has(klarna_pos::status::completed), "completed follows, after a throwing call");
+        session.unwatch();
+        std::lock_guard<std::mutex> guard(lock);
+        CHECK(seen.size() == 2, "two calls: distributed, completed");
+    }
+    seen.clear();
+    klarna_pos::session session = client.create_session(VALID_ORDER);
+    session.poll();
+    session.watch([&](klarna_pos::status s) {
+        std::lock_guard<std::mutex> guard(lock);
+        seen.push_back(s);
+        changed.notify_all();
+    });
+    CHECK(has(klarna_pos::status::distributed), "a second session is watched");
+    std::string id = session.id();
+    session = client.create_session(VALID_ORDER); // frees the watched session
+    CHECK(sim_customer(id.c_str(), "approve", "{}") == 200, "customer approves the freed one");
+    std::lock_guard<std::mutex> guard(lock);
+    CHECK(seen.size() == 1, "no call after the watched session was replaced");
 }
 
 } // namespace
@@ -393,6 +451,7 @@ int main()
         health_check_reports_each_step();
         webhook_tokens_are_verified();
         qr_codes_and_display_texts();
+        watch_calls_a_function_per_status();
     } catch (const std::exception &e) {
         CHECK(false, e.what());
     }

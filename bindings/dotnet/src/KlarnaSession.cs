@@ -8,7 +8,7 @@ namespace KlarnaPos
     /// any moment (it wakes a <see cref="Wait"/> in progress). Dispose releases it without
     /// cancelling the payment at Klarna; afterwards every member but Id and ResultUrl throws
     /// ObjectDisposedException.</summary>
-    public sealed class KlarnaSession : IDisposable
+    public sealed partial class KlarnaSession : IDisposable
     {
         private readonly SessionHandle handle;
 
@@ -106,16 +106,20 @@ namespace KlarnaPos
 
         /// <summary>Cancels the payment at Klarna and wakes a Wait on another thread. Callable from
         /// any thread at any moment; idempotent. Throws KlarnaConflictException once the payment
-        /// completed (refund it instead).</summary>
+        /// completed (refund it instead). Ends the status events after their final call (Canceled,
+        /// or Completed).</summary>
         public void Cancel()
         {
-            KlarnaException.Check(Native.kpos_session_cancel(handle));
+            uint code = Native.kpos_session_cancel(handle);
+            AfterCancel();
+            KlarnaException.Check(code);
         }
 
         /// <summary>Releases the native session (does not cancel the payment at Klarna). Idempotent.</summary>
         public void Dispose()
         {
             handle.Dispose();
+            EndWatching();
         }
 
         /// <summary>"KlarnaSession id STATUS".</summary>

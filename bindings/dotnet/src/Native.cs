@@ -16,6 +16,9 @@ namespace KlarnaPos
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void LogCallback(IntPtr userdata, uint level, IntPtr message);
 
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void StatusListener(IntPtr userdata, IntPtr session, uint status);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr kpos_version();
 
@@ -111,6 +114,15 @@ namespace KlarnaPos
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr kpos_status_display_text(uint status);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr kpos_status_display_text_for(uint status, byte[] language);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr kpos_status_customer_text_for(uint status, byte[] language);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_session_watch(SessionHandle s, StatusListener cb, IntPtr userdata);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void kpos_bytes_free(IntPtr p, UIntPtr len);

@@ -49,6 +49,30 @@ namespace KlarnaPos
             return Utf8.FromNative(Native.kpos_status_display_text((uint)status));
         }
 
+        /// <summary>The cashier's text in <paramref name="language"/>, a BCP 47 tag such as "sv",
+        /// "sv-SE", "nb-NO" or "de-AT" (case-insensitive): the region's text, else the language's,
+        /// else English (also for null). Fits two lines of 20 characters.</summary>
+        public static string DisplayText(this SessionStatus status, string language)
+        {
+            return Utf8.FromNative(Native.kpos_status_display_text_for((uint)status, Tag(language)));
+        }
+
+        /// <summary>The customer's text in <paramref name="language"/> (as for DisplayText):
+        /// Distributed "Scan the QR code with your phone camera", Accessed "Confirm in the Klarna
+        /// app", Completed "Payment approved. Thank you!", ... Fits two lines of 32 characters.</summary>
+        public static string CustomerText(this SessionStatus status, string language = null)
+        {
+            return Utf8.FromNative(Native.kpos_status_customer_text_for((uint)status, Tag(language)));
+        }
+
+        private static byte[] Tag(string language)
+        {
+            // A tag the library cannot read names no language: English.
+            if (language == null || language.IndexOf('\0') >= 0)
+                return null;
+            return System.Text.Encoding.UTF8.GetBytes(language + "\0");
+        }
+
         /// <summary>A number from the library as a status; a number a newer library added is Unknown.</summary>
         internal static SessionStatus FromNative(uint value)
         {

@@ -37,7 +37,7 @@ from .errors import (
 )
 from .log import LogLevel, set_log_callback, sync_logging_level
 from .qr import QrFormat, render_qr
-from .status import Status, display_text
+from .status import Status, customer_text, display_text
 
 __version__: str = _from_c(_lib.kpos_version()) or ""
 """The native library's version, ``"MAJOR.MINOR.PATCH"``."""
@@ -65,6 +65,7 @@ __all__ = [
     "Unknown",
     "WebhookResult",
     "__version__",
+    "customer_text",
     "display_text",
     "render_qr",
     "set_log_callback",

@@ -110,6 +110,8 @@ _str = ctypes.c_char_p
 _ptr = ctypes.c_void_p  # opaque handles: kpos_client *, kpos_session *
 
 LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p)
+# kpos_status_listener: (userdata, kpos_session *, status)
+STATUS_LISTENER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32)
 
 
 def _declare(name: str, restype: Optional[type], *argtypes: type) -> None:
@@ -153,6 +155,9 @@ _declare("kpos_session_free", None, _ptr)
 _declare("kpos_status_name", _str, _u32)
 _declare("kpos_status_is_terminal", ctypes.c_int32, _u32)
 _declare("kpos_status_display_text", _str, _u32)
+_declare("kpos_status_display_text_for", _str, _u32, _str)
+_declare("kpos_status_customer_text_for", _str, _u32, _str)
+_declare("kpos_session_watch", _result, _ptr, STATUS_LISTENER, ctypes.c_void_p)
 
 # Strings and bytes returned through out-parameters arrive as addresses (c_void_p), copied and
 # released by take_string / take_bytes.

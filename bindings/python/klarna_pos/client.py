@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar, Union
 
 from ._native import from_c, lib, take_string, to_c
+from .events import _Watching
 from .errors import InternalError, InvalidArgument, KlarnaError, Timeout, check, last_error
 from .log import sync_logging_level
 from .status import Status
@@ -197,9 +198,9 @@ class Client:
     ) -> str:
         """Captures ``amount`` (minor units) of an order and returns Klarna's capture id.
 
-        ``order_lines`` (as a session's, adding up to ``amount``) and other keyword arguments
-        (further fields of Klarna's capture body) are sent as given; the body is checked before
-        anything is sent (:class:`BadRequest` with ``field``). ``idempotency_key`` (1-64
+        ``order_lines`` (checked as a session's; they need not add up to ``amount``) and other
+        keyword arguments (further fields of Klarna's capture body) are sent as given; the body
+        is checked before anything is sent (:class:`BadRequest` with ``field``). ``idempotency_key`` (1-64
         printable ASCII characters, no spaces) makes a repeated call capture once; without it
         the library makes one, used for its own retries. After :class:`Timeout`,
         :class:`NetworkError`, :class:`RateLimited` or :class:`Unknown`, call again with the same
@@ -367,12 +368,13 @@ class _Outcome:
     failure: Optional[KlarnaError]
 
 
-class Session:
+class Session(_Watching):
     """One in-store payment, created by :meth:`Client.create_session` or
     :meth:`Client.resume_session`.
 
     Use a session from one thread at a time, except :meth:`cancel`, which any thread may call at
-    any moment (it wakes a :meth:`wait` in progress). ``with`` closes the session on exit; closing
+    any moment (it wakes a :meth:`wait` in progress). :meth:`watch` and :meth:`wait_async`
+    follow it in the background (see docs/events.md). ``with`` closes the session on exit; closing
     does not cancel the payment at Klarna. After :meth:`close`, ``status``, ``qr_url``,
     ``payment_link``, ``order_id`` and ``failure`` keep their last values; :meth:`poll`,
     :meth:`wait` and :meth:`cancel` raise :class:`InvalidArgument`.
@@ -387,6 +389,7 @@ class Session:
         """Klarna's session id."""
         self.result_url: str = from_c(lib.kpos_session_result_url(handle)) or ""
         """The status URL; keep it with :attr:`id` to resume after a restart."""
+        self._init_watching()
 
     def _live_handle(self) -> int:
         if self._handle is None:
@@ -459,8 +462,11 @@ class Session:
 
     def cancel(self) -> None:
         """Cancels the payment at Klarna and wakes a :meth:`wait` on another thread.
-        Idempotent; raises :class:`Conflict` once the payment COMPLETED (refund it instead)."""
-        check(lib.kpos_session_cancel(self._live_handle()))
+        Idempotent; raises :class:`Conflict` once the payment COMPLETED (refund it instead).
+        Ends a :meth:`watch` after its final call (CANCELED, or COMPLETED)."""
+        code = lib.kpos_session_cancel(self._live_handle())
+        self._after_cancel()
+        check(code)
 
     def close(self) -> None:
         """Releases the native session (does not cancel it at Klarna). Idempotent."""
@@ -469,6 +475,7 @@ class Session:
         outcome = _Outcome(self.status, self.qr_url, self.payment_link, self.order_id, self.failure)
         handle, self._handle, self._closed = self._handle, None, outcome
         lib.kpos_session_free(handle)
+        self._end_watching()
 
     def __enter__(self) -> "Session":
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Optional
 
 from ._native import from_c, lib
 
@@ -46,10 +47,26 @@ class Status(enum.IntEnum):
         return display_text(self)
 
 
-def display_text(status: int) -> str:
-    """The English text Klarna's in-store best practices recommend showing for a status
-    (``kpos_status_display_text``): DISTRIBUTED "Scan the QR code with your phone", ACCESSED
+def display_text(status: int, language: Optional[str] = None) -> str:
+    """The text Klarna's in-store best practices recommend showing the cashier for a status
+    (``kpos_status_display_text_for``): DISTRIBUTED "Scan the QR code with your phone", ACCESSED
     "Payment in progress", COMPLETED "Payment is done", FAILED "Something went wrong" (show the
     session id next to it, for Klarna's support), ...; a number this version does not know
-    gives "Checking the payment status..."."""
-    return from_c(lib.kpos_status_display_text(int(status))) or ""
+    gives "Checking the payment status...".
+
+    ``language`` is a BCP 47 tag (``"sv"``, ``"sv-SE"``, ``"nb-NO"``, ``"de-AT"``, ...;
+    case-insensitive): the region's text, else the language's, else English (also for
+    ``None``). Every text fits two lines of 20 characters."""
+    return from_c(lib.kpos_status_display_text_for(int(status), _tag(language))) or ""
+
+
+def customer_text(status: int, language: Optional[str] = None) -> str:
+    """The text to show the customer for a status (``kpos_status_customer_text_for``), e.g.
+    DISTRIBUTED "Scan the QR code with your phone camera", ACCESSED "Confirm in the Klarna
+    app", COMPLETED "Payment approved. Thank you!", in ``language`` as for
+    :func:`display_text`. Every text fits two lines of 32 characters."""
+    return from_c(lib.kpos_status_customer_text_for(int(status), _tag(language))) or ""
+
+
+def _tag(language: Optional[str]) -> Optional[bytes]:
+    return None if language is None else language.encode("utf-8", errors="replace")

@@ -3,7 +3,8 @@
 //!
 //! Invariants: Σ captures ≤ order amount (else 403 `CAPTURE_NOT_ALLOWED`), Σ refunds ≤
 //! Σ captures (403 `REFUND_NOT_ALLOWED`), cancel only while nothing is captured (403
-//! `CANCEL_NOT_ALLOWED`). A POST carrying a `Klarna-Idempotency-Key` already seen for the same
+//! `CANCEL_NOT_ALLOWED`), release of the remaining authorization only on an order that is not
+//! cancelled and has a capture (403 `NOT_ALLOWED`, Klarna's code for it). A POST carrying a `Klarna-Idempotency-Key` already seen for the same
 //! order and action within 24 hours is not executed again: the first answer (status, headers,
 //! body) is replayed.
 
@@ -254,8 +255,12 @@ fn perform(ctx: &Ctx, st: &mut State, order_id: &str, action: &str, req: &Reques
             Response::new(204)
         }
         "release-remaining-authorization" => {
-            if o.cancelled {
-                return not_allowed("RELEASE_NOT_ALLOWED", "The order is cancelled");
+            // Klarna: "Can not release when order is cancelled or has no captures."
+            if o.cancelled || o.captures.is_empty() {
+                return not_allowed(
+                    "NOT_ALLOWED",
+                    "Release not allowed: the order is cancelled or has no captures",
+                );
             }
             o.released = true;
             Response::new(204)
@@ -271,8 +276,9 @@ fn perform(ctx: &Ctx, st: &mut State, order_id: &str, action: &str, req: &Reques
                 Ok(Value::Object(m)) => m,
                 _ => return klarna_error(400, "BAD_VALUE", "Invalid JSON", cid),
             };
+            // Klarna: an integer from 0 (a capture or refund of 0 is allowed).
             let amount = match body.get(amount_key).and_then(Value::as_i64) {
-                Some(a) if a > 0 => a,
+                Some(a) if a >= 0 => a,
                 _ => {
                     return klarna_error(400, "BAD_VALUE", &format!("Bad value: {amount_key}"), cid)
                 }

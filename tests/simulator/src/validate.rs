@@ -90,6 +90,16 @@ fn check_line(value: &Value, i: usize) -> Result<Line, Path> {
         Some(Value::String(s)) if !s.is_empty() => {}
         _ => return Err(at("name")),
     }
+    for (key, max) in [
+        ("quantity_unit", 8),
+        ("merchant_data", 1024),
+        ("image_url", 1024),
+        ("product_url", 1024),
+    ] {
+        if opt_str(obj, key, &at(key))?.is_some_and(|s| s.chars().count() > max) {
+            return Err(at(key));
+        }
+    }
     let quantity = req_int(obj, "quantity", &at("quantity"))?;
     if quantity < 0 {
         return Err(at("quantity"));
@@ -161,6 +171,28 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
     let order_tax_amount = opt_int(obj, "order_tax_amount", "order_tax_amount")?
         .map(|t| bounded(t, "order_tax_amount"))
         .transpose()?;
+    if order_tax_amount.is_some_and(|t| t < 0) {
+        return Err("order_tax_amount".into());
+    }
+    if opt_str(obj, "merchant_data", "merchant_data")?.is_some_and(|m| m.chars().count() > 6000) {
+        return Err("merchant_data".into());
+    }
+    if let Some(intent) = opt_str(obj, "intent", "intent")? {
+        if !["buy", "tokenize", "buy_and_tokenize"].contains(&intent) {
+            return Err("intent".into());
+        }
+    }
+    for read_only in [
+        "client_token",
+        "session_id",
+        "status",
+        "expires_at",
+        "authorization_token",
+    ] {
+        if obj.get(read_only).is_some_and(|v| !v.is_null()) {
+            return Err(read_only.into());
+        }
+    }
     for key in ["merchant_reference1", "merchant_reference2", "locale"] {
         opt_str(obj, key, key)?;
     }
@@ -217,10 +249,8 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
         None | Some(Value::Null) => {}
         Some(Value::Object(d)) => {
             if let Some(method) = opt_str(d, "method", "distribution.method")? {
-                if !["one_qr", "qr", "payment_link"]
-                    .iter()
-                    .any(|m| m.eq_ignore_ascii_case(method))
-                {
+                // Klarna's current in-store docs name one method.
+                if method != "one_qr" {
                     return Err("distribution.method".into());
                 }
             }
@@ -292,7 +322,7 @@ mod tests {
         let v = with(
             order(),
             "/distribution",
-            json!({"method": "qr", "short_code": "0123"}),
+            json!({"method": "one_qr", "short_code": "0123"}),
         );
         assert_eq!(validate_session(&v), Ok(()));
     }
@@ -351,6 +381,22 @@ mod tests {
             (
                 with(order(), "/distribution/method", json!("sms")),
                 "distribution.method",
+            ),
+            (
+                with(order(), "/distribution/method", json!("qr")),
+                "distribution.method",
+            ),
+            (
+                with(order(), "/order_tax_amount", json!(-1)),
+                "order_tax_amount",
+            ),
+            (
+                {
+                    let mut v = order();
+                    v["order_lines"][0]["quantity_unit"] = json!("kilograms");
+                    v
+                },
+                "order_lines[0].quantity_unit",
             ),
             (
                 with(order(), "/distribution", json!({"short_code": "1"})),
