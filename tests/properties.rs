@@ -245,7 +245,8 @@ proptest! {
     fn any_status_payload_is_read_without_panicking_and_failures_map_to_three_codes(
         payload in any_json(),
     ) {
-        if let Some(p) = StatusPayload::parse(&payload) {
+        let text = serde_json::to_vec(&payload).unwrap();
+        if let Some(p) = StatusPayload::parse(&StatusPayload::read(&text).unwrap()) {
             prop_assert_eq!(p.status, Status::from_klarna(&p.raw_status));
             prop_assert_eq!(p.failure.is_some(), p.status == Status::Failed);
             if let Some(f) = p.failure {
@@ -281,7 +282,8 @@ proptest! {
         let (spelling, status) = names[which];
         let name = if lower { spelling.to_lowercase() } else { spelling.to_string() };
         let payload = json!({"status": name, "x_extra": extra, "error": {"code": error_code}});
-        let p = StatusPayload::parse(&payload).unwrap();
+        let text = serde_json::to_vec(&payload).unwrap();
+        let p = StatusPayload::parse(&StatusPayload::read(&text).unwrap()).unwrap();
         prop_assert_eq!(p.status, status);
         if p.status == Status::Failed {
             let expected = match error_code {

@@ -8,10 +8,10 @@ use klarna_pos::core::Code;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) else {
+    let Ok(fields) = StatusPayload::read(data) else {
         return;
     };
-    if let Some(p) = StatusPayload::parse(&json) {
+    if let Some(p) = StatusPayload::parse(&fields) {
         assert_eq!(p.status, Status::from_klarna(&p.raw_status));
         assert_eq!(p.failure.is_some(), p.status == Status::Failed);
         if let Some(f) = p.failure {

@@ -11,11 +11,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
-
 use super::config::Config;
 use super::error::{Code, Error, Result};
-use super::http::{Limits, Method, Request, Response, Retry, Transport};
+use super::http::{Limits, Method, Object, Request, Response, Retry, Text, Transport};
 use super::journal::{Journal, RecordId};
 use super::log::{log, Level};
 use super::order;
@@ -102,7 +100,7 @@ impl Client {
                 },
                 Limits::default(),
             )
-            .and_then(|resp| self.parse_create_answer(&resp));
+            .and_then(|resp| read_create_answer(&resp, |u| self.check_result_url(u)));
         let (session_id, result_url) = match answer {
             Ok(created) => created,
             Err(e) => {
@@ -187,14 +185,14 @@ impl Client {
             .webhooks
             .find(&query, self.config.request_timeout)
             .map_err(refused)?;
-        let payload = serde_json::from_slice::<Value>(body)
+        let payload = StatusPayload::read(body)
             .ok()
-            .and_then(|json| {
-                let named = json.get("session_id").and_then(Value::as_str);
+            .and_then(|fields| {
+                let named = fields.session_id.text.as_deref();
                 if named.is_some_and(|id| id != session.id()) {
                     return None;
                 }
-                StatusPayload::parse(&json)
+                StatusPayload::parse(&fields)
             })
             .ok_or_else(|| {
                 refused(Error::new(
@@ -246,32 +244,6 @@ impl Client {
         )))
     }
 
-    fn parse_create_answer(&self, resp: &Response) -> Result<(String, String)> {
-        let json = resp.json()?;
-        let protocol = |what: &str| {
-            Error::protocol(
-                format!("Klarna's session answer {what}"),
-                resp.status,
-                resp.correlation_id(),
-            )
-        };
-        let session_id = json
-            .get("session_id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| protocol("has no session_id"))?;
-        let result_url = json
-            .pointer("/distribution/result_url")
-            .and_then(Value::as_str)
-            .ok_or_else(|| protocol("has no distribution.result_url"))?;
-        self.check_result_url(result_url).map_err(|m| {
-            let mut e = protocol(&format!("has an unusable result_url: {}", m));
-            e.field = Some("result_url".into());
-            e
-        })?;
-        Ok((session_id.to_string(), result_url.to_string()))
-    }
-
     /// A result_url is read with the client's credentials, so it must be on api_url's origin
     /// (Klarna's lives on the API host); a foreign or downgraded one is refused before anything
     /// is sent.
@@ -279,6 +251,56 @@ impl Client {
         url::require_secure(result_url, self.config.allow_insecure_http)?;
         url::require_same_origin(result_url, &self.config.api_url)
     }
+}
+
+/// The session id and result URL of Klarna's answer to a session create.
+/// `check` is the client's rule for a result_url (see `Client::check_result_url`).
+fn read_create_answer(
+    resp: &Response,
+    check: impl Fn(&str) -> std::result::Result<(), String>,
+) -> Result<(String, String)> {
+    let Object(answer) = resp.parse::<Object<CreateAnswer>>()?;
+    let protocol = |what: &str| {
+        Error::protocol(
+            format!("Klarna's session answer {what}"),
+            resp.status,
+            resp.correlation_id(),
+        )
+    };
+    let session_id = answer
+        .session_id
+        .non_empty()
+        .ok_or_else(|| protocol("has no session_id"))?;
+    let result_url = answer
+        .distribution
+        .0
+        .result_url
+        .text
+        .as_deref()
+        .ok_or_else(|| protocol("has no distribution.result_url"))?;
+    check(result_url).map_err(|m| {
+        let mut e = protocol(&format!("has an unusable result_url: {}", m));
+        e.field = Some("result_url".into());
+        e
+    })?;
+    Ok((session_id.to_string(), result_url.to_string()))
+}
+
+/// What is read of Klarna's answer to a session create (other fields are skipped unread).
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct CreateAnswer<'a> {
+    #[serde(borrow)]
+    session_id: Text<'a>,
+    #[serde(borrow)]
+    distribution: Object<Distribution<'a>>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Distribution<'a> {
+    #[serde(borrow)]
+    result_url: Text<'a>,
 }
 
 /// A confirming GET that failed. Its answer must not look like a verdict on the callback (403
@@ -310,15 +332,68 @@ pub(crate) fn is_definitive_refusal(e: &Error) -> bool {
 mod tests {
     use super::*;
 
-    fn answer(result_url: &str) -> Response {
-        Response {
-            status: 200,
-            headers: Vec::new(),
-            body:
-                serde_json::json!({"session_id": "s-1", "distribution": {"result_url": result_url}})
-                    .to_string()
-                    .into_bytes(),
+    fn read(body: &str) -> Result<(String, String)> {
+        read_create_answer(&Response::for_test(200, &[], body.as_bytes()), |u| {
+            url::require_secure(u, false)
+        })
+    }
+
+    #[test]
+    fn the_create_answer_gives_id_and_result_url_whatever_else_it_holds() {
+        let (id, url) = read(
+            r#"{"client_token":"t","session_id":"s-1","payment_method_categories":[{"a":1}],
+                "distribution":{"x":null,"result_url":"https:\/\/k\/r?dt=1"}}"#,
+        )
+        .unwrap();
+        assert_eq!((id.as_str(), url.as_str()), ("s-1", "https://k/r?dt=1"));
+    }
+
+    #[test]
+    fn a_create_answer_without_usable_fields_is_a_protocol_error_naming_the_field() {
+        for (body, says) in [
+            (
+                r#"{"distribution":{"result_url":"https://k/r"}}"#,
+                "has no session_id",
+            ),
+            (
+                r#"{"session_id":"","distribution":{"result_url":"https://k/r"}}"#,
+                "has no session_id",
+            ),
+            (
+                r#"{"session_id":7,"distribution":{"result_url":"https://k/r"}}"#,
+                "has no session_id",
+            ),
+            (r#"[1,2]"#, "has no session_id"),
+            (r#"{"session_id":"s"}"#, "has no distribution.result_url"),
+            (
+                r#"{"session_id":"s","distribution":["https://k/r"]}"#,
+                "has no distribution.result_url",
+            ),
+            (
+                r#"{"session_id":"s","distribution":{"result_url":null}}"#,
+                "has no distribution.result_url",
+            ),
+            (
+                r#"{"session_id":"s","distribution":{"result_url":"http://k/r"}}"#,
+                "unusable result_url",
+            ),
+            ("<html>", "not JSON"),
+        ] {
+            let e = read(body).unwrap_err();
+            assert_eq!(e.code, Code::Protocol, "{body}");
+            assert!(e.message.contains(says), "{body}: {}", e.message);
+            assert_eq!(e.http_status, Some(200));
         }
+        // Not UTF-8, also in a field that is skipped unread.
+        let body = b"{\"session_id\":\"s\",\"x\":\"\xff\",\"distribution\":{\"result_url\":\"https://k/r\"}}";
+        let e = read_create_answer(&Response::for_test(200, &[], body), |_| Ok(())).unwrap_err();
+        assert!(e.message.contains("not JSON"), "{}", e.message);
+    }
+
+    fn answer(result_url: &str) -> Response {
+        let body =
+            serde_json::json!({"session_id": "s-1", "distribution": {"result_url": result_url}});
+        Response::for_test(200, &[], body.to_string().as_bytes())
     }
 
     /// A create answer naming a result_url on another origin than api_url (or a downgrade to
@@ -330,16 +405,19 @@ mod tests {
         )
         .unwrap();
         let client = Client::new(config).unwrap();
-        let ok = client
-            .parse_create_answer(&answer("https://api.klarna.com/instore/v1/d/s-1?dt=x"))
-            .unwrap();
+        let check = |u: &str| client.check_result_url(u);
+        let ok = read_create_answer(
+            &answer("https://api.klarna.com/instore/v1/d/s-1?dt=x"),
+            check,
+        )
+        .unwrap();
         assert_eq!(ok.0, "s-1");
         for foreign in [
             "https://evil.example/instore/v1/d/s-1",
             "http://api.klarna.com/instore/v1/d/s-1",
             "https://api.klarna.com:8443/instore/v1/d/s-1",
         ] {
-            let e = client.parse_create_answer(&answer(foreign)).unwrap_err();
+            let e = read_create_answer(&answer(foreign), check).unwrap_err();
             assert_eq!(e.code, Code::Protocol, "{foreign}");
             assert_eq!(e.field.as_deref(), Some("result_url"), "{foreign}");
         }

@@ -8,7 +8,9 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use ureq::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
@@ -71,25 +73,30 @@ pub struct Request<'a> {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    /// The headers as the HTTP layer read them (not copied).
+    pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// The value of header `name` (any case), when it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)?.to_str().ok()
     }
 
     pub fn correlation_id(&self) -> Option<&str> {
         self.header("klarna-correlation-id")
     }
 
-    /// The body as JSON; anything else is a protocol error carrying the correlation id.
+    /// The body as a JSON tree; see [`Response::parse`].
     pub fn json(&self) -> Result<Value> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        self.parse()
+    }
+
+    /// The body read as `T` (typically an [`Object`] of [`Text`] fields, borrowing from the
+    /// body); a body that is not JSON is a protocol error carrying the correlation id.
+    pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
+        read_json(&self.body).map_err(|e| {
             let mut err = Error::new(
                 Code::Protocol,
                 format!(
@@ -101,6 +108,146 @@ impl Response {
             err.correlation_id = self.correlation_id().map(str::to_string);
             err
         })
+    }
+
+    /// A response with these headers, for unit tests of what is read from answers.
+    #[cfg(test)]
+    pub fn for_test(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Response {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        Response {
+            status,
+            headers: map,
+            body: body.to_vec(),
+        }
+    }
+}
+
+/// Reads JSON text as `T`. Text that is not UTF-8 is not JSON, also where `T` skips it unread
+/// (serde_json checks only the strings it reads).
+pub fn read_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+    let text = std::str::from_utf8(bytes).map_err(de::Error::custom)?;
+    serde_json::from_str(text)
+}
+
+/// A field of a Klarna answer, read tolerantly: its text when it is a JSON string (borrowed from
+/// the answer unless it had escapes), no text when it is any other value. `present` tells a field
+/// that is there but no string from one that is missing.
+#[derive(Debug, Default)]
+pub struct Text<'a> {
+    pub present: bool,
+    pub text: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Text<'a> {
+    /// The text when there is some (an empty string is none).
+    pub fn non_empty(&self) -> Option<&str> {
+        self.text.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Option<std::borrow::Cow<'a, str>>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(
+                self,
+                s: &'de str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(Some(std::borrow::Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Some(std::borrow::Cow::Owned(s.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_seq<S: SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> std::result::Result<Self::Value, S::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<M: MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> std::result::Result<Self::Value, M::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        }
+        Ok(Text {
+            present: true,
+            text: d.deserialize_any(V(std::marker::PhantomData))?,
+        })
+    }
+}
+
+/// A JSON object read as the fields `T` names (others skipped unread); any other JSON value
+/// reads as an object without fields, `T::default()`.
+#[derive(Debug, Default)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> std::result::Result<T, M::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> std::result::Result<T, S::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(T::default())
+            }
+            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> std::result::Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> std::result::Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<T, E> {
+                Ok(T::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<T, E> {
+                Ok(T::default())
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData)).map(Object)
     }
 }
 
@@ -159,7 +306,10 @@ pub struct Transport {
     /// This process's connection pool and pacing; see [`Transport::pool`].
     pool: AtomicPtr<Pool>,
     agent_config: ureq::config::Config,
-    authorization: Secret,
+    /// Built once: each request adds a reference to these, not a copy. The Authorization value
+    /// is marked sensitive and its bytes are a [`Secret`], wiped when the last reference goes.
+    authorization: HeaderValue,
+    user_agent: HeaderValue,
     request_timeout: Duration,
     max_retries: u32,
     safe_request_spacing: Duration,
@@ -243,10 +393,11 @@ impl Transport {
                 None
             }
         };
+        let user_agent = HeaderValue::from_str(&user_agent)
+            .map_err(|_| Error::bad_config("user_agent", "is not a valid header value"))?;
         let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .user_agent(user_agent)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(config.request_timeout))
             .tls_config(tls.build())
@@ -268,13 +419,20 @@ impl Transport {
         let mut header = String::with_capacity(6 + encoded.expose().len());
         header.push_str("Basic ");
         header.push_str(encoded.expose());
-        let authorization = Secret::new(header);
+        let mut authorization = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(
+            SecretBytes(Secret::new(header)),
+        ))
+        .map_err(|_| {
+            Error::bad_config("username", "username or password is not valid in a header")
+        })?;
+        authorization.set_sensitive(true);
         fork::install(None);
         let pool = Box::new(Pool::new(&agent_config, fork::generation()));
         Ok(Transport {
             pool: AtomicPtr::new(Box::into_raw(pool)),
             agent_config,
             authorization,
+            user_agent,
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
             safe_request_spacing: config.safe_request_spacing,
@@ -459,55 +617,77 @@ impl Transport {
                     .max(Duration::from_millis(1))
             })
             .filter(|t| *t < self.request_timeout);
-        let auth = self.authorization.expose();
-        let agent = &self.pool().agent;
         let outcome = match req.method {
-            Method::Get | Method::Delete => {
-                let builder = if req.method == Method::Get {
-                    agent.get(req.url)
-                } else {
-                    agent.delete(req.url)
-                }
-                .header("Authorization", auth)
-                .header("Accept", "application/json");
-                match timeout {
-                    Some(t) => builder.config().timeout_global(Some(t)).build().call(),
-                    None => builder.call(),
-                }
-            }
-            Method::Post => {
-                let mut builder = agent
-                    .post(req.url)
-                    .header("Authorization", auth)
-                    .header("Accept", "application/json");
-                if let Some(key) = req.idempotency_key {
-                    builder = builder.header("Klarna-Idempotency-Key", key);
-                }
-                if req.body.is_some() {
-                    builder = builder.header("Content-Type", "application/json");
-                }
-                if let Some(t) = timeout {
-                    builder = builder.config().timeout_global(Some(t)).build();
-                }
-                match req.body {
-                    Some(body) => builder.send(body),
-                    None => builder.send_empty(),
-                }
-            }
+            Method::Get => self.run(self.request(req, ())?, timeout),
+            Method::Delete => self.run(self.request(req, ())?, timeout),
+            Method::Post => self.run(self.request(req, req.body.unwrap_or(&[]))?, timeout),
         };
-        let mut resp = outcome.map_err(transport_error)?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        let body = read_body(resp.body_mut())?;
+        let (parts, mut body) = outcome.map_err(transport_error)?.into_parts();
+        let body = read_body(&mut body)?;
         Ok(Response {
-            status,
-            headers,
+            status: parts.status.as_u16(),
+            headers: parts.headers,
             body,
         })
+    }
+}
+
+impl Transport {
+    /// The HTTP request for `req`, built in place. Header names are the http crate's constants
+    /// and values are built once: adding a header costs no parsing and no allocation.
+    fn request<B>(&self, req: &Request<'_>, body: B) -> Result<ureq::http::Request<B>> {
+        const JSON: HeaderValue = HeaderValue::from_static("application/json");
+        let invalid = |e: ureq::http::Error| transport_error(ureq::Error::Http(e));
+        let mut request = ureq::http::Request::new(body);
+        *request.method_mut() = match req.method {
+            Method::Get => ureq::http::Method::GET,
+            Method::Post => ureq::http::Method::POST,
+            Method::Delete => ureq::http::Method::DELETE,
+        };
+        *request.uri_mut() = req
+            .url
+            .parse::<ureq::http::Uri>()
+            .map_err(|e| invalid(e.into()))?;
+        let headers = request.headers_mut();
+        headers.insert(header::AUTHORIZATION, self.authorization.clone());
+        headers.insert(header::USER_AGENT, self.user_agent.clone());
+        headers.insert(header::ACCEPT, JSON);
+        if let Some(key) = req.idempotency_key {
+            let value = HeaderValue::from_str(key).map_err(|e| invalid(e.into()))?;
+            headers.insert(HeaderName::from_static("klarna-idempotency-key"), value);
+        }
+        if req.body.is_some() {
+            headers.insert(header::CONTENT_TYPE, JSON);
+        }
+        Ok(request)
+    }
+
+    /// Runs `request` on the agent; with `timeout`, under a request-level configuration.
+    fn run(
+        &self,
+        request: ureq::http::Request<impl ureq::AsSendBody>,
+        timeout: Option<Duration>,
+    ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        use ureq::RequestExt as _;
+        let agent = &self.pool().agent;
+        match timeout {
+            Some(t) => request
+                .with_agent(agent)
+                .configure()
+                .timeout_global(Some(t))
+                .build()
+                .run(),
+            None => agent.run(request),
+        }
+    }
+}
+
+/// The Authorization header's bytes: a [`Secret`], so they are wiped when the header goes.
+struct SecretBytes(Secret);
+
+impl AsRef<[u8]> for SecretBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.expose().as_bytes()
     }
 }
 
@@ -717,11 +897,11 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, body: &str) -> Response {
-        Response {
+        Response::for_test(
             status,
-            headers: vec![("Klarna-Correlation-Id".into(), "hdr-corr".into())],
-            body: body.as_bytes().to_vec(),
-        }
+            &[("Klarna-Correlation-Id", "hdr-corr")],
+            body.as_bytes(),
+        )
     }
 
     #[test]

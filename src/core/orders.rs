@@ -431,14 +431,7 @@ mod tests {
 
     #[test]
     fn the_created_id_comes_from_its_header_or_the_location() {
-        let resp = |headers: Vec<(&str, &str)>| Response {
-            status: 201,
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: Vec::new(),
-        };
+        let resp = |headers: Vec<(&str, &str)>| Response::for_test(201, &headers, b"");
         assert_eq!(
             created_id(Action::Refund, &resp(vec![("refund-id", "r-1")])).unwrap(),
             "r-1"

@@ -194,8 +194,8 @@ impl Session {
             },
             limits,
         )?;
-        let json = resp.json()?;
-        let payload = StatusPayload::parse(&json).ok_or_else(|| {
+        let fields = resp.parse().map(|o: super::http::Object<_>| o.0)?;
+        let payload = StatusPayload::parse(&fields).ok_or_else(|| {
             Error::protocol(
                 "the status answer has no status field",
                 resp.status,
