@@ -373,14 +373,43 @@ KPOS_API void kpos_string_free(char *s);
 KPOS_API void kpos_bytes_free(uint8_t *p, size_t len);
 
 /**
+ * Checks that this till can reach Klarna with the client's configuration, without creating
+ * anything at Klarna: name resolution, TCP connect, the proxy's CONNECT tunnel (when a proxy
+ * is used), the TLS handshake (verified chain, certificate expiry), the credentials (an
+ * authenticated read of a session that cannot exist: 404 means accepted, 401/403 wrong
+ * credentials or region) and the clock's offset from Klarna's `Date` header. Each network step
+ * is bounded by the client's connect timeout, the credentials step by its request timeout.
+ *
+ * Writes a JSON report to `*report_json` (also when a step fails; release it with
+ * `kpos_string_free`): `{"ok", "code", "code_name", "api_url", "proxy", "proxy_source",
+ * "trust_store", "ms", "steps": [{"step", "verdict", "ms", "detail", "code", "code_name",
+ * "action"}, ...]}`, steps `dns`, `tcp`, `proxy`, `tls`, `credentials`, `clock` in that order,
+ * `verdict` one of `ok`, `warning` (a certificate expiring within 14 days, a clock more than
+ * 60 s off: the check still passes), `failed` (with `code`, `code_name` and `action`, what to
+ * do) or `skipped`. docs/operations.md describes each step.
+ *
+ * Returns `KPOS_OK` only when every step passed; otherwise the first failing step's code
+ * (`KPOS_E_NETWORK`, `KPOS_E_TIMEOUT`, `KPOS_E_TLS`, `KPOS_E_PERMISSION_DENIED`, ...; the last
+ * error says which step), or `KPOS_E_INVALID_ARGUMENT` (NULL `report_json`, freed client; then
+ * nothing is written).
+ *
+ * # Safety
+ * `report_json` must be valid for a write.
+ */
+KPOS_API KPOS_MUST_USE kpos_result kpos_client_check(kpos_client *client, char **report_json);
+
+/**
  * Creates a client from a configuration JSON object (keys: `api_url` or `region` +
  * `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
  * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `max_safe_requests_per_second`,
- * `ca_file`, `proxy`, `allow_insecure_http`, `webhook_url` (the till backend's endpoint for
+ * `ca_file`, `trust_store`, `proxy`, `allow_insecure_http`, `webhook_url` (the till backend's endpoint for
  * Klarna's status callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`,
  * `journal_dir`; docs/configuration.md gives each key's type, default and meaning).
  * `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
- * `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
+ * `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment, over the JSON file named by
+ * `KLARNA_POS_CONFIG` when that is set (its errors name the file). Without a `proxy` key the
+ * proxy comes from `https_proxy` and the other variables curl reads (docs/operations.md).
+ * No network traffic happens
  * here; with `journal_dir` the directory is created when missing (mode 0700) and its journal
  * opened (see `kpos_journal_pending`); on Unix it must belong to the till's user and must not
  * be writable by group or others. A port in a URL must be 1..65535, a host name ASCII (give
@@ -395,7 +424,10 @@ KPOS_API void kpos_bytes_free(uint8_t *p, size_t len);
  * # Safety
  * `config_json` must be NULL or a NUL-terminated string; `out` must be valid for a write.
  */
-KPOS_API KPOS_MUST_USE kpos_result kpos_client_new(const char *config_json, kpos_client **out);
+KPOS_API
+KPOS_MUST_USE
+kpos_result kpos_client_new(const char *config_json,
+                            kpos_client **out);
 
 /**
  * Releases a client; its credentials are wiped from memory once the last session using it is

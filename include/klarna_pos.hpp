@@ -284,6 +284,13 @@ inline std::vector<std::uint8_t> qr_render(const std::string &text, qr_format fo
 }
 
 /** What client::webhook_verify() learned from a verified callback. */
+/** The answer of client::check(): the first failing step's code (KPOS_OK when every step
+ *  passed) and the JSON report of kpos_client_check. */
+struct check_result {
+    kpos_result code;
+    std::string report_json;
+};
+
 struct webhook_result {
     /** Klarna's id of the session the callback was about. */
     std::string session_id;
@@ -487,6 +494,21 @@ public:
         detail::check(kpos_order_release_remaining_authorization(
             get(), detail::c_str(order_id, "order_id"),
             detail::c_str_or_null(idempotency_key, "idempotency_key")));
+    }
+
+    /** Checks that this till reaches Klarna with this configuration (DNS, TCP, proxy, TLS,
+     *  credentials, clock; see kpos_client_check), creating nothing. Does not throw for a
+     *  failing step: its code is in the result, the report says what to do. */
+    check_result check()
+    {
+        char *out = nullptr;
+        kpos_result code = kpos_client_check(get(), &out);
+        if (out == nullptr)
+            detail::check(code);
+        check_result r;
+        r.code = code;
+        r.report_json = detail::take(out);
+        return r;
     }
 
     /** The open work of the journal (config journal_dir) as a JSON array, oldest first, one

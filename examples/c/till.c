@@ -1,7 +1,8 @@
 /*
  * till.c: take one Klarna in-store payment from the command line.
  *
- *   till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--language TAG]
+ *   till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--language TAG] [--verbose]
+ *   till --check [--verbose]
  *
  * Credentials and endpoint come from the environment (KLARNA_API_URL, KLARNA_USERNAME,
  * KLARNA_PASSWORD). Progress goes to stdout as one `key=value` line per event, flushed at
@@ -15,6 +16,11 @@
  *   customer=<text>               with --language: the customer display's text
  *   order_id=<id>                 when the payment COMPLETED
  *   error=<KPOS_E_NAME> <message> correlation_id=<id-or-empty>
+ *
+ * --check runs the library's health check (DNS, TCP, proxy, TLS, credentials, clock) instead
+ * of a payment and prints its JSON report; exit status 0 when every step passed, 1 otherwise.
+ * --verbose prints the library's log (debug level) to stderr. Without it the log can still be
+ * turned on with KLARNA_POS_LOG=debug (and KLARNA_POS_LOG_FILE=path), without any code.
  *
  * Exit status: 0 COMPLETED; 2 CANCELED, FAILED or EXPIRED (also when --timeout-ms runs out:
  * the till then cancels the session, as Klarna recommends); 1 any other library error;
@@ -56,8 +62,9 @@
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--language TAG]\n");
+    fprintf(stderr, "usage: till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--language TAG]"
+                    " [--verbose]\n"
+                    "       till --check [--verbose]\n");
 }
 
 /* Milliseconds from an arbitrary fixed point; never jumps when the wall clock is set. */
@@ -107,6 +114,37 @@ static void report_error(kpos_result code)
     printf("error=%s %s correlation_id=%s\n", name, text,
            correlation_id != NULL ? correlation_id : "");
     fflush(stdout);
+}
+
+/* --verbose: the library's log lines on stderr. Called from any thread of the library. */
+static void log_to_stderr(void *userdata, uint32_t level, const char *message)
+{
+    static const char *const names[] = {"", "error", "warn", "info", "debug", "trace"};
+    (void)userdata;
+    fprintf(stderr, "klarna-pos %s: %s\n", level <= 5 ? names[level] : "?", message);
+}
+
+/* --check: the health check's report on stdout; 0 when every step passed. */
+static int run_check(void)
+{
+    kpos_client *client = NULL;
+    char *report = NULL;
+    kpos_result rc = kpos_client_new(NULL, &client);
+
+    if (rc != KPOS_OK) {
+        report_error(rc);
+        return EXIT_LIBRARY_ERROR;
+    }
+    rc = kpos_client_check(client, &report);
+    if (report != NULL) {
+        printf("%s\n", report);
+        kpos_string_free(report);
+    }
+    if (rc != KPOS_OK)
+        report_error(rc);
+    fflush(stdout);
+    kpos_client_free(client);
+    return rc == KPOS_OK ? EXIT_COMPLETED : EXIT_LIBRARY_ERROR;
 }
 
 /* Reads a whole file into a NUL-terminated buffer the caller frees; NULL on failure. */
@@ -371,6 +409,7 @@ int main(int argc, char **argv)
     kpos_session *session = NULL;
     kpos_result rc;
     int exit_code;
+    int check = 0;
     int i;
 
     for (i = 1; i < argc; i++) {
@@ -387,12 +426,24 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--language") == 0 && i + 1 < argc) {
             language = argv[++i];
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = 1;
+        } else if (strcmp(argv[i], "--verbose") == 0) {
+            if (kpos_set_log_callback(log_to_stderr, NULL, KPOS_LOG_DEBUG) != KPOS_OK)
+                return EXIT_LIBRARY_ERROR;
         } else if (argv[i][0] == '-' || order_path != NULL) {
             usage();
             return EXIT_USAGE;
         } else {
             order_path = argv[i];
         }
+    }
+    if (check) {
+        if (order_path != NULL) {
+            usage();
+            return EXIT_USAGE;
+        }
+        return run_check();
     }
     if (order_path == NULL) {
         usage();

@@ -1,7 +1,8 @@
 /*
  * till.cpp: take one Klarna in-store payment from the command line, with klarna_pos.hpp.
  *
- *   till ORDER.json [--timeout-ms N] [--short-code DIGITS]
+ *   till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--verbose]
+ *   till --check [--verbose]
  *
  * Credentials and endpoint come from the environment (KLARNA_API_URL, KLARNA_USERNAME,
  * KLARNA_PASSWORD). Progress goes to stdout as one `key=value` line per event, flushed at once:
@@ -15,7 +16,9 @@
  *
  * Exit status: 0 COMPLETED; 2 CANCELED, FAILED or EXPIRED (also when --timeout-ms runs out: the
  * till then cancels the session, as Klarna recommends); 1 any other library error; 64 a mistake
- * on the command line. Behaves exactly like examples/c/till.c.
+ * on the command line. --check prints the health check's JSON report instead (exit 0 when every
+ * step passed, else 1); --verbose the library's debug log on stderr. Behaves exactly like
+ * examples/c/till.c.
  *
  * Build (from the repository root, after cargo build):
  *   g++ -std=c++11 -Wall -Wextra -Werror -I include examples/cpp/till.cpp \
@@ -42,7 +45,16 @@ const int exit_usage = 64;
 /* How long the till waits for the customer when --timeout-ms is not given. */
 const unsigned long default_timeout_ms = 120000;
 
-const char usage[] = "usage: till ORDER.json [--timeout-ms N] [--short-code DIGITS]";
+const char usage[] = "usage: till ORDER.json [--timeout-ms N] [--short-code DIGITS] [--verbose]\n"
+                     "       till --check [--verbose]";
+
+/* --verbose: the library's log lines on stderr (logging is process-wide: a C callback). */
+extern "C" void log_to_stderr(void *, std::uint32_t level, const char *message)
+{
+    static const char *const names[] = {"", "error", "warn", "info", "debug", "trace"};
+    std::cerr << "klarna-pos " << (level <= 5 ? names[level] : "?") << ": " << message << std::endl;
+}
+
 
 struct usage_error : std::runtime_error {
     explicit usage_error(const std::string &what) : std::runtime_error(what) {}
@@ -215,12 +227,35 @@ int follow(klarna_pos::session &session, unsigned long timeout_ms)
     return finish(session, session.status());
 }
 
+/* --check: the report on stdout, then an error= line when a step failed. */
+int run_check()
+{
+    try {
+        klarna_pos::client client = klarna_pos::client::from_env();
+        klarna_pos::check_result r = client.check();
+        std::cout << r.report_json << std::endl;
+        if (r.code == KPOS_OK)
+            return exit_completed;
+        std::string message = kpos_last_error_message();
+        std::string prefix = std::string(kpos_result_name(r.code)) + ": ";
+        if (message.compare(0, prefix.size(), prefix) == 0)
+            message = message.substr(prefix.size());
+        std::cout << "error=" << kpos_result_name(r.code) << ' ' << message << " correlation_id="
+                  << std::endl;
+        return exit_library_error;
+    } catch (const klarna_pos::error &e) {
+        report_error(e);
+        return exit_library_error;
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     std::string order_path, short_code, order;
     unsigned long timeout_ms = default_timeout_ms;
+    bool check = false;
     try {
         for (int i = 1; i < argc; ++i) {
             std::string arg = argv[i];
@@ -237,12 +272,21 @@ int main(int argc, char **argv)
                         throw usage_error("till: --short-code needs the digits the customer read out");
                     short_code = value;
                 }
+            } else if (arg == "--check") {
+                check = true;
+            } else if (arg == "--verbose") {
+                if (kpos_set_log_callback(log_to_stderr, nullptr, KPOS_LOG_DEBUG) != KPOS_OK)
+                    return exit_library_error;
             } else if (arg[0] == '-' || !order_path.empty()) {
                 throw usage_error(usage);
             } else {
                 order_path = arg;
             }
         }
+        if (check && !order_path.empty())
+            throw usage_error(usage);
+        if (check)
+            return run_check();
         if (order_path.empty())
             throw usage_error(usage);
         std::ifstream file(order_path.c_str(), std::ios::binary);

@@ -1,6 +1,7 @@
 // Till.cs: take one Klarna in-store payment from the command line, with the KlarnaPos assembly.
 //
-//   mono Till.exe ORDER.json [--timeout-ms N] [--short-code DIGITS]
+//   mono Till.exe ORDER.json [--timeout-ms N] [--short-code DIGITS] [--verbose]
+//   mono Till.exe --check [--verbose]
 //
 // Credentials and endpoint come from the environment (KLARNA_API_URL, KLARNA_USERNAME,
 // KLARNA_PASSWORD). Progress goes to stdout as one `key=value` line per event, flushed at once
@@ -15,7 +16,9 @@
 //
 // Exit status: 0 COMPLETED; 2 CANCELED, FAILED or EXPIRED (also when --timeout-ms runs out: the
 // till then cancels the session, as Klarna recommends); 1 any other library error; 64 a mistake
-// on the command line. Behaves exactly like examples/c/till.c and examples/python/till.py.
+// on the command line. --check prints the health check's JSON report instead (exit 0 when every
+// step passed, else 1); --verbose the library's debug log on stderr (through the TraceSource
+// "KlarnaPos"). Behaves exactly like examples/c/till.c and examples/python/till.py.
 //
 // Build and run (see bindings/dotnet/build.sh):
 //   bindings/dotnet/build.sh target/dotnet target/debug/libklarna_pos.so
@@ -38,7 +41,31 @@ internal static class Till
     // How long the till waits for the customer when --timeout-ms is not given.
     private const uint DefaultTimeoutMs = 120000;
 
-    private const string Usage = "usage: Till.exe ORDER.json [--timeout-ms N] [--short-code DIGITS]";
+    private const string Usage = "usage: Till.exe ORDER.json [--timeout-ms N] [--short-code DIGITS] [--verbose]\n" +
+        "       Till.exe --check [--verbose]";
+
+    /// <summary>--check: the report on stdout, then an error= line when a step failed.</summary>
+    private static int RunCheck()
+    {
+        try
+        {
+            using (KlarnaClient client = KlarnaClient.FromEnvironment())
+            {
+                uint code;
+                string report = client.Check(out code);
+                Out.WriteLine(report);
+                if (code == 0)
+                    return ExitCompleted;
+                Out.WriteLine("error=" + KlarnaLibrary.ResultName(code) + " health check failed (see the report) correlation_id=");
+                return ExitLibraryError;
+            }
+        }
+        catch (KlarnaException e)
+        {
+            ReportError(e);
+            return ExitLibraryError;
+        }
+    }
 
     private static readonly TextWriter Out = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
 
@@ -277,6 +304,21 @@ internal static class Till
     {
         string orderPath, shortCode, order;
         uint timeoutMs;
+        if (Array.IndexOf(args, "--verbose") >= 0)
+        {
+            args = Array.FindAll(args, a => a != "--verbose");
+            KlarnaLibrary.Log.Switch.Level = SourceLevels.Verbose;
+            KlarnaLibrary.Log.Listeners.Add(new ConsoleTraceListener(true));
+        }
+        if (Array.IndexOf(args, "--check") >= 0)
+        {
+            if (args.Length != 1)
+            {
+                Console.Error.WriteLine(Usage);
+                return ExitUsage;
+            }
+            return RunCheck();
+        }
         try
         {
             ParseArgs(args, out orderPath, out timeoutMs, out shortCode);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Take one Klarna in-store payment from the command line.
 
-    till.py ORDER.json [--timeout-ms N] [--short-code DIGITS]
+    till.py ORDER.json [--timeout-ms N] [--short-code DIGITS] [--verbose]
+    till.py --check [--verbose]
 
 Credentials and endpoint come from the environment (KLARNA_API_URL, KLARNA_USERNAME,
 KLARNA_PASSWORD). Progress goes to stdout as one ``key=value`` line per event, flushed at once
@@ -16,11 +17,14 @@ so that a script can follow the payment live:
 
 Exit status: 0 COMPLETED; 2 CANCELED, FAILED or EXPIRED (also when --timeout-ms runs out: the
 till then cancels the session, as Klarna recommends); 1 any other library error; 64 a mistake
-on the command line. Behaves exactly like examples/c/till.c.
+on the command line. --check prints the health check's JSON report instead (exit 0 when every
+step passed, else 1); --verbose the library's debug log on stderr (through the standard
+``logging`` logger ``klarna_pos``). Behaves exactly like examples/c/till.c.
 """
 
 import importlib.util
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -30,7 +34,7 @@ if importlib.util.find_spec("klarna_pos") is None:
     # Not installed with pip: use the package from this checkout.
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bindings" / "python"))
 
-from klarna_pos import Client, Conflict, KlarnaError, Session, Status, Timeout
+from klarna_pos import Client, Conflict, KlarnaError, Session, Status, Timeout, sync_logging_level
 
 EXIT_COMPLETED = 0
 EXIT_LIBRARY_ERROR = 1
@@ -40,7 +44,10 @@ EXIT_USAGE = 64
 # How long the till waits for the customer when --timeout-ms is not given.
 DEFAULT_TIMEOUT_MS = 120_000
 
-USAGE = "usage: till.py ORDER.json [--timeout-ms N] [--short-code DIGITS]"
+USAGE = (
+    "usage: till.py ORDER.json [--timeout-ms N] [--short-code DIGITS] [--verbose]\n"
+    "       till.py --check [--verbose]"
+)
 
 
 class UsageError(Exception):
@@ -65,6 +72,27 @@ def report_error(error: KlarnaError) -> None:
         ),
         flush=True,
     )
+
+
+def run_check() -> int:
+    """--check: the health check's report on stdout, then an error= line when a step failed."""
+    try:
+        with Client.from_env() as client:
+            report = client.check()
+    except KlarnaError as e:
+        report_error(e)
+        return EXIT_LIBRARY_ERROR
+    print(json.dumps(report), flush=True)
+    if report["ok"]:
+        return EXIT_COMPLETED
+    failed = next(s for s in report["steps"] if s["verdict"] == "failed")
+    print(
+        "error={} health check step {} failed: {} ({}) correlation_id=".format(
+            report["code_name"], failed["step"], one_line(failed["detail"]), failed["action"]
+        ),
+        flush=True,
+    )
+    return EXIT_LIBRARY_ERROR
 
 
 def parse_args(argv: List[str]) -> Tuple[str, int, Optional[str]]:
@@ -193,6 +221,16 @@ def follow(session: Session, timeout_ms: int) -> int:
 
 
 def main(argv: List[str]) -> int:
+    if "--verbose" in argv:
+        argv = [a for a in argv if a != "--verbose"]
+        logging.basicConfig(stream=sys.stderr, format="klarna-pos %(levelname)s: %(message)s")
+        logging.getLogger("klarna_pos").setLevel(logging.DEBUG)
+        sync_logging_level()
+    if "--check" in argv:
+        if argv != ["--check"]:
+            print(USAGE, file=sys.stderr)
+            return EXIT_USAGE
+        return run_check()
     try:
         order_path, timeout_ms, short_code = parse_args(argv)
         try:

@@ -9,6 +9,7 @@ use zeroize::Zeroize;
 
 use super::error::{Error, Result};
 use super::field;
+use super::trust::TrustStore;
 use super::url;
 
 /// A secret string (password, Authorization header) that is zeroed in memory when dropped and
@@ -85,6 +86,9 @@ pub struct Config {
     /// Management calls) of this client, from `max_safe_requests_per_second`; zero: no pacing.
     pub safe_request_spacing: Duration,
     pub ca_file: Option<PathBuf>,
+    /// Which roots verify certificates besides `ca_file` (see `trust`).
+    pub trust_store: TrustStore,
+    /// The `proxy` key: a proxy URL, or `none`; absent: the environment's (see `proxy`).
     pub proxy: Option<String>,
     pub allow_insecure_http: bool,
     /// Base URL of the till backend's webhook receiver; each session's callback URL is this plus
@@ -120,6 +124,7 @@ const KEYS: &[&str] = &[
     "max_retries",
     "max_safe_requests_per_second",
     "ca_file",
+    "trust_store",
     "proxy",
     "journal_dir",
     "allow_insecure_http",
@@ -144,9 +149,18 @@ impl Config {
     }
 
     /// Reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and optionally
-    /// `KLARNA_USER_AGENT` and `KLARNA_JOURNAL_DIR`) from the environment.
+    /// `KLARNA_USER_AGENT` and `KLARNA_JOURNAL_DIR`) from the environment, over the JSON file
+    /// named by `KLARNA_POS_CONFIG` when that is set (see `config_file`).
     pub fn from_env() -> Result<Config> {
-        let mut map = Map::new();
+        if let Some(path) = super::config_file::path_from_env()? {
+            return super::config_file::load(&path);
+        }
+        Config::from_env_over(Map::new(), false)
+    }
+
+    /// The environment's `KLARNA_*` variables over `map` (a configuration file's when
+    /// `from_file`, which may then give the endpoint and username itself).
+    pub(crate) fn from_env_over(mut map: Map<String, Value>, from_file: bool) -> Result<Config> {
         for (var, key) in [
             ("KLARNA_API_URL", "api_url"),
             ("KLARNA_USERNAME", "username"),
@@ -156,6 +170,11 @@ impl Config {
         ] {
             match std::env::var(var) {
                 Ok(v) => {
+                    if key == "api_url" {
+                        // The variable's endpoint replaces the file's, however it named it.
+                        map.remove("region");
+                        map.remove("environment");
+                    }
                     map.insert(key.into(), Value::String(v));
                 }
                 Err(std::env::VarError::NotUnicode(_)) => {
@@ -171,17 +190,21 @@ impl Config {
             ("KLARNA_API_URL", "api_url"),
             ("KLARNA_USERNAME", "username"),
         ] {
-            if !map.contains_key(key) {
+            if !from_file && !map.contains_key(key) {
                 return Err(Error::bad_config(
                     key,
                     format!("environment variable {} is not set", var),
                 ));
             }
         }
-        Config::from_map(&map)
+        let config = Config::from_map(&map);
+        if let Some(Value::String(p)) = map.get_mut("password") {
+            p.zeroize();
+        }
+        config
     }
 
-    fn from_map(map: &Map<String, Value>) -> Result<Config> {
+    pub(crate) fn from_map(map: &Map<String, Value>) -> Result<Config> {
         if let Some(k) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(Error::bad_config(k.as_str(), "unknown configuration key"));
         }
@@ -271,8 +294,14 @@ impl Config {
             rate => Duration::from_micros(1_000_000 / rate),
         };
         let ca_file = opt_str(map, "ca_file")?.map(PathBuf::from);
+        let trust_store = match opt_str(map, "trust_store")? {
+            None => TrustStore::default(),
+            Some(t) => TrustStore::parse(t).ok_or_else(|| {
+                Error::bad_config("trust_store", "must be system+mozilla, system or mozilla")
+            })?,
+        };
         let proxy = opt_str(map, "proxy")?.map(str::to_string);
-        if let Some(p) = &proxy {
+        if let Some(p) = proxy.as_deref().filter(|p| *p != "none") {
             url::parse(p).map_err(|m| Error::bad_config("proxy", m))?;
         }
         let webhook_url = match opt_str(map, "webhook_url")? {
@@ -312,6 +341,7 @@ impl Config {
             max_retries,
             safe_request_spacing,
             ca_file,
+            trust_store,
             proxy,
             allow_insecure_http,
             webhook_url,

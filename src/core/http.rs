@@ -18,6 +18,7 @@ use super::config::{Config, Secret};
 use super::error::{Code, Error, Result};
 use super::fork;
 use super::log::{log, Level};
+use super::{proxy, trust};
 
 mod conn;
 
@@ -357,21 +358,40 @@ impl Transport {
             Some(pos) => format!("{} klarna-pos/{}", pos, env!("CARGO_PKG_VERSION")),
             None => format!("klarna-pos/{}", env!("CARGO_PKG_VERSION")),
         };
-        let roots = match &config.ca_file {
-            Some(path) => roots_with_ca_file(path)?,
-            None => ureq::tls::RootCerts::from(mozilla_roots()),
-        };
+        let (roots, description) =
+            trust::shared_roots(config.trust_store, config.ca_file.as_deref())?;
+        log!(Level::Info, "trusting {}", description);
         // Certificates are always verified, against these roots, with rustls' ring provider.
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(roots)
             .unversioned_rustls_crypto_provider(std::sync::Arc::new(
                 rustls::crypto::ring::default_provider(),
             ));
-        let proxy = match &config.proxy {
+        let choice = proxy::choose(config.proxy.as_deref(), &config.api_url);
+        let proxy = match &choice.url {
             Some(p) => {
-                Some(ureq::Proxy::new(p).map_err(|e| Error::bad_config("proxy", e.to_string()))?)
+                log!(
+                    Level::Info,
+                    "proxy {} (from {})",
+                    choice.display().unwrap_or_default(),
+                    choice.source
+                );
+                Some(ureq::Proxy::new(p).map_err(|e| {
+                    Error::bad_config(
+                        "proxy",
+                        format!(
+                            "{} from {}: {}",
+                            proxy::without_credentials(p),
+                            choice.source,
+                            e
+                        ),
+                    )
+                })?)
             }
-            None => None,
+            None => {
+                log!(Level::Debug, "no proxy ({})", choice.source);
+                None
+            }
         };
         let user_agent = HeaderValue::from_str(&user_agent)
             .map_err(|_| Error::bad_config("user_agent", "is not a valid header value"))?;
@@ -581,6 +601,12 @@ impl Transport {
         }
     }
 
+    /// Sends `req` once and returns whatever the server answered, a 4xx or 5xx included (for
+    /// the health check, which judges the status itself).
+    pub fn send_unchecked(&self, req: &Request<'_>, limits: Limits<'_>) -> Result<Response> {
+        self.send_once(req, limits)
+    }
+
     fn send_once(&self, req: &Request<'_>, limits: Limits<'_>) -> Result<Response> {
         // The agent's own timeout is `request_timeout`; a request-level one (a copy of the
         // agent's configuration) only when a deadline ends the request sooner.
@@ -742,39 +768,6 @@ impl Resolver for HostLookup {
         recent.insert(key, (now, addrs.clone()));
         Ok(addrs)
     }
-}
-
-/// Mozilla's roots plus the certificates of `ca_file` (for TLS-inspecting store proxies).
-fn roots_with_ca_file(path: &std::path::Path) -> Result<ureq::tls::RootCerts> {
-    let pem = std::fs::read(path).map_err(|e| {
-        Error::bad_config("ca_file", format!("cannot read {}: {}", path.display(), e))
-    })?;
-    let mut certs: Vec<ureq::tls::Certificate<'static>> = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
-        match item {
-            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(Error::bad_config(
-                    "ca_file",
-                    format!("unreadable PEM: {}", e),
-                ))
-            }
-        }
-    }
-    if certs.is_empty() {
-        return Err(Error::bad_config("ca_file", "contains no PEM certificate"));
-    }
-    certs.extend(mozilla_roots());
-    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
-}
-
-/// Mozilla's root certificates (the `webpki-root-certs` crate), borrowed from the library's
-/// read-only data.
-fn mozilla_roots() -> impl Iterator<Item = ureq::tls::Certificate<'static>> {
-    webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()))
 }
 
 /// Failures worth repeating for a request that is safe to repeat.

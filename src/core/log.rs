@@ -78,6 +78,7 @@ thread_local! {
 /// is not running on any other thread and will not be called again. Called from inside a sink
 /// (a sink replacing itself) it does not wait: that call is still running.
 pub fn set_sink(sink: Option<Sink>, max_level: Level) {
+    let sink_level = sink.as_ref().map(|_| max_level);
     super::fork::install(None);
     let old = {
         let mut guard = LOGGER.write().unwrap_or_else(|e| e.into_inner());
@@ -95,10 +96,14 @@ pub fn set_sink(sink: Option<Sink>, max_level: Level) {
             old.calls.wait_idle();
         }
     }
+    super::log_env::callback_changed(sink_level);
 }
 
 /// Whether a message at `level` would reach the sink (to skip formatting otherwise).
 pub fn enabled(level: Level) -> bool {
+    if super::log_env::enabled(level) {
+        return true;
+    }
     let guard = LOGGER.read().unwrap_or_else(|e| e.into_inner());
     matches!(&*guard, Some(l) if level <= l.max_level)
 }
@@ -106,6 +111,8 @@ pub fn enabled(level: Level) -> bool {
 /// Sends a line to the sink, or holds it back until this thread has released the library's
 /// locks (see [`defer`]): a sink may call any function of the library.
 pub fn emit(level: Level, message: &str) {
+    // The environment's log (KLARNA_POS_LOG) at once: it calls nothing of the till's.
+    super::log_env::write(level, message);
     if HOLDS.with(Cell::get) > 0 {
         HELD_BACK.with(|h| h.borrow_mut().push((level, message.to_string())));
         return;

@@ -25,11 +25,14 @@ pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Erro
 /// Creates a client from a configuration JSON object (keys: `api_url` or `region` +
 /// `environment`, `username`, `password`, `user_agent`, `connect_timeout_ms`,
 /// `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `max_safe_requests_per_second`,
-/// `ca_file`, `proxy`, `allow_insecure_http`, `webhook_url` (the till backend's endpoint for
+/// `ca_file`, `trust_store`, `proxy`, `allow_insecure_http`, `webhook_url` (the till backend's endpoint for
 /// Klarna's status callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`,
 /// `journal_dir`; docs/configuration.md gives each key's type, default and meaning).
 /// `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
-/// `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment. No network traffic happens
+/// `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment, over the JSON file named by
+/// `KLARNA_POS_CONFIG` when that is set (its errors name the file). Without a `proxy` key the
+/// proxy comes from `https_proxy` and the other variables curl reads (docs/operations.md).
+/// No network traffic happens
 /// here; with `journal_dir` the directory is created when missing (mode 0700) and its journal
 /// opened (see `kpos_journal_pending`); on Unix it must belong to the till's user and must not
 /// be writable by group or others. A port in a URL must be 1..65535, a host name ASCII (give

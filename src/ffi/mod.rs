@@ -12,6 +12,7 @@ use std::sync::{LazyLock, Mutex, OnceLock};
 use crate::core::fork::{self, ForkLock};
 use crate::core::{Code, Error};
 
+pub mod check;
 pub mod client;
 pub mod error;
 pub mod handle;
@@ -38,6 +39,7 @@ pub(crate) fn install_fork_handlers() {
             &BYTES as &'static dyn ForkLock,
             crate::core::watch::pollers_fork_lock(),
             crate::core::watch::queue_fork_lock(),
+            &crate::core::trust::SHARED_ROOTS as &'static dyn ForkLock,
         ]
     });
     fork::install(Some(locks.as_slice()));

@@ -346,6 +346,10 @@ static kpos_result call_journal_pending(void *a[6])
 {
     return kpos_journal_pending((kpos_client *)a[0], (char **)a[1]);
 }
+static kpos_result call_client_check(void *a[6])
+{
+    return kpos_client_check((kpos_client *)a[0], (char **)a[1]);
+}
 static kpos_result call_order_get(void *a[6])
 {
     return kpos_order_get((kpos_client *)a[0], (const char *)a[1], (char **)a[2]);
@@ -392,6 +396,7 @@ static const struct entry ENTRIES[] = {
     {"kpos_session_cancel", "S", call_session_cancel},
     {"kpos_session_failure", "S", call_session_failure},
     {"kpos_journal_pending", "Jx", call_journal_pending},
+    {"kpos_client_check", "Cx", call_client_check},
     {"kpos_order_get", "Cdx", call_order_get},
     {"kpos_order_capture", "Cdbkx", call_order_capture},
     {"kpos_order_refund", "Cdrkx", call_order_refund},

@@ -302,6 +302,16 @@ std::string query_parameter(const std::string &url, const std::string &name)
     return url.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
+void health_check_reports_each_step()
+{
+    klarna_pos::client client = test_client();
+    klarna_pos::check_result r = client.check();
+    CHECK_CODE(r.code, KPOS_OK, "the health check passes against the simulator");
+    CHECK_CONTAINS(r.report_json.c_str(), "{\"step\":\"credentials\",\"verdict\":\"ok\"", "the report lists the steps");
+    klarna_pos::client wrong = klarna_pos::client(config("wrong-password"));
+    CHECK_CODE(wrong.check().code, KPOS_E_PERMISSION_DENIED, "wrong credentials are named");
+}
+
 void webhook_tokens_are_verified()
 {
     /* Nothing listens there: the simulator's deliveries fail, and the test plays the receiver. */
@@ -438,6 +448,7 @@ int main()
         failed_session_reports_its_failure();
         order_management_exactly_once();
         journal_lists_open_sessions();
+        health_check_reports_each_step();
         webhook_tokens_are_verified();
         qr_codes_and_display_texts();
         watch_calls_a_function_per_status();

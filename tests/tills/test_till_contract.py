@@ -206,3 +206,35 @@ def test_command_line_mistakes_exit_64_before_any_request(run_till, sim, args):
     assert till.lines == []
     assert till.stderr.strip() != ""
     assert sim.stats()["requests"] == 0
+
+
+def test_check_reports_each_step_and_exits_0_when_all_pass(run_till, sim):
+    till = run_till(["--check"], sim.env())
+    assert till.finish() == 0, till.lines
+    report = json.loads(till.lines[0])
+    assert report["ok"] is True and report["code_name"] == "KPOS_OK"
+    assert [s["step"] for s in report["steps"]] == [
+        "dns",
+        "tcp",
+        "proxy",
+        "tls",
+        "credentials",
+        "clock",
+    ]
+    assert sim.stats()["sessions_created"] == 0
+
+
+def test_check_with_a_wrong_password_exits_1_naming_the_credentials(run_till, sim):
+    till = run_till(["--check"], sim.env(password="not-the-password"))
+    assert till.finish() == 1, till.lines
+    report = json.loads(till.lines[0])
+    assert report["code_name"] == "KPOS_E_PERMISSION_DENIED"
+    failed = [s for s in report["steps"] if s["verdict"] == "failed"]
+    assert [s["step"] for s in failed] == ["credentials"]
+    assert till.lines[-1].startswith("error=KPOS_E_PERMISSION_DENIED ")
+
+
+def test_verbose_puts_the_librarys_log_on_stderr(run_till, sim):
+    till = run_till(["--check", "--verbose"], sim.env())
+    assert till.finish() == 0, till.lines
+    assert "client for " + sim.url in till.stderr, till.stderr

@@ -41,6 +41,7 @@ namespace KlarnaPos
         private static ClientHandle Open(byte[] config)
         {
             KlarnaLibrary.EnsureCompatible();
+            KlarnaLibrary.SyncTraceSource();
             ClientHandle opened;
             uint code = Native.kpos_client_new(config, out opened);
             if (code != 0)
@@ -144,6 +145,31 @@ namespace KlarnaPos
         {
             KlarnaException.Check(Native.kpos_order_release_remaining_authorization(handle, OrderIdArgument(orderId),
                 Utf8.ToNative(idempotencyKey, "idempotency_key")));
+        }
+
+        // ---- health check ---------------------------------------------------------------------
+
+        /// <summary>Checks that this till reaches Klarna with this configuration, creating
+        /// nothing: name resolution, TCP connect, proxy, TLS handshake (verified chain, expiry),
+        /// credentials and the clock's offset (kpos_client_check). Returns the JSON report
+        /// ({"ok", "code", "code_name", "steps": [{"step", "verdict", "ms", "detail", "code",
+        /// "code_name", "action"}, ...], ...}); a failing step does not throw: its code and what
+        /// to do are in the report.</summary>
+        public string Check()
+        {
+            uint resultCode;
+            return Check(out resultCode);
+        }
+
+        /// <summary>As Check(), also giving the result code: 0 (KPOS_OK) when every step passed,
+        /// else the first failing step's (KlarnaLibrary.ResultName names it).</summary>
+        public string Check(out uint resultCode)
+        {
+            IntPtr report;
+            resultCode = Native.kpos_client_check(handle, out report);
+            if (report == IntPtr.Zero)
+                KlarnaException.Check(resultCode);
+            return Utf8.TakeOwned(report);
         }
 
         // ---- crash safety and webhooks ------------------------------------------------------

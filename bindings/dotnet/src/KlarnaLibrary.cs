@@ -1,4 +1,8 @@
+// TraceSource.TraceEvent is compiled only where TRACE is defined (whatever the build flags).
+#define TRACE
+
 using System;
+using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 
@@ -114,6 +118,71 @@ namespace KlarnaPos
                 }
                 KlarnaException.Check(Native.kpos_set_log_callback(callback, IntPtr.Zero, (uint)maxLevel));
                 installedCallback = callback;
+                chosenByCaller = true;
+            }
+        }
+
+        /// <summary>The TraceSource the library logs to, named "KlarnaPos", unless SetLogCallback
+        /// was called. Its switch level (from app.config's system.diagnostics section, or set in
+        /// code) is read whenever a KlarnaClient is created, or by SyncTraceSource; Off (the
+        /// default) installs nothing.</summary>
+        public static readonly TraceSource Log = new TraceSource("KlarnaPos");
+
+        private static bool chosenByCaller;
+        private static uint tracedLevel;
+
+        /// <summary>Forwards the library's log to <see cref="Log"/> at its switch's current
+        /// level. Does nothing once SetLogCallback was called.</summary>
+        public static void SyncTraceSource()
+        {
+            lock (LogLock)
+            {
+                if (chosenByCaller)
+                    return;
+                SourceLevels levels = Log.Switch.Level;
+                uint level;
+                if (levels == SourceLevels.All)
+                    level = (uint)KlarnaLogLevel.Trace;
+                else if ((levels & SourceLevels.Verbose) == SourceLevels.Verbose)
+                    level = (uint)KlarnaLogLevel.Debug;
+                else if ((levels & SourceLevels.Information) == SourceLevels.Information)
+                    level = (uint)KlarnaLogLevel.Info;
+                else if ((levels & SourceLevels.Warning) == SourceLevels.Warning)
+                    level = (uint)KlarnaLogLevel.Warn;
+                else if ((levels & SourceLevels.Error) == SourceLevels.Error)
+                    level = (uint)KlarnaLogLevel.Error;
+                else
+                    level = 0;
+                if (level == tracedLevel)
+                    return;
+                Native.LogCallback callback = null;
+                if (level != 0)
+                {
+                    callback = (userdata, lvl, message) =>
+                    {
+                        try
+                        {
+                            Log.TraceEvent(EventTypeOf((KlarnaLogLevel)lvl), 0, Utf8.FromNative(message));
+                        }
+                        catch (Exception)
+                        {
+                        }
+                    };
+                }
+                KlarnaException.Check(Native.kpos_set_log_callback(callback, IntPtr.Zero, level == 0 ? 1u : level));
+                installedCallback = callback;
+                tracedLevel = level;
+            }
+        }
+
+        private static TraceEventType EventTypeOf(KlarnaLogLevel level)
+        {
+            switch (level)
+            {
+                case KlarnaLogLevel.Error: return TraceEventType.Error;
+                case KlarnaLogLevel.Warn: return TraceEventType.Warning;
+                case KlarnaLogLevel.Info: return TraceEventType.Information;
+                default: return TraceEventType.Verbose;
             }
         }
     }

@@ -146,6 +146,9 @@ namespace KlarnaPos
         internal static extern uint kpos_journal_pending(ClientHandle client, out IntPtr json);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_client_check(ClientHandle client, out IntPtr reportJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint kpos_qr_render(byte[] text, uint format, out IntPtr bytes, out UIntPtr length);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

@@ -66,6 +66,7 @@ namespace KlarnaPosTests
             Test("every invalid order is a bad request naming its field", BadRequestNamesTheField),
             Test("nothing is sent for a refused order", NothingSentForRefusedOrder),
             Test("wrong password is permission denied with status and correlation id", WrongPassword),
+            Test("Check passes with right credentials and names wrong ones", HealthCheck),
             Test("bad configuration is invalid argument naming the key", BadConfiguration),
             Test("a NUL inside a string argument is invalid argument", EmbeddedNul),
             Test("Wait without change throws the timeout with the last status", WaitTimeout),
@@ -310,6 +311,28 @@ namespace KlarnaPosTests
                 Check.True(!string.IsNullOrEmpty(e.CorrelationId), "a correlation id");
                 Check.True(e.ToString().Contains(e.CorrelationId), "ToString shows the correlation id");
                 Check.Equal(null, e.Field, "no field");
+            }
+        }
+
+        private static void HealthCheck()
+        {
+            using (var sim = new Simulator(simulatorBinary))
+            {
+                using (var client = new KlarnaClient(sim.Config()))
+                {
+                    uint code;
+                    string report = client.Check(out code);
+                    Check.Equal(0u, code, "every step passed");
+                    Check.True(report.Contains("{\"step\":\"credentials\",\"verdict\":\"ok\""), "credentials step ok: " + report);
+                }
+                using (var client = new KlarnaClient(sim.Config("not-the-password")))
+                {
+                    uint code;
+                    string report = client.Check(out code);
+                    Check.Equal("KPOS_E_PERMISSION_DENIED", KlarnaLibrary.ResultName(code), "wrong credentials");
+                    Check.True(report.Contains("\"code_name\":\"KPOS_E_PERMISSION_DENIED\""), "named in the report: " + report);
+                }
+                Check.Equal(0L, sim.Number(sim.Stats(), "sessions_created"), "the check created nothing");
             }
         }
 

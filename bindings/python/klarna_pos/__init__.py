@@ -35,7 +35,7 @@ from .errors import (
     TlsError,
     Unknown,
 )
-from .log import LogLevel, set_log_callback
+from .log import LogLevel, set_log_callback, sync_logging_level
 from .qr import QrFormat, render_qr
 from .status import Status, customer_text, display_text
 
@@ -69,4 +69,5 @@ __all__ = [
     "display_text",
     "render_qr",
     "set_log_callback",
+    "sync_logging_level",
 ]

@@ -170,6 +170,7 @@ _declare("kpos_order_refund", _result, _ptr, _str, _str, _str, _out_str)
 _declare("kpos_order_cancel", _result, _ptr, _str, _str)
 _declare("kpos_order_release_remaining_authorization", _result, _ptr, _str, _str)
 _declare("kpos_journal_pending", _result, _ptr, _out_str)
+_declare("kpos_client_check", _result, _ptr, _out_str)
 _declare("kpos_qr_render", _result, _str, _u32, _out_str, ctypes.POINTER(ctypes.c_size_t))
 _bytes = ctypes.c_char_p  # const uint8_t *, passed with its length (NUL bytes included)
 _declare(

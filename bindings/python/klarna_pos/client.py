@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Typ
 from ._native import from_c, lib, take_string, to_c
 from .events import _Watching
 from .errors import InternalError, InvalidArgument, KlarnaError, Timeout, check, last_error
+from .log import sync_logging_level
 from .status import Status
 
 KPOS_E_TIMEOUT = 30
@@ -133,6 +134,7 @@ class Client:
         return client
 
     def _open(self, config: Optional[bytes]) -> None:
+        sync_logging_level()
         out = ctypes.c_void_p()
         check(lib.kpos_client_new(config, ctypes.byref(out)))
         self._handle = _handle(out)
@@ -272,6 +274,21 @@ class Client:
                 _optional_text("idempotency_key", idempotency_key),
             )
         )
+
+    # ---- health check ---------------------------------------------------------------------------
+
+    def check(self) -> Dict[str, Any]:
+        """Checks that this till reaches Klarna with this configuration, creating nothing:
+        name resolution, TCP connect, proxy, TLS handshake (verified chain, expiry),
+        credentials and the clock's offset (``kpos_client_check``). Returns the report:
+        ``{"ok": bool, "code", "code_name", "steps": [{"step", "verdict", "ms", "detail",
+        "code", "code_name", "action"}, ...], ...}``; a failing step does not raise (its code
+        and what to do are in the report)."""
+        out = ctypes.c_void_p()
+        code = lib.kpos_client_check(self._live_handle(), ctypes.byref(out))
+        if not out.value:
+            check(code)
+        return _parsed_json("health check report", take_string(out), dict)
 
     # ---- crash safety ---------------------------------------------------------------------------
 
