@@ -7,11 +7,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -93,42 +93,6 @@ fn step<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no step {name} in {report:#}"))
 }
 
-/// Plays the customer for a till that prints `status=` lines; returns its stdout lines.
-fn pay_with_till(mut cmd: Command, sim: &Sim) -> (Vec<String>, Option<i32>, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = Vec::new();
-    let mut session_id = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(id) = line.strip_prefix("session_id=") {
-            session_id = id.to_string();
-        }
-        match line.as_str() {
-            "status=DISTRIBUTED" => {
-                sim.act(&session_id, "scan", None);
-            }
-            "status=ACCESSED" => {
-                sim.act(&session_id, "approve", Some(json!({"order_id": "ops-1"})));
-            }
-            _ => {}
-        }
-        lines.push(line);
-    }
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
-    (lines, status.code(), stderr)
-}
-
 /// The secrets of these tests, in every form they could leak in.
 fn secrets() -> Vec<String> {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
@@ -186,7 +150,7 @@ fn a_till_logs_to_a_file_with_only_two_environment_variables() {
         &[order.to_str().unwrap(), "--timeout-ms", "30000"],
         &vars_ref,
     );
-    let (lines, code, stderr) = pay_with_till(cmd, &sim);
+    let (lines, code, stderr) = pay_with_till(cmd, &sim, "ops-1");
     assert_eq!(code, Some(0), "{lines:#?}\n{stderr}");
     assert!(
         !stderr.contains(" DEBUG ["),
@@ -373,7 +337,7 @@ fn a_payment_over_https_through_the_proxy_of_https_proxy_trusting_the_system_sto
         &[order.to_str().unwrap(), "--timeout-ms", "30000"],
         &vars_ref,
     );
-    let (lines, code, stderr) = pay_with_till(cmd, &sim);
+    let (lines, code, stderr) = pay_with_till(cmd, &sim, "ops-1");
     assert_eq!(code, Some(0), "{lines:#?}\n{stderr}");
     assert!(lines.iter().any(|l| l == "status=COMPLETED"), "{lines:#?}");
     let host_port = sim.url.trim_start_matches("https://").to_string();

@@ -553,3 +553,44 @@ pub fn read(path: &str) -> String {
 pub fn order() -> String {
     read("examples/orders/se_coffee.json")
 }
+
+/// Runs a till that prints `key=value` lines and plays the customer as it reports each step
+/// (scan at DISTRIBUTED, approve with `order_id` at ACCESSED); returns its stdout lines, exit
+/// code and stderr.
+pub fn pay_with_till(
+    mut cmd: Command,
+    sim: &Sim,
+    order_id: &str,
+) -> (Vec<String>, Option<i32>, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut session_id = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(id) = line.strip_prefix("session_id=") {
+            session_id = id.to_string();
+        }
+        match line.as_str() {
+            "status=DISTRIBUTED" => {
+                sim.act(&session_id, "scan", None);
+            }
+            "status=ACCESSED" => {
+                sim.act(
+                    &session_id,
+                    "approve",
+                    Some(json!({ "order_id": order_id })),
+                );
+            }
+            _ => {}
+        }
+        lines.push(line);
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    (lines, status.code(), stderr)
+}
