@@ -75,6 +75,17 @@ fn credentials(url: &str, password: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Pays the example order with the C till under `vars`, playing the customer; the till must
+/// exit 0. Returns its stdout lines and stderr.
+fn pay_with_c_till(sim: &Sim, vars: &[(&str, String)]) -> (Vec<String>, String) {
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let order = order_file();
+    let cmd = till_command(&[order.to_str().unwrap(), "--timeout-ms", "30000"], &vars);
+    let (lines, code, stderr) = pay_with_till(cmd, sim, "ops-1");
+    assert_eq!(code, Some(0), "{lines:#?}\n{stderr}");
+    (lines, stderr)
+}
+
 fn run_check(vars: &[(&str, String)]) -> (Output, Value) {
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = till_command(&["--check"], &vars).output().unwrap();
@@ -144,14 +155,7 @@ fn a_till_logs_to_a_file_with_only_two_environment_variables() {
     let mut vars = credentials(&sim.url, PASSWORD);
     vars.push(("KLARNA_POS_LOG", "debug".into()));
     vars.push(("KLARNA_POS_LOG_FILE", log_s.clone()));
-    let vars_ref: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let order = order_file();
-    let cmd = till_command(
-        &[order.to_str().unwrap(), "--timeout-ms", "30000"],
-        &vars_ref,
-    );
-    let (lines, code, stderr) = pay_with_till(cmd, &sim, "ops-1");
-    assert_eq!(code, Some(0), "{lines:#?}\n{stderr}");
+    let (_, stderr) = pay_with_c_till(&sim, &vars);
     assert!(
         !stderr.contains(" DEBUG ["),
         "the log went to the file only: {stderr}"
@@ -174,9 +178,9 @@ fn a_till_logs_to_a_file_with_only_two_environment_variables() {
     assert!(text.lines().any(|l| l.contains(" DEBUG [")), "{text}");
 
     // Trace adds the HTTP crate's records, appended to the same file, secrets still absent.
-    let mut vars = vars_ref.clone();
     vars.retain(|(k, _)| *k != "KLARNA_POS_LOG");
-    vars.push(("KLARNA_POS_LOG", "trace"));
+    vars.push(("KLARNA_POS_LOG", "trace".into()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = till_command(&["--check"], &vars).output().unwrap();
     assert!(
         out.status.success(),
@@ -331,14 +335,7 @@ fn a_payment_over_https_through_the_proxy_of_https_proxy_trusting_the_system_sto
     vars.push(("HTTPS_PROXY", proxy.url()));
     vars.push(("KLARNA_POS_LOG", "trace".into()));
     vars.push(("KLARNA_POS_LOG_FILE", log.to_str().unwrap().into()));
-    let vars_ref: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let order = order_file();
-    let cmd = till_command(
-        &[order.to_str().unwrap(), "--timeout-ms", "30000"],
-        &vars_ref,
-    );
-    let (lines, code, stderr) = pay_with_till(cmd, &sim, "ops-1");
-    assert_eq!(code, Some(0), "{lines:#?}\n{stderr}");
+    let (lines, _) = pay_with_c_till(&sim, &vars);
     assert!(lines.iter().any(|l| l == "status=COMPLETED"), "{lines:#?}");
     let host_port = sim.url.trim_start_matches("https://").to_string();
     let tunnels = proxy.tunnels();
