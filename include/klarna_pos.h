@@ -1171,20 +1171,40 @@ KPOS_API int32_t KPOS_STDCALL kpos_session_payment_link_w(const kpos_session *s,
 KPOS_API int32_t KPOS_STDCALL kpos_session_order_id_w(const kpos_session *s, uint16_t *buf, int32_t cap);
 
 /**
- * `kpos_order_refund` with its strings as UTF-16 (`idempotency_key` may be NULL, but pass one:
- * it is how a refund id that did not fit is read again) and the Refund-Id written into the
- * caller's buffer `refund_id` of `refund_id_cap` units as `kpos_session_id_w` writes (cap 0
- * with NULL allowed). `*refund_id_len` (may be NULL) receives the units the whole Refund-Id
- * needs without the NUL; when it is >= `refund_id_cap` the id was cut, and the refund was made
- * all the same: repeat the call with the same idempotency key and a larger buffer (Klarna
- * answers with the same Refund-Id and refunds once). The buffer and the strings are checked
- * before anything is sent: a negative cap, a NULL buffer with cap > 0 or invalid UTF-16 give
+ * `kpos_order_capture` with its strings as UTF-16 (`idempotency_key` may be NULL, but pass
+ * one: it is how an id that did not fit is read again) and the Capture-Id written into the
+ * caller's buffer `capture_id` of `capture_id_cap` units as `kpos_session_id_w` writes (cap 0
+ * with NULL allowed). `*capture_id_len` (may be NULL) receives the units the whole id needs
+ * without the NUL; when it is >= `capture_id_cap` the id was cut, and the capture was made all
+ * the same: repeat the call with the same idempotency key and a larger buffer (Klarna answers
+ * with the same id and captures once). The buffer and the strings are checked before anything
+ * is sent: a negative cap, a NULL buffer with cap > 0 or invalid UTF-16 give
  * `KPOS_E_INVALID_ARGUMENT` naming the argument. Every other result as for
- * `kpos_order_refund`; the buffer and `*refund_id_len` are written only on `KPOS_OK`.
+ * `kpos_order_capture`; the buffer and `*capture_id_len` are written only on `KPOS_OK`.
  *
  * # Safety
- * String arguments must be NULL or NUL-terminated UTF-16; `refund_id` must be NULL or valid
- * for `refund_id_cap` writes; `refund_id_len` must be NULL or valid for a write.
+ * String arguments must be NULL or NUL-terminated UTF-16; `capture_id` must be NULL or valid
+ * for `capture_id_cap` writes; `capture_id_len` must be NULL or valid for a write.
+ */
+KPOS_API
+KPOS_MUST_USE
+kpos_result KPOS_STDCALL kpos_order_capture_w(kpos_client *client,
+                                 const uint16_t *order_id,
+                                 const uint16_t *capture_json,
+                                 const uint16_t *idempotency_key,
+                                 uint16_t *capture_id,
+                                 int32_t capture_id_cap,
+                                 int32_t *capture_id_len);
+
+/**
+ * `kpos_order_refund` with its strings as UTF-16 and the Refund-Id written into the caller's
+ * buffer `refund_id` of `refund_id_cap` units, `*refund_id_len` (may be NULL) receiving the
+ * units it needs: exactly as `kpos_order_capture_w` (a refund is made once per idempotency
+ * key, and repeating it with its key gives the same Refund-Id). Every other result as for
+ * `kpos_order_refund`.
+ *
+ * # Safety
+ * As for `kpos_order_capture_w`.
  */
 KPOS_API
 KPOS_MUST_USE

@@ -316,20 +316,100 @@ pub unsafe extern "system" fn kpos_session_order_id_w(
     session_getter(s, buf, cap, super::session::kpos_session_order_id)
 }
 
-/// `kpos_order_refund` with its strings as UTF-16 (`idempotency_key` may be NULL, but pass one:
-/// it is how a refund id that did not fit is read again) and the Refund-Id written into the
-/// caller's buffer `refund_id` of `refund_id_cap` units as `kpos_session_id_w` writes (cap 0
-/// with NULL allowed). `*refund_id_len` (may be NULL) receives the units the whole Refund-Id
-/// needs without the NUL; when it is >= `refund_id_cap` the id was cut, and the refund was made
-/// all the same: repeat the call with the same idempotency key and a larger buffer (Klarna
-/// answers with the same Refund-Id and refunds once). The buffer and the strings are checked
-/// before anything is sent: a negative cap, a NULL buffer with cap > 0 or invalid UTF-16 give
-/// `KPOS_E_INVALID_ARGUMENT` naming the argument. Every other result as for
-/// `kpos_order_refund`; the buffer and `*refund_id_len` are written only on `KPOS_OK`.
+/// The signature `kpos_order_capture` and `kpos_order_refund` share.
+type MoveMoney = unsafe extern "C" fn(
+    *mut kpos_client,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+    *mut *mut c_char,
+) -> kpos_result;
+
+/// A capture or refund of the `_w` layer: the arguments checked and converted before anything
+/// is sent, the original called, its id copied into the caller's buffer.
 ///
 /// # Safety
-/// String arguments must be NULL or NUL-terminated UTF-16; `refund_id` must be NULL or valid
-/// for `refund_id_cap` writes; `refund_id_len` must be NULL or valid for a write.
+/// As for [`kpos_order_capture_w`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn move_money_w(
+    original: MoveMoney,
+    client: *mut kpos_client,
+    order_id: *const u16,
+    (body, body_name): (*const u16, &str),
+    idempotency_key: *const u16,
+    (id_buf, id_name): (*mut u16, &str),
+    id_cap: i32,
+    id_len: *mut i32,
+) -> kpos_result {
+    shell(|| {
+        check_buffer(id_buf, id_cap, id_name)?;
+        let order_id = wide_arg(order_id, "order_id")?;
+        let body = wide_arg(body, body_name)?;
+        let key = opt_wide_arg(idempotency_key, "idempotency_key")?;
+        let mut id: *mut c_char = std::ptr::null_mut();
+        let rc = original(
+            client,
+            order_id.as_ptr(),
+            body.as_ptr(),
+            key.as_ref().map_or(std::ptr::null(), |k| k.as_ptr()),
+            &mut id,
+        );
+        if rc == super::error::KPOS_OK {
+            let needed = wide_out(&CStr::from_ptr(id).to_string_lossy(), id_buf, id_cap);
+            super::kpos_string_free(id);
+            if !id_len.is_null() {
+                id_len.write(needed);
+            }
+        }
+        Ok(rc)
+    })
+}
+
+/// `kpos_order_capture` with its strings as UTF-16 (`idempotency_key` may be NULL, but pass
+/// one: it is how an id that did not fit is read again) and the Capture-Id written into the
+/// caller's buffer `capture_id` of `capture_id_cap` units as `kpos_session_id_w` writes (cap 0
+/// with NULL allowed). `*capture_id_len` (may be NULL) receives the units the whole id needs
+/// without the NUL; when it is >= `capture_id_cap` the id was cut, and the capture was made all
+/// the same: repeat the call with the same idempotency key and a larger buffer (Klarna answers
+/// with the same id and captures once). The buffer and the strings are checked before anything
+/// is sent: a negative cap, a NULL buffer with cap > 0 or invalid UTF-16 give
+/// `KPOS_E_INVALID_ARGUMENT` naming the argument. Every other result as for
+/// `kpos_order_capture`; the buffer and `*capture_id_len` are written only on `KPOS_OK`.
+///
+/// # Safety
+/// String arguments must be NULL or NUL-terminated UTF-16; `capture_id` must be NULL or valid
+/// for `capture_id_cap` writes; `capture_id_len` must be NULL or valid for a write.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "system" fn kpos_order_capture_w(
+    client: *mut kpos_client,
+    order_id: *const u16,
+    capture_json: *const u16,
+    idempotency_key: *const u16,
+    capture_id: *mut u16,
+    capture_id_cap: i32,
+    capture_id_len: *mut i32,
+) -> kpos_result {
+    move_money_w(
+        super::order::kpos_order_capture,
+        client,
+        order_id,
+        (capture_json, "capture_json"),
+        idempotency_key,
+        (capture_id, "capture_id"),
+        capture_id_cap,
+        capture_id_len,
+    )
+}
+
+/// `kpos_order_refund` with its strings as UTF-16 and the Refund-Id written into the caller's
+/// buffer `refund_id` of `refund_id_cap` units, `*refund_id_len` (may be NULL) receiving the
+/// units it needs: exactly as `kpos_order_capture_w` (a refund is made once per idempotency
+/// key, and repeating it with its key gives the same Refund-Id). Every other result as for
+/// `kpos_order_refund`.
+///
+/// # Safety
+/// As for `kpos_order_capture_w`.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "system" fn kpos_order_refund_w(
@@ -341,29 +421,16 @@ pub unsafe extern "system" fn kpos_order_refund_w(
     refund_id_cap: i32,
     refund_id_len: *mut i32,
 ) -> kpos_result {
-    shell(|| {
-        check_buffer(refund_id, refund_id_cap, "refund_id")?;
-        let order_id = wide_arg(order_id, "order_id")?;
-        let body = wide_arg(refund_json, "refund_json")?;
-        let key = opt_wide_arg(idempotency_key, "idempotency_key")?;
-        let mut id: *mut c_char = std::ptr::null_mut();
-        let rc = super::order::kpos_order_refund(
-            client,
-            order_id.as_ptr(),
-            body.as_ptr(),
-            key.as_ref().map_or(std::ptr::null(), |k| k.as_ptr()),
-            &mut id,
-        );
-        if rc == super::error::KPOS_OK {
-            let text = CStr::from_ptr(id).to_string_lossy();
-            let needed = wide_out(&text, refund_id, refund_id_cap);
-            super::kpos_string_free(id);
-            if !refund_id_len.is_null() {
-                refund_id_len.write(needed);
-            }
-        }
-        Ok(rc)
-    })
+    move_money_w(
+        super::order::kpos_order_refund,
+        client,
+        order_id,
+        (refund_json, "refund_json"),
+        idempotency_key,
+        (refund_id, "refund_id"),
+        refund_id_cap,
+        refund_id_len,
+    )
 }
 
 /// The message of the most recent failing call on this thread (as `kpos_last_error_message`)
