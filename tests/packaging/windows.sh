@@ -128,7 +128,6 @@ for arch in "${ARCHES[@]}"; do
     fi
     wide=$(echo "$exports" | grep -c '_w$')
     echo "# $arch: klarna_pos.dll $(stat -c %s "$out/klarna_pos.dll") bytes, $(echo "$exports" | wc -l) exports ($wide _w), all undecorated kpos_; imports: $imports" >&2
-    echo "$exports" | grep '_w$' | head -4 | sed 's/^/#     /' >&2
 
     # The .def, checked against the DLL's exports, and the import libraries from it.
     write_def "$arch" "$out/klarna_pos.def" || { fail "$arch" "klarna_pos.def"; continue; }
@@ -136,6 +135,9 @@ for arch in "${ARCHES[@]}"; do
     if [ "$def_names" != "$(echo "$exports" | sort)" ]; then
         fail "$arch" "klarna_pos.def and the DLL's exports differ: $(diff <(echo "$def_names") <(echo "$exports" | sort) | grep '^[<>]' | tr '\n' ' ')"; continue
     fi
+    echo "# $arch: exports and klarna_pos.def (excerpt):" >&2
+    paste <(echo "$exports" | sort) <(sed -n 's/^    //p' "$out/klarna_pos.def" | sort -t@ -k1,1) \
+        | grep -E 'kpos_(version|session_create|order_refund)(_w)?\b' | sed 's/^/#     /' >&2
     kill_at=(); [ "$arch" = x86 ] && kill_at=(-k)
     if [ -z "$LLVM_DLLTOOL" ] || ! "$LLVM_DLLTOOL" -m "$machine" "${kill_at[@]}" -D klarna_pos.dll \
             -d "$out/klarna_pos.def" -l "$out/klarna_pos.lib"; then
@@ -150,7 +152,7 @@ for arch in "${ARCHES[@]}"; do
     if [ -n "$LLVM_READOBJ" ]; then
         echo "# $arch: llvm-readobj klarna_pos.lib, the kpos_version_w member:" >&2
         "$LLVM_READOBJ" "$out/klarna_pos.lib" 2>/dev/null | tr -d '\r' \
-            | grep -B1 -A5 'Symbol: __imp__*kpos_version_w' | sed 's/^/#     /' >&2
+            | grep -B4 -A1 'Symbol: __imp__*kpos_version_w' | sed 's/^/#     /' >&2
     fi
 
     # Link checks: Visual C++ style (clang + lld, no C runtime) against klarna_pos.lib, and
@@ -179,6 +181,12 @@ for arch in "${ARCHES[@]}"; do
             -o "$test/link_check_mingw.exe" -L "$out" -lklarna_pos; then
         fail "$arch" "link_check_mingw.exe does not link against libklarna_pos.dll.a"; continue
     fi
+    mingw_imports=$("$triple-w64-mingw32-objdump" -p "$test/link_check_mingw.exe" \
+        | awk '/DLL Name: klarna_pos.dll/ {on=1; next} /DLL Name:/ {on=0} on && $3 ~ /^kpos_/ {print $3}')
+    if [ "$(echo "$mingw_imports" | grep -c '_w$')" -ne "$wide" ] || echo "$mingw_imports" | grep -q '@'; then
+        fail "$arch" "link_check_mingw.exe imports $(echo "$mingw_imports" | tr '\n' ' ')"; continue
+    fi
+    echo "# $arch: link_check_mingw.exe (gcc, libklarna_pos.dll.a) imports every _w function undecorated" >&2
     if ! "$cc" -std=c99 -Wall -Wextra -Werror -O2 -static-libgcc -I "$out" examples/c/till.c \
             -o "$test/till.exe" -L "$out" -lklarna_pos; then
         fail "$arch" "till.exe"; continue
@@ -197,7 +205,7 @@ for arch in "${ARCHES[@]}"; do
 
     if [ ! -x "$wine" ] || ! "$wine" --version >/dev/null 2>&1; then
         if [ "$arch" = x86 ]; then
-            why="32-bit wine (wine32:i386) is not installed: here Debian's i386 package index (bookworm-security) fails to download, so apt cannot install it"
+            why="no 32-bit wine ($wine, Debian package wine32:i386: dpkg --add-architecture i386 && apt-get update && apt-get install wine32:i386; where Debian's i386 package index fails to download, apt cannot install it)"
         else
             why="no $wine (apt-get install wine64)"
         fi
