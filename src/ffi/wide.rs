@@ -1,11 +1,11 @@
 //! The `_w` layer for tills that can call only stdcall functions and speak UTF-16 (VB6,
 //! PowerBuilder, Clarion, older Delphi and Visual C++ code): the functions a till needs to take
-//! a payment, cancel it, refund it and report errors, each named as its UTF-8 original plus `_w`.
-//! They are `extern "system"`: stdcall on 32-bit Windows, the C convention everywhere else, with
-//! undecorated export names (`kpos_version_w`, see `build.rs`). Strings go in as NUL-terminated
-//! UTF-16 and come out through the caller's buffers (`wide_out`); integers are 32-bit and
-//! handles the same opaque pointers as the UTF-8 functions'. Each is a shell over its original:
-//! convert, call, copy.
+//! a payment, cancel it, capture and refund it and report errors, each named as its UTF-8 original
+//! plus `_w`. They are `extern "system"`: stdcall on 32-bit Windows, the C convention everywhere
+//! else, with undecorated export names (`kpos_version_w`, see `build.rs`). Strings go in as
+//! NUL-terminated UTF-16 and come out through the caller's buffers (`wide_out`); integers are
+//! 32-bit and handles the same opaque pointers as the UTF-8 functions'. Each is a shell over its
+//! original: convert, call, copy.
 
 use std::ffi::{c_char, CStr, CString};
 
