@@ -177,7 +177,10 @@ fn the_c_day_report_example_prints_the_cash_up_table() {
         for (i, amount) in [12500, 1000, 250].into_iter().enumerate() {
             let s = till.create(&sek_sale(amount, &format!("day-{i}"))).unwrap();
             sim.act(&s.id(), "approve", None);
-            assert_eq!(s.poll().unwrap(), klarna_pos::ffi::session::KPOS_STATUS_COMPLETED);
+            assert_eq!(
+                s.poll().unwrap(),
+                klarna_pos::ffi::session::KPOS_STATUS_COMPLETED
+            );
             orders.push(s.order_id().unwrap());
         }
         till.create(&sek_sale(500, "day-3"))
@@ -204,13 +207,20 @@ fn the_c_day_report_example_prints_the_cash_up_table() {
             row("cancelled", 1, "5.00").as_str(),
             row("captured", 1, "125.00").as_str(),
             row("refunded", 1, "10.00").as_str(),
-            format!("{:<8} {:<26} {:>15}", "SEK", "net (paid - refunded)", "127.50").as_str(),
+            format!(
+                "{:<8} {:<26} {:>15}",
+                "SEK", "net (paid - refunded)", "127.50"
+            )
+            .as_str(),
             "items:",
         ],
         "{stdout}"
     );
     assert_eq!(lines.len(), 8 + 6, "six items: {stdout}");
-    assert!(lines[8].contains(" paid 125.00 SEK ref=day-0 order="), "{stdout}");
+    assert!(
+        lines[8].contains(" paid 125.00 SEK ref=day-0 order="),
+        "{stdout}"
+    );
 
     let (out, stdout) = run(&day_report, &sim, Some(&dir), &["today", &to]);
     assert_eq!(out.status.code(), Some(1));
