@@ -341,7 +341,7 @@ impl History {
         }
         all.extend(self.backlog().iter().cloned());
         let mut seen = HashSet::new();
-        all.retain(|e| seen.insert(text(e, "record").unwrap_or("").to_string()));
+        all.retain(|e| text(e, "record").is_none_or(|r| seen.insert(r.to_string())));
         Ok(all)
     }
 
