@@ -938,6 +938,11 @@ mod tests {
         .unwrap();
         let j = Journal::open(&dir).unwrap();
         assert!(j.pending().unwrap().is_empty());
+        // The history says the sale of that create expired, without a session id.
+        let h = history_lines(&dir);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h[0]["outcome"], "expired");
+        assert_eq!(h[0]["session_id"], Value::Null);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
