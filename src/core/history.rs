@@ -497,7 +497,7 @@ impl Journal {
 
     /// The records of `kpos_history_find`: every history line and open journal record whose
     /// `merchant_reference1` or `merchant_reference2` is `reference`, with the Order Management
-    /// work on their orders, oldest first.
+    /// work on their orders: history lines in the order recorded, then open records.
     pub fn history_find(&self, reference: &str) -> Result<String> {
         if reference.is_empty()
             || reference.chars().count() > MAX_REFERENCE_CHARS
