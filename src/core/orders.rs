@@ -24,7 +24,7 @@ use super::error::{Error, Result};
 use super::field::{self, Json};
 use super::http::{Limits, Method, Request, Response, Retry};
 use super::id;
-use super::journal::{Call, Kind};
+use super::journal::{Call, Finished, Kind};
 use super::log::{log, Level};
 use super::order::{self, rules};
 use super::url;
@@ -260,14 +260,25 @@ impl Client {
             },
             Limits::default(),
         );
+        let mut finished = Finished::default();
         let outcome = match &result {
-            Ok(_) => Some("done"),
-            Err(e) if is_definitive_refusal(e) => Some("refused"),
+            Ok(resp) => {
+                finished.created_id = created_id(action, resp).ok().filter(|id| !id.is_empty());
+                Some("done")
+            }
+            Err(e) if is_definitive_refusal(e) => {
+                finished.failure_code = Some(
+                    e.klarna_error_code
+                        .clone()
+                        .unwrap_or_else(|| e.code.name().into()),
+                );
+                Some("refused")
+            }
             // Timeout, reset, 429, 5xx: Klarna may have acted. Repeat with the same key.
             Err(_) => None,
         };
         match (&record, outcome) {
-            (Some(r), Some(o)) => self.close_record(r, o),
+            (Some(r), Some(o)) => self.close_record(r, o, &finished),
             (Some(_), None) => log!(
                 Level::Warn,
                 "order {}: {} with idempotency key {} has no definitive answer; it stays in the \
