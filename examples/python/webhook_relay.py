@@ -7,8 +7,9 @@ the tills, which sit behind their shops' NAT and fetch them over an HTTP long po
 
 Both read the chain's configuration from the environment: KLARNA_API_URL, KLARNA_USERNAME,
 KLARNA_PASSWORD and the secret every till and receiver instance shares, KLARNA_WEBHOOK_SECRET
-(32 random bytes or more, e.g. ``openssl rand -hex 32``; KLARNA_WEBHOOK_SECRET_PREVIOUS too
-while it is rotated). See docs/webhooks.md.
+(32 to 64 random bytes, e.g. ``openssl rand -hex 32``; KLARNA_WEBHOOK_SECRET_PREVIOUS too
+while it is rotated); the receiver also takes them from the file KLARNA_POS_CONFIG names. See
+docs/webhooks.md.
 
 receiver: an HTTP server with two routes, printing ``listening=http://HOST:PORT`` first.
   POST /klarna/status?till=ID&kpos_ref=..&kpos_token=..
@@ -48,7 +49,7 @@ import urllib.parse
 import urllib.request
 from collections import deque
 from pathlib import Path
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 if importlib.util.find_spec("klarna_pos") is None:
     # Not installed with pip: use the package from this checkout.
@@ -130,7 +131,7 @@ class Mailboxes:
 class Receiver(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple, client: Client) -> None:
+    def __init__(self, address: Tuple[str, int], client: Client) -> None:
         super().__init__(address, ReceiverHandler)
         self.client = client
         self.mailboxes = Mailboxes()
@@ -200,7 +201,10 @@ class ReceiverHandler(http.server.BaseHTTPRequestHandler):
 
 def run_receiver(listen: str) -> int:
     host, _, port = listen.rpartition(":")
-    with Client(**chain_config()) as client:
+    if not os.environ.get("KLARNA_WEBHOOK_SECRET") and not os.environ.get("KLARNA_POS_CONFIG"):
+        raise SystemExit("webhook_relay.py: KLARNA_WEBHOOK_SECRET is not set")
+    # The KLARNA_* variables, or the file KLARNA_POS_CONFIG names, with webhook_secret.
+    with Client.from_env() as client:
         server = Receiver((host or "127.0.0.1", int(port)), client)
         emit("listening=http://{}:{}".format(*server.server_address[:2]))
         try:

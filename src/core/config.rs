@@ -546,5 +546,50 @@ mod tests {
             Config::from_json(r#"{"api_url":"https://a.b","username":"u","password":"hunter2"}"#)
                 .unwrap();
         assert!(!format!("{:?}", c).contains("hunter2"));
+        let secret = "c0ffee".repeat(11);
+        let c = Config::from_json(&format!(
+            r#"{{"api_url":"https://a.b","username":"u","webhook_secret":"{secret}"}}"#
+        ))
+        .unwrap();
+        assert!(c.webhook_keys.is_some());
+        assert!(!format!("{:?}", c).contains("c0ffee"));
+    }
+
+    #[test]
+    fn webhook_secrets_are_checked_and_the_previous_one_needs_the_current() {
+        let base = r#""api_url":"https://a.b","username":"u""#;
+        let good = "ab".repeat(32);
+        let field = |extra: &str| field_of(&format!("{{{base},{extra}}}"));
+        assert_eq!(field(&format!(r#""webhook_secret":"{good}""#)), None);
+        assert_eq!(
+            field(&format!(
+                r#""webhook_secret":"{good}","webhook_secret_previous":"{good}""#
+            )),
+            None
+        );
+        assert_eq!(
+            field(r#""webhook_secret":"abcd""#).as_deref(),
+            Some("webhook_secret")
+        );
+        assert_eq!(
+            field(r#""webhook_secret":42"#).as_deref(),
+            Some("webhook_secret")
+        );
+        assert_eq!(
+            field(&format!(
+                r#""webhook_secret":"{good}","webhook_secret_previous":"~{good}""#
+            ))
+            .as_deref(),
+            Some("webhook_secret_previous")
+        );
+        assert_eq!(
+            field(&format!(r#""webhook_secret_previous":"{good}""#)).as_deref(),
+            Some("webhook_secret_previous")
+        );
+        assert_eq!(
+            field(r#""webhook_secret":null"#),
+            None,
+            "null takes the default: no secret"
+        );
     }
 }
