@@ -108,24 +108,26 @@ fn message(reference: &str) -> Vec<u8> {
 fn decode_secret(text: &str) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
     const HOW: &str = "generate one with `openssl rand -hex 32`";
     let text = text.trim();
-    let bytes =
-        if !text.is_empty() && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let mut out = Zeroizing::new(Vec::with_capacity(text.len() / 2));
-            for pair in text.as_bytes().chunks(2) {
-                let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
-                out.push(digit(pair[0]) << 4 | digit(pair[1]));
-            }
-            out
-        } else {
-            let mut out = Zeroizing::new(vec![0u8; text.len()]);
-            match base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode_slice(text.trim_end_matches('='), &mut out[..])
-            {
-                Ok(n) => out.truncate(n),
-                Err(_) => return Err(format!("must be hex or base64url (A-Z a-z 0-9 - _); {HOW}")),
-            }
-            out
-        };
+    let is_hex = !text.is_empty()
+        && text.len().is_multiple_of(2)
+        && text.bytes().all(|b| b.is_ascii_hexdigit());
+    let bytes = if is_hex {
+        let mut out = Zeroizing::new(Vec::with_capacity(text.len() / 2));
+        for pair in text.as_bytes().chunks(2) {
+            let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+            out.push(digit(pair[0]) << 4 | digit(pair[1]));
+        }
+        out
+    } else {
+        let mut out = Zeroizing::new(vec![0u8; text.len()]);
+        match base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode_slice(text.trim_end_matches('='), &mut out[..])
+        {
+            Ok(n) => out.truncate(n),
+            Err(_) => return Err(format!("must be hex or base64url (A-Z a-z 0-9 - _); {HOW}")),
+        }
+        out
+    };
     if bytes.len() < SECRET_MIN_BYTES || bytes.len() > SECRET_MAX_BYTES {
         return Err(format!(
             "must hold {SECRET_MIN_BYTES} to {SECRET_MAX_BYTES} random bytes, this holds {}; {HOW}",
