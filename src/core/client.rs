@@ -28,19 +28,24 @@ pub struct Client {
     transport: Transport,
     /// Callback references and tokens of this client's sessions (with `webhook_url`).
     webhooks: webhook::Registry<Session>,
-    /// Resumed sessions of this client by id, with the callback reference first seen for each,
-    /// when `webhook_secret` makes their callbacks verifiable.
-    resumed: Mutex<HashMap<String, Resumed>>,
+    /// Resumed sessions of this client by id, when `webhook_secret` makes their callbacks
+    /// verifiable.
+    resumed: Mutex<HashMap<String, Weak<Session>>>,
     /// The crash-safe record of in-flight work, when `journal_dir` is configured.
     journal: Option<Journal>,
 }
 
-/// A resumed session whose callbacks a `webhook_secret` authenticates.
-struct Resumed {
-    session: Weak<Session>,
-    /// The reference of the first authentic callback applied to it; later ones must carry the
-    /// same (one session has one callback URL).
-    reference: Option<String>,
+/// Which statuses of an authenticated callback's body a session takes as they are; the others
+/// it learns with a status read instead.
+#[derive(Clone, Copy)]
+enum Believe {
+    /// The token was made for this very session (its reference is in the registry): every
+    /// status but COMPLETED, which Klarna advises to confirm.
+    AllButCompleted,
+    /// The token authenticates the callback URL, not the session its body names (a resumed
+    /// session, whose reference this process never saw): none; a callback that would change
+    /// the session only makes it read its status.
+    Nothing,
 }
 
 /// What a verified webhook did.
@@ -196,16 +201,18 @@ impl Client {
     /// timeout) and the session takes the status that answer gives.
     ///
     /// With `webhook_secret`, a callback whose reference no session created here has is
-    /// authenticated by its MAC instead: it is applied to the resumed session its body names,
-    /// or, when this client has no such session (a chain's receiver), reported as it is,
-    /// unconfirmed and applied to nothing.
+    /// authenticated by its MAC instead. The MAC vouches for the callback URL, not for the
+    /// session its body names, so a resumed session of that name takes no status from the body:
+    /// a callback that would change it makes it read its status (one GET). When this client has
+    /// no such session (a chain's receiver), the callback is reported as it is, unconfirmed and
+    /// applied to nothing.
     pub fn handle_webhook(&self, request: &[u8], body: &[u8]) -> Result<WebhookOutcome> {
         // One bound for the whole call: waiting for a session still being created and the
         // confirming GET share it.
         let deadline = Instant::now() + self.config.request_timeout;
         let query = CallbackQuery::parse(request).map_err(refused)?;
         match self.webhooks.find(&query, self.config.request_timeout) {
-            Ok(session) => self.apply_callback(&session, body, deadline),
+            Ok(session) => self.apply_callback(&session, body, deadline, Believe::AllButCompleted),
             Err(e) if e.code == Code::NotFound => match &self.config.webhook_keys {
                 Some(keys) => {
                     if !query.authenticated_by(keys) {
@@ -216,7 +223,7 @@ impl Client {
                              with another secret",
                         )));
                     }
-                    self.authenticated_callback(query.reference(), body, deadline)
+                    self.authenticated_callback(body, deadline)
                 }
                 None => Err(refused(e)),
             },
@@ -224,14 +231,9 @@ impl Client {
         }
     }
 
-    /// A callback authenticated by `webhook_secret` with no session created here: applied to
-    /// the resumed session its body names, else reported as it is.
-    fn authenticated_callback(
-        &self,
-        reference: &str,
-        body: &[u8],
-        deadline: Instant,
-    ) -> Result<WebhookOutcome> {
+    /// A callback authenticated by `webhook_secret` with no session created here: news for the
+    /// resumed session its body names, else reported as it is.
+    fn authenticated_callback(&self, body: &[u8], deadline: Instant) -> Result<WebhookOutcome> {
         let not_a_payload = || {
             refused(Error::new(
                 Code::BadRequest,
@@ -245,8 +247,10 @@ impl Client {
             .ok_or_else(not_a_payload)?
             .to_string();
         let payload = StatusPayload::parse(&fields).ok_or_else(not_a_payload)?;
-        if let Some(session) = self.resumed_for_callback(&session_id, reference)? {
-            return self.apply_callback(&session, body, deadline);
+        if let Some(session) = self.resumed(&session_id) {
+            // The token authenticates the callback URL, not which session the body names: a
+            // resumed session takes no status from a body, it reads its own.
+            return self.apply_callback(&session, body, deadline, Believe::Nothing);
         }
         log!(
             Level::Info,
@@ -261,47 +265,21 @@ impl Client {
         })
     }
 
-    /// The live resumed session `session_id`, binding `reference` to it on its first callback.
-    /// `PermissionDenied` when the session, or the reference, is already bound to another.
-    fn resumed_for_callback(
-        &self,
-        session_id: &str,
-        reference: &str,
-    ) -> Result<Option<Arc<Session>>> {
+    /// The live resumed session `session_id`, if this client has one.
+    fn resumed(&self, session_id: &str) -> Option<Arc<Session>> {
         let mut resumed = self.resumed.lock().unwrap_or_else(|e| e.into_inner());
-        resumed.retain(|_, r| r.session.strong_count() > 0);
-        let taken_by_other = resumed
-            .iter()
-            .any(|(id, r)| id != session_id && r.reference.as_deref() == Some(reference));
-        let Some(entry) = resumed.get_mut(session_id) else {
-            return Ok(None);
-        };
-        let Some(session) = entry.session.upgrade() else {
-            return Ok(None);
-        };
-        match &entry.reference {
-            Some(r) if r != reference => {}
-            _ if taken_by_other => {}
-            _ => {
-                entry.reference = Some(reference.to_string());
-                return Ok(Some(session));
-            }
-        }
-        Err(refused(Error::new(
-            Code::PermissionDenied,
-            format!(
-                "session {}: the callback's reference belongs to another session",
-                session_id
-            ),
-        )))
+        resumed.retain(|_, r| r.strong_count() > 0);
+        resumed.get(session_id).and_then(Weak::upgrade)
     }
 
-    /// Merges an authenticated callback's status into `session`, confirming a COMPLETED.
+    /// Merges an authenticated callback's status into `session`, confirming with one status
+    /// read what `believe` does not take from the body.
     fn apply_callback(
         &self,
         session: &Arc<Session>,
         body: &[u8],
         deadline: Instant,
+        believe: Believe,
     ) -> Result<WebhookOutcome> {
         let payload = StatusPayload::read(body)
             .ok()
@@ -327,8 +305,14 @@ impl Client {
             session.id(),
             payload.status.name()
         );
-        let status = if payload.status == Status::Completed && session.status() != Status::Completed
-        {
+        let now = session.status();
+        let confirm = match believe {
+            Believe::AllButCompleted => {
+                payload.status == Status::Completed && now != Status::Completed
+            }
+            Believe::Nothing => payload.status != now && !now.is_terminal(),
+        };
+        let status = if confirm {
             session.confirm(deadline).map_err(unconfirmed)?
         } else {
             session.apply(payload)
@@ -367,14 +351,8 @@ impl Client {
         ));
         if self.config.webhook_keys.is_some() {
             let mut resumed = self.resumed.lock().unwrap_or_else(|e| e.into_inner());
-            resumed.retain(|_, r| r.session.strong_count() > 0);
-            resumed.insert(
-                session_id.to_string(),
-                Resumed {
-                    session: Arc::downgrade(&session),
-                    reference: None,
-                },
-            );
+            resumed.retain(|_, r| r.strong_count() > 0);
+            resumed.insert(session_id.to_string(), Arc::downgrade(&session));
         }
         Ok(session)
     }
