@@ -52,12 +52,10 @@ enum Believe {
 pub struct WebhookOutcome {
     /// Klarna's id of the session the callback is about.
     pub session_id: String,
-    /// The session's status after merging the callback when `applied`; otherwise the status the
-    /// callback reports, not confirmed (a COMPLETED included).
+    /// The session's status after merging the callback; for a callback only authenticated by
+    /// `webhook_secret` (no live session here), the status it reports, not confirmed (a
+    /// COMPLETED included).
     pub status: Status,
-    /// Whether the callback was merged into a session of this client; `false` when only
-    /// authenticated by `webhook_secret` (a receiver with no live session).
-    pub applied: bool,
 }
 
 impl Client {
@@ -241,9 +239,11 @@ impl Client {
             ))
         };
         let fields = StatusPayload::read(body).map_err(|_| not_a_payload())?;
+        // The id goes into log lines and to the receiver's routing: a plausible one only.
         let session_id = fields
             .session_id
             .non_empty()
+            .filter(|id| id.len() <= MAX_CALLBACK_SESSION_ID && is_session_id(id))
             .ok_or_else(not_a_payload)?
             .to_string();
         let payload = StatusPayload::parse(&fields).ok_or_else(not_a_payload)?;
@@ -261,7 +261,6 @@ impl Client {
         Ok(WebhookOutcome {
             session_id,
             status: payload.status,
-            applied: false,
         })
     }
 
@@ -320,7 +319,6 @@ impl Client {
         Ok(WebhookOutcome {
             session_id: session.id().to_string(),
             status,
-            applied: true,
         })
     }
 
@@ -332,7 +330,7 @@ impl Client {
         session_id: &str,
         result_url: &str,
     ) -> Result<Arc<Session>> {
-        if session_id.trim().is_empty() || session_id.chars().any(|c| c.is_control() || c == '/') {
+        if !is_session_id(session_id) {
             return Err(Error::invalid_argument("session_id is empty or malformed"));
         }
         self.check_result_url(result_url)
@@ -414,6 +412,15 @@ struct CreateAnswer<'a> {
 struct Distribution<'a> {
     #[serde(borrow)]
     result_url: Text<'a>,
+}
+
+/// Longest session id a callback body may name (Klarna's are UUIDs, 36 characters).
+const MAX_CALLBACK_SESSION_ID: usize = 256;
+
+/// Whether `id` can be a session id: not blank, no control characters, no `/` (it goes into
+/// request paths and log lines).
+fn is_session_id(id: &str) -> bool {
+    !id.trim().is_empty() && !id.chars().any(|c| c.is_control() || c == '/')
 }
 
 /// Logs a refused webhook call (the message never holds its token) and passes the error on.
