@@ -8,7 +8,8 @@
 //! reads, its cancel and its journal record go through the client's transport, configuration
 //! and journal, also after the till freed its client handle.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use super::config::Config;
@@ -27,13 +28,33 @@ pub struct Client {
     transport: Transport,
     /// Callback references and tokens of this client's sessions (with `webhook_url`).
     webhooks: webhook::Registry<Session>,
+    /// Resumed sessions of this client by id, when `webhook_secret` makes their callbacks
+    /// verifiable.
+    resumed: Mutex<HashMap<String, Weak<Session>>>,
     /// The crash-safe record of in-flight work, when `journal_dir` is configured.
     journal: Option<Journal>,
 }
 
-/// What a verified webhook did: the session it belongs to and the status after merging it.
+/// Which statuses of an authenticated callback's body a session takes as they are; the others
+/// it learns with a status read instead.
+#[derive(Clone, Copy)]
+enum Believe {
+    /// The token was made for this very session (its reference is in the registry): every
+    /// status but COMPLETED, which Klarna advises to confirm.
+    AllButCompleted,
+    /// The token authenticates the callback URL, not the session its body names (a resumed
+    /// session, whose reference this process never saw): none; a callback that would change
+    /// the session only makes it read its status.
+    Nothing,
+}
+
+/// What a verified webhook did.
 pub struct WebhookOutcome {
-    pub session: Arc<Session>,
+    /// Klarna's id of the session the callback is about.
+    pub session_id: String,
+    /// The session's status after merging the callback; for a callback only authenticated by
+    /// `webhook_secret` (no live session here), the status it reports, not confirmed (a
+    /// COMPLETED included).
     pub status: Status,
 }
 
@@ -55,6 +76,7 @@ impl Client {
             config,
             transport,
             webhooks: webhook::Registry::default(),
+            resumed: Mutex::default(),
             journal,
         })
     }
@@ -72,7 +94,10 @@ impl Client {
     /// second payment). With `webhook_url` configured, the session gets its own callback URL.
     pub fn create_session(self: &Arc<Self>, order_json: &str) -> Result<Arc<Session>> {
         let reservation = match &self.config.webhook_url {
-            Some(base) => Some(self.webhooks.reserve(base)?),
+            Some(base) => Some(
+                self.webhooks
+                    .reserve(base, self.config.webhook_keys.as_ref())?,
+            ),
             None => None,
         };
         let prepared = order::prepare_session_request(
@@ -177,19 +202,89 @@ impl Client {
     /// never move a session backwards. A COMPLETED is not taken from the callback: as Klarna
     /// advises, the library confirms it with a GET of the result_url (bounded by the request
     /// timeout) and the session takes the status that answer gives.
+    ///
+    /// With `webhook_secret`, a callback whose reference no session created here has is
+    /// authenticated by its MAC instead. The MAC vouches for the callback URL, not for the
+    /// session its body names, so a resumed session of that name takes no status from the body:
+    /// a callback that would change it makes it read its status (one GET). When this client has
+    /// no such session (a chain's receiver), the callback is reported as it is, unconfirmed and
+    /// applied to nothing.
     pub fn handle_webhook(&self, request: &[u8], body: &[u8]) -> Result<WebhookOutcome> {
-        let refused = |e: Error| {
-            log!(Level::Warn, "webhook call refused: {}", e.message);
-            e
-        };
         // One bound for the whole call: waiting for a session still being created and the
         // confirming GET share it.
         let deadline = Instant::now() + self.config.request_timeout;
         let query = CallbackQuery::parse(request).map_err(refused)?;
-        let session = self
-            .webhooks
-            .find(&query, self.config.request_timeout)
-            .map_err(refused)?;
+        match self.webhooks.find(&query, self.config.request_timeout) {
+            Ok(session) => self.apply_callback(&session, body, deadline, Believe::AllButCompleted),
+            Err(e) if e.code == Code::NotFound => match &self.config.webhook_keys {
+                Some(keys) => {
+                    if !query.authenticated_by(keys) {
+                        return Err(refused(Error::new(
+                            Code::PermissionDenied,
+                            "the callback's token is no MAC of its reference under \
+                             webhook_secret or webhook_secret_previous: forged, altered or made \
+                             with another secret",
+                        )));
+                    }
+                    self.authenticated_callback(body, deadline)
+                }
+                None => Err(refused(e)),
+            },
+            Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// A callback authenticated by `webhook_secret` with no session created here: news for the
+    /// resumed session its body names, else reported as it is.
+    fn authenticated_callback(&self, body: &[u8], deadline: Instant) -> Result<WebhookOutcome> {
+        let not_a_payload = || {
+            refused(Error::new(
+                Code::BadRequest,
+                "the webhook body is not a status payload naming its session_id",
+            ))
+        };
+        let fields = StatusPayload::read(body).map_err(|_| not_a_payload())?;
+        // The id goes into log lines and to the receiver's routing: a plausible one only.
+        let session_id = fields
+            .session_id
+            .non_empty()
+            .filter(|id| id.len() <= MAX_CALLBACK_SESSION_ID && is_session_id(id))
+            .ok_or_else(not_a_payload)?
+            .to_string();
+        let payload = StatusPayload::parse(&fields).ok_or_else(not_a_payload)?;
+        if let Some(session) = self.resumed(&session_id) {
+            // The token authenticates the callback URL, not which session the body names: a
+            // resumed session takes no status from a body, it reads its own.
+            return self.apply_callback(&session, body, deadline, Believe::Nothing);
+        }
+        log!(
+            Level::Info,
+            "session {}: authenticated webhook reports {} (no live session here; not confirmed)",
+            session_id,
+            payload.status.name()
+        );
+        Ok(WebhookOutcome {
+            session_id,
+            status: payload.status,
+        })
+    }
+
+    /// The live resumed session `session_id`, if this client has one.
+    fn resumed(&self, session_id: &str) -> Option<Arc<Session>> {
+        let mut resumed = self.resumed.lock().unwrap_or_else(|e| e.into_inner());
+        resumed.retain(|_, r| r.strong_count() > 0);
+        resumed.get(session_id).and_then(Weak::upgrade)
+    }
+
+    /// Merges an authenticated callback's status into `session`, confirming with one status
+    /// read what `believe` does not take from the body.
+    fn apply_callback(
+        &self,
+        session: &Arc<Session>,
+        body: &[u8],
+        deadline: Instant,
+        believe: Believe,
+    ) -> Result<WebhookOutcome> {
         let payload = StatusPayload::read(body)
             .ok()
             .and_then(|fields| {
@@ -214,23 +309,33 @@ impl Client {
             session.id(),
             payload.status.name()
         );
-        let status = if payload.status == Status::Completed && session.status() != Status::Completed
-        {
+        let now = session.status();
+        let confirm = match believe {
+            Believe::AllButCompleted => {
+                payload.status == Status::Completed && now != Status::Completed
+            }
+            Believe::Nothing => payload.status != now && !now.is_terminal(),
+        };
+        let status = if confirm {
             session.confirm(deadline).map_err(unconfirmed)?
         } else {
             session.apply(payload)
         };
-        Ok(WebhookOutcome { session, status })
+        Ok(WebhookOutcome {
+            session_id: session.id().to_string(),
+            status,
+        })
     }
 
     /// Continues a session created earlier (e.g. before a till restart). Its status comes from
-    /// polling: callbacks for it cannot be verified, since their token lived in the old process.
+    /// polling; with `webhook_secret`, its callbacks are verified and applied too (without it
+    /// they cannot be: their token lived in the old process).
     pub fn resume_session(
         self: &Arc<Self>,
         session_id: &str,
         result_url: &str,
     ) -> Result<Arc<Session>> {
-        if session_id.trim().is_empty() || session_id.chars().any(|c| c.is_control() || c == '/') {
+        if !is_session_id(session_id) {
             return Err(Error::invalid_argument("session_id is empty or malformed"));
         }
         self.check_result_url(result_url)
@@ -240,14 +345,20 @@ impl Client {
             Some(j) => j.find_session(session_id)?.unzip(),
             None => (None, None),
         };
-        Ok(Arc::new(Session::new(
+        let session = Arc::new(Session::new(
             self.clone(),
             session_id.to_string(),
             result_url.to_string(),
             false,
             sale.unwrap_or_default(),
             record,
-        )))
+        ));
+        if self.config.webhook_keys.is_some() {
+            let mut resumed = self.resumed.lock().unwrap_or_else(|e| e.into_inner());
+            resumed.retain(|_, r| r.strong_count() > 0);
+            resumed.insert(session_id.to_string(), Arc::downgrade(&session));
+        }
+        Ok(session)
     }
 
     /// A result_url is read with the client's credentials, so it must be on api_url's origin
@@ -307,6 +418,21 @@ struct CreateAnswer<'a> {
 struct Distribution<'a> {
     #[serde(borrow)]
     result_url: Text<'a>,
+}
+
+/// Longest session id a callback body may name (Klarna's are UUIDs, 36 characters).
+const MAX_CALLBACK_SESSION_ID: usize = 256;
+
+/// Whether `id` can be a session id: not blank, no control characters, no `/` (it goes into
+/// request paths and log lines).
+fn is_session_id(id: &str) -> bool {
+    !id.trim().is_empty() && !id.chars().any(|c| c.is_control() || c == '/')
+}
+
+/// Logs a refused webhook call (the message never holds its token) and passes the error on.
+fn refused(e: Error) -> Error {
+    log!(Level::Warn, "webhook call refused: {}", e.message);
+    e
 }
 
 /// A confirming GET that failed. Its answer must not look like a verdict on the callback (403
