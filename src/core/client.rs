@@ -29,6 +29,10 @@ pub struct Client {
     webhooks: webhook::Registry<Session>,
     /// The crash-safe record of in-flight work, when `journal_dir` is configured.
     journal: Option<Journal>,
+    /// api_url's origin, where result_urls must be.
+    api_origin: url::Origin,
+    /// Where sessions are created (written once, not per create).
+    sessions_url: String,
 }
 
 /// What a verified webhook did: the session it belongs to and the status after merging it.
@@ -40,6 +44,8 @@ pub struct WebhookOutcome {
 impl Client {
     pub fn new(config: Config) -> Result<Client> {
         let transport = Transport::new(&config)?;
+        let api_origin =
+            url::Origin::of(&config.api_url).map_err(|m| Error::bad_config("api_url", m))?;
         let journal = match &config.journal_dir {
             Some(dir) => Some(Journal::open(dir)?),
             None => None,
@@ -52,10 +58,12 @@ impl Client {
             config.request_timeout.as_millis()
         );
         Ok(Client {
-            config,
             transport,
             webhooks: webhook::Registry::default(),
             journal,
+            api_origin,
+            sessions_url: format!("{}/payments/v1/sessions", config.api_url),
+            config,
         })
     }
 
@@ -87,13 +95,12 @@ impl Client {
             )?),
             None => None,
         };
-        let url = format!("{}/payments/v1/sessions", self.config.api_url);
         let answer = self
             .transport
             .send(
                 &Request {
                     method: Method::Post,
-                    url: &url,
+                    url: &self.sessions_url,
                     body: Some(prepared.body.as_bytes()),
                     retry: Retry::Never,
                     idempotency_key: None,
@@ -248,8 +255,11 @@ impl Client {
     /// (Klarna's lives on the API host); a foreign or downgraded one is refused before anything
     /// is sent.
     fn check_result_url(&self, result_url: &str) -> std::result::Result<(), String> {
-        url::require_secure(result_url, self.config.allow_insecure_http)?;
-        url::require_same_origin(result_url, &self.config.api_url)
+        url::require_secure_on(
+            result_url,
+            &self.api_origin,
+            self.config.allow_insecure_http,
+        )
     }
 }
 
