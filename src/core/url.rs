@@ -83,12 +83,10 @@ pub fn parse(url: &str) -> Result<UrlParts<'_>, String> {
 }
 
 /// Whether `s` holds a space or a control character (`char::is_control`: U+0000 to U+001F and
-/// U+007F to U+009F), looked for in its bytes: U+0080 to U+009F are 0xC2 0x80..=0x9F in UTF-8.
+/// U+007F to U+009F). A URL is ASCII but for a rare IDNA host or path, so its bytes are looked
+/// at first, and its characters only when it is not ASCII.
 fn has_space_or_control(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.iter().enumerate().any(|(i, &c)| {
-        c <= b' ' || c == 0x7F || (c == 0xC2 && b.get(i + 1).is_some_and(|&n| n <= 0x9F))
-    })
+    s.bytes().any(|c| c <= b' ' || c == 0x7F) || (!s.is_ascii() && s.chars().any(char::is_control))
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
