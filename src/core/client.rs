@@ -33,6 +33,10 @@ pub struct Client {
     resumed: Mutex<HashMap<String, Weak<Session>>>,
     /// The crash-safe record of in-flight work, when `journal_dir` is configured.
     journal: Option<Journal>,
+    /// api_url's origin, where result_urls must be.
+    api_origin: url::Origin,
+    /// Where sessions are created (written once, not per create).
+    sessions_url: String,
 }
 
 /// Which statuses of an authenticated callback's body a session takes as they are; the others
@@ -61,6 +65,8 @@ pub struct WebhookOutcome {
 impl Client {
     pub fn new(config: Config) -> Result<Client> {
         let transport = Transport::new(&config)?;
+        let api_origin =
+            url::Origin::of(&config.api_url).map_err(|m| Error::bad_config("api_url", m))?;
         let journal = match &config.journal_dir {
             Some(dir) => Some(Journal::open(dir)?),
             None => None,
@@ -73,11 +79,13 @@ impl Client {
             config.request_timeout.as_millis()
         );
         Ok(Client {
-            config,
             transport,
             webhooks: webhook::Registry::default(),
             resumed: Mutex::default(),
             journal,
+            api_origin,
+            sessions_url: format!("{}/payments/v1/sessions", config.api_url),
+            config,
         })
     }
 
@@ -109,13 +117,12 @@ impl Client {
             Some(j) => Some(j.open_session(&prepared)?),
             None => None,
         };
-        let url = format!("{}/payments/v1/sessions", self.config.api_url);
         let answer = self
             .transport
             .send(
                 &Request {
                     method: Method::Post,
-                    url: &url,
+                    url: &self.sessions_url,
                     body: Some(prepared.body.as_bytes()),
                     retry: Retry::Never,
                     idempotency_key: None,
@@ -365,8 +372,11 @@ impl Client {
     /// (Klarna's lives on the API host); a foreign or downgraded one is refused before anything
     /// is sent.
     fn check_result_url(&self, result_url: &str) -> std::result::Result<(), String> {
-        url::require_secure(result_url, self.config.allow_insecure_http)?;
-        url::require_same_origin(result_url, &self.config.api_url)
+        url::require_secure_on(
+            result_url,
+            &self.api_origin,
+            self.config.allow_insecure_http,
+        )
     }
 }
 

@@ -123,6 +123,7 @@ impl Json for Value {
 }
 
 impl Json for RawValue {
+    #[inline]
     fn kind(&self) -> Kind {
         match self.get().as_bytes().first() {
             Some(b'n') => Kind::Null,
@@ -134,6 +135,7 @@ impl Json for RawValue {
         }
     }
 
+    #[inline]
     fn integer(&self) -> Integer {
         let s = self.get();
         if self.kind() != Kind::Number {
@@ -146,6 +148,7 @@ impl Json for RawValue {
         s.parse().map_or(Integer::NotInteger, float_integer)
     }
 
+    #[inline]
     fn text(&self) -> Option<Cow<'_, str>> {
         let s = self.get();
         let inner = s.strip_prefix('"')?.strip_suffix('"')?;

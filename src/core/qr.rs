@@ -1,7 +1,7 @@
 //! QR codes drawn by the library, for tills that cannot fetch Klarna's QR image: a vector or
 //! bitmap image for a screen, block characters for a character display or terminal, and two
-//! ESC/POS forms for receipt printers. The QR encoding itself is `qrcodegen`'s; PNG and deflate
-//! are the `png` crate's.
+//! ESC/POS forms for receipt printers. The QR encoding itself is `qrcodegen`'s; the PNG (one
+//! deflate block with fixed codes) is written here.
 
 use qrcodegen::{DataTooLong, QrCode, QrCodeEcc};
 
@@ -40,7 +40,7 @@ pub fn render(text: &str, format: Format) -> Result<Vec<u8>> {
     let qr = encode(text)?;
     Ok(match format {
         Format::Svg => svg(&qr),
-        Format::Png => png(&qr)?,
+        Format::Png => png(&qr),
         Format::Text => half_blocks(&qr, false),
         Format::TextInverse => half_blocks(&qr, true),
         Format::EscPosRaster => escpos_raster(&qr),
@@ -117,19 +117,173 @@ fn packed_rows(qr: &QrCode, scale: usize, ink: bool) -> (usize, Vec<u8>) {
     (width, data)
 }
 
-fn png(qr: &QrCode) -> Result<Vec<u8>> {
+fn png(qr: &QrCode) -> Vec<u8> {
     // In a 1-bit grayscale PNG, 1 is white: a dark module is a 0 bit.
     let (width, data) = packed_rows(qr, PNG_SCALE, false);
-    let mut out = Vec::new();
-    let failed =
-        |e: png::EncodingError| Error::new(Code::Internal, format!("PNG encoding failed: {e}"));
-    let mut encoder = png::Encoder::new(&mut out, width as u32, width as u32);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::One);
-    let mut writer = encoder.write_header().map_err(failed)?;
-    writer.write_image_data(&data).map_err(failed)?;
-    writer.finish().map_err(failed)?;
-    Ok(out)
+    let stride = width.div_ceil(8);
+    // Scanlines, each with filter type 0 (none) in front.
+    let mut raw = Vec::with_capacity((stride + 1) * width);
+    for row in data.chunks(stride) {
+        raw.push(0);
+        raw.extend_from_slice(row);
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::with_capacity(13);
+    header.extend_from_slice(&(width as u32).to_be_bytes());
+    header.extend_from_slice(&(width as u32).to_be_bytes());
+    // Bit depth 1, color type 0 (grayscale), deflate, adaptive filtering, no interlace.
+    header.extend_from_slice(&[1, 0, 0, 0, 0]);
+    png_chunk(&mut out, b"IHDR", &header);
+    png_chunk(&mut out, b"IDAT", &zlib(&raw, stride + 1));
+    png_chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// A PNG chunk: length, type, data and the CRC-32 of type and data.
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = !out[start..].iter().fold(!0u32, |c, &b| {
+        CRC32[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8)
+    });
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// The CRC-32 table of PNG and zlib (polynomial 0xEDB88320, reflected).
+const CRC32: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+/// `data` as a zlib stream: one deflate block with the fixed Huffman codes. A QR image repeats
+/// itself in two ways, and only those are looked for: a module is a run of equal bytes
+/// (distance 1) and each row of modules is `PNG_SCALE` equal scanlines (distance `line`).
+fn zlib(data: &[u8], line: usize) -> Vec<u8> {
+    let mut w = Bits {
+        out: vec![0x78, 0x01],
+        acc: 0,
+        n: 0,
+    };
+    w.put(0b011, 3); // the final block, fixed codes
+    let mut i = 0;
+    while i < data.len() {
+        let longest = |d: usize| {
+            if d > i {
+                return 0;
+            }
+            let max = (data.len() - i).min(258);
+            (0..max)
+                .take_while(|&k| data[i + k] == data[i + k - d])
+                .count()
+        };
+        let (len, dist) = [(longest(line), line), (longest(1), 1)]
+            .into_iter()
+            .max_by_key(|&(len, _)| len)
+            .unwrap_or((0, 1));
+        if len >= 3 {
+            w.length(len);
+            w.distance(dist);
+            i += len;
+        } else {
+            w.literal(data[i] as u32);
+            i += 1;
+        }
+    }
+    w.literal(256); // end of block
+    let mut out = w.finish();
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + byte as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
+}
+
+/// A deflate bit stream: values least significant bit first, Huffman codes most significant
+/// bit first (RFC 1951, 3.1.1).
+struct Bits {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl Bits {
+    fn put(&mut self, value: u32, count: u32) {
+        self.acc |= (value as u64) << self.n;
+        self.n += count;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    fn code(&mut self, code: u32, len: u32) {
+        self.put(code.reverse_bits() >> (32 - len), len);
+    }
+
+    /// A literal byte, the end of the block (256) or a length code (257..=285), fixed codes.
+    fn literal(&mut self, symbol: u32) {
+        match symbol {
+            0..=143 => self.code(0x30 + symbol, 8),
+            144..=255 => self.code(0x190 + symbol - 144, 9),
+            256..=279 => self.code(symbol - 256, 7),
+            _ => self.code(0xC0 + symbol - 280, 8),
+        }
+    }
+
+    fn length(&mut self, len: usize) {
+        const BASE: [u16; 29] = [
+            3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99,
+            115, 131, 163, 195, 227, 258,
+        ];
+        let i = BASE.iter().rposition(|&b| b as usize <= len).unwrap_or(0);
+        let extra = if i < 8 || i == 28 {
+            0
+        } else {
+            (i as u32 - 4) / 4
+        };
+        self.literal(257 + i as u32);
+        self.put((len - BASE[i] as usize) as u32, extra);
+    }
+
+    fn distance(&mut self, dist: usize) {
+        // Codes 0..=3 are distances 1..=4; from code 4 on, two codes per doubling.
+        let d = dist as u32 - 1;
+        let (code, extra) = if d < 4 {
+            (d, 0)
+        } else {
+            let extra = 31 - d.leading_zeros() - 1;
+            (2 * extra + 2 + ((d >> extra) & 1), extra)
+        };
+        self.code(code, 5);
+        self.put(d & ((1 << extra) - 1), extra);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
 }
 
 fn half_blocks(qr: &QrCode, ink_is_dark: bool) -> Vec<u8> {
@@ -210,6 +364,41 @@ mod tests {
         assert!(lines.iter().all(|l| l.chars().count() == n));
         // Light modules are drawn: the top quiet-zone rows are full blocks.
         assert!(lines[0].chars().all(|c| c == '\u{2588}'));
+    }
+
+    /// The PNG decodes (with the `png` crate) to exactly the modules, at every size of code.
+    #[test]
+    fn png_decodes_to_the_modules() {
+        for text in [
+            "https://pay.example/abc",
+            &"9".repeat(700),
+            &"x".repeat(2331),
+        ] {
+            let qr = encode(text).unwrap();
+            let out = render(text, Format::Png).unwrap();
+            let mut reader = png::Decoder::new(std::io::Cursor::new(&out))
+                .read_info()
+                .unwrap();
+            let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+            let frame = reader.next_frame(&mut pixels).unwrap();
+            assert_eq!(
+                (frame.bit_depth, frame.color_type),
+                (png::BitDepth::One, png::ColorType::Grayscale)
+            );
+            let (width, rows) = packed_rows(&qr, PNG_SCALE, false);
+            assert_eq!(
+                (frame.width as usize, frame.height as usize),
+                (width, width)
+            );
+            assert_eq!(&pixels[..frame.buffer_size()], &rows[..]);
+            // Deflated: far below the raw rows.
+            assert!(
+                out.len() * 5 < rows.len(),
+                "{} bytes for {}",
+                out.len(),
+                rows.len()
+            );
+        }
     }
 
     #[test]

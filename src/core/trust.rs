@@ -223,7 +223,7 @@ fn system_roots() -> std::result::Result<(Vec<Certificate<'static>>, String), St
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
             .collect();
-        paths.sort();
+        paths.sort_unstable();
         for path in paths {
             // A directory of hashed links holds other files too: unreadable ones are skipped.
             let _ = read_bundle(&path, &mut certs);

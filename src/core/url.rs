@@ -37,7 +37,11 @@ pub fn parse(url: &str) -> Result<UrlParts<'_>, String> {
     } else {
         return Err("must be an absolute http:// or https:// URL".into());
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
     if authority.contains('@') {
         return Err("must not carry credentials in the URL".into());
     }
@@ -72,10 +76,17 @@ pub fn parse(url: &str) -> Result<UrlParts<'_>, String> {
             }
         },
     };
-    if url.chars().any(|c| c.is_control() || c == ' ') {
+    if has_space_or_control(url) {
         return Err("contains spaces or control characters".into());
     }
     Ok(UrlParts { https, host, port })
+}
+
+/// Whether `s` holds a space or a control character (`char::is_control`: U+0000 to U+001F and
+/// U+007F to U+009F). A URL is ASCII but for a rare IDNA host or path, so its bytes are looked
+/// at first, and its characters only when it is not ASCII.
+fn has_space_or_control(s: &str) -> bool {
+    s.bytes().any(|c| c <= b' ' || c == 0x7F) || (!s.is_ascii() && s.chars().any(char::is_control))
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -99,16 +110,47 @@ pub fn is_loopback_host(host: &str) -> bool {
     false
 }
 
+/// The origin of an absolute URL: scheme, host name (lowercase), port (default ports written
+/// out). A client keeps api_url's, so that a URL is checked against it with one parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    https: bool,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    pub fn of(url: &str) -> Result<Origin, String> {
+        let p = parse(url)?;
+        Ok(Origin {
+            https: p.https,
+            host: p.host.to_ascii_lowercase(),
+            port: p.effective_port(),
+        })
+    }
+}
+
 /// Whether `url` is on the origin (scheme, host, port; default ports normalised, host names
 /// compared without case) of `base`: the only place the client's credentials may go. `Err`
 /// says why not.
 pub fn require_same_origin(url: &str, base: &str) -> Result<(), String> {
-    let (u, b) = (parse(url)?, parse(base)?);
+    same_origin(&parse(url)?, &Origin::of(base)?)
+}
+
+/// [`require_secure`] and [`require_same_origin`] with one parse of `url`.
+pub fn require_secure_on(
+    url: &str,
+    base: &Origin,
+    allow_insecure_http: bool,
+) -> Result<(), String> {
+    let parts = parse(url)?;
+    secure(&parts, allow_insecure_http)?;
+    same_origin(&parts, base)
+}
+
+fn same_origin(u: &UrlParts<'_>, b: &Origin) -> Result<(), String> {
     let scheme = |https: bool| if https { "https" } else { "http" };
-    if u.https != b.https
-        || !u.host.eq_ignore_ascii_case(b.host)
-        || u.effective_port() != b.effective_port()
-    {
+    if u.https != b.https || !u.host.eq_ignore_ascii_case(&b.host) || u.effective_port() != b.port {
         return Err(format!(
             "is on {}://{}:{}, not on api_url's origin {}://{}:{}: the client's credentials are \
              only sent to api_url",
@@ -117,7 +159,7 @@ pub fn require_same_origin(url: &str, base: &str) -> Result<(), String> {
             u.effective_port(),
             scheme(b.https),
             b.host,
-            b.effective_port()
+            b.port
         ));
     }
     Ok(())
@@ -125,7 +167,10 @@ pub fn require_same_origin(url: &str, base: &str) -> Result<(), String> {
 
 /// Accepts `https://` anywhere, `http://` only to loopback or when `allow_insecure_http`.
 pub fn require_secure(url: &str, allow_insecure_http: bool) -> Result<(), String> {
-    let parts = parse(url)?;
+    secure(&parse(url)?, allow_insecure_http)
+}
+
+fn secure(parts: &UrlParts<'_>, allow_insecure_http: bool) -> Result<(), String> {
     if !parts.https && !allow_insecure_http && !is_loopback_host(parts.host) {
         return Err(format!(
             "plain http:// is only allowed to loopback addresses (got host {}); use https://",
@@ -170,6 +215,21 @@ pub fn check_base_url(url: &str) -> std::result::Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte scan finds exactly what `char::is_control` and a space find, in every character
+    /// of the first 0x3000 and their neighbours in a URL.
+    #[test]
+    fn space_or_control_matches_the_char_test() {
+        for c in (0..0x3000u32).filter_map(char::from_u32) {
+            for s in [
+                format!("https://a.example/{c}"),
+                format!("https://a.example/{c}\u{e9}x"),
+            ] {
+                let expected = s.chars().any(|c| c.is_control() || c == ' ');
+                assert_eq!(has_space_or_control(&s), expected, "{:?}", c);
+            }
+        }
+    }
 
     #[test]
     fn https_is_accepted_anywhere() {

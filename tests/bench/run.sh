@@ -14,7 +14,8 @@
 #   conns     TCP connections the simulator saw for 1000 sequential sessions
 #   rss       resident set size before and after 100 000 sessions
 #   validate  a 1000-line order refused at its very end (all of it parsed and checked)
-#   size      the release .so, stripped; exported symbols
+#   size      the release .so, stripped, against its limit (tests/bench/size.sh: fails the run
+#             when over it); exported symbols
 #   cold      dlopen + client + first session, fresh process each time
 # Prints a Markdown table; raw lines go to target/bench/results.txt.
 set -euo pipefail
@@ -121,8 +122,10 @@ done
 record "$("$OUT/kpos_bench" "$URL" rss "$RSS_SESSIONS")"
 record "$("$OUT/kpos_bench" "$URL" validate 200)"
 
-strip -o "$OUT/libklarna_pos.stripped.so" "$LIBDIR/libklarna_pos.so"
-record "size so_bytes=$(stat -c %s "$LIBDIR/libklarna_pos.so") stripped_bytes=$(stat -c %s "$OUT/libklarna_pos.stripped.so") exports=$(nm -D --defined-only "$LIBDIR/libklarna_pos.so" | awk '$2 ~ /[TDBR]/' | wc -l) non_kpos_exports=$(nm -D --defined-only "$LIBDIR/libklarna_pos.so" | awk '$2 ~ /[TDBR]/ && $3 !~ /^kpos_/' | wc -l)"
+# The stripped size against its limit; over it, the table is still printed, then the run fails.
+SIZE_OVER=0
+size_line=$(tests/bench/size.sh) || SIZE_OVER=1
+record "$size_line"
 
 for r in $(seq 11); do
     record "cold round=$r $("$OUT/coldstart" "$LIBDIR/libklarna_pos.so" "$URL")"
@@ -162,9 +165,13 @@ tk, tc = med(thr_k, "sessions_per_s"), med(thr_c, "sessions_per_s")
 print(f"| {thr_k[0]['threads']} threads: sessions/s (median of {len(thr_k)}); connections | {tk:.0f}; {thr_k[-1]['connections']} (one client) | {tc:.0f}; {thr_c[-1]['connections']} ({thr_c[0]['threads']} handles) | ratio {tc/tk:.2f} curl/ours |")
 print(f"| RSS before → after {int(rss['sessions']):,} sessions | {rss['rss_before_kib']} → {rss['rss_after_kib']} KiB ({int(rss['growth_kib']):+d} KiB) | | no growth |")
 print(f"| validate a 1000-line order ({int(val['bytes'])//1024} KiB): median (best) of {val['rounds']} | {float(val['median_us'])/1000:.2f} ms ({float(val['min_us'])/1000:.2f} ms) | | ≤ 1 ms |")
-print(f"| release .so: stripped (unstripped) | {int(size['stripped_bytes'])/1e6:.2f} MB ({int(size['so_bytes'])/1e6:.2f} MB) | | ≤ 3 MB |")
+print(f"| release .so: stripped (as built) | {int(size['stripped_bytes']):,} bytes ({int(size['so_bytes']):,}) | | ≤ {int(size['limit']):,} bytes |")
 print(f"| exported symbols (not kpos_) | {size['exports']} ({size['non_kpos_exports']}) | | only kpos_ |")
 best = min(cold, key=lambda r: float(r["total_us"]))
 print(f"| cold start: dlopen + client + first session: median (best) of {len(cold)} | {med(cold,'total_us')/1000:.2f} ms ({float(best['total_us'])/1000:.2f} ms: load {float(best['load_us'])/1000:.2f}, client {float(best['client_us'])/1000:.2f}, first call {float(best['first_call_us'])/1000:.2f}) | | |")
 print(f"| simulator: requests/s per CPU second; busy share of the sequential run | {sim_rps:,.0f} req/s; {busy*100:.0f}% of one core | | not the bottleneck |")
 PY
+if [ "$SIZE_OVER" -ne 0 ]; then
+    echo "FAILED: the stripped release library is over its size limit (see the table)" >&2
+    exit 1
+fi
