@@ -10,6 +10,7 @@ pub mod field;
 pub mod fork;
 pub mod http;
 pub mod id;
+pub mod jitter;
 pub mod journal;
 pub mod log;
 pub mod log_env;
