@@ -64,7 +64,7 @@ run_mode() {
     local mode=$1 dir=$OUT/$1
     rm -rf "$dir" && mkdir -p "$dir"
     "$LIBDIR/klarna-pos-sim" --listen 127.0.0.1:0 --rate-limits production \
-        --customer auto --auto-delay-ms 5000 --auto-delay-max-ms 30000 \
+        --customer auto --auto-start creation --auto-delay-ms 5000 --auto-delay-max-ms 30000 \
         > "$dir/sim.out" 2> /dev/null &
     local sim=$!
     PIDS+=("$sim")

@@ -38,6 +38,9 @@ Options:
                           its first poll
   --auto-delay-ms N       time from the first poll to approval in auto mode (default 2000)
   --auto-delay-max-ms M   each session's customer takes a random time from N to M instead
+  --auto-start WHEN       first-poll (default): the customer's clock starts at the first
+                          status read; creation: when the session is created (as with
+                          sessions followed by webhook)
   --merchant U:P          another merchant's API credentials (repeatable); each merchant,
                           the --username one included, has its own rate limits
   --rate-limits L         Klarna's per-merchant limits per second over all connections:
@@ -66,6 +69,7 @@ struct Options {
     customer_auto: bool,
     auto_delay_ms: u64,
     auto_delay_max_ms: u64,
+    auto_start_at_creation: bool,
     merchants: Vec<(String, String)>,
     rate_limits: Option<state::RateLimits>,
     webhook_ca: Option<String>,
@@ -82,6 +86,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
         customer_auto: false,
         auto_delay_ms: 2000,
         auto_delay_max_ms: 0,
+        auto_start_at_creation: false,
         merchants: Vec::new(),
         rate_limits: None,
         webhook_ca: None,
@@ -126,6 +131,17 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
                 o.auto_delay_max_ms = v
                     .parse()
                     .map_err(|_| format!("--auto-delay-max-ms needs a number, not {v:?}"))?;
+            }
+            "--auto-start" => {
+                o.auto_start_at_creation = match value()?.as_str() {
+                    "creation" => true,
+                    "first-poll" => false,
+                    other => {
+                        return Err(format!(
+                            "--auto-start must be creation or first-poll, not {other:?}"
+                        ))
+                    }
+                }
             }
             "--merchant" => {
                 let v = value()?;
@@ -236,6 +252,7 @@ fn main() -> ExitCode {
         customer_auto: opts.customer_auto,
         auto_delay_ms: opts.auto_delay_ms,
         auto_delay_max_ms: opts.auto_delay_max_ms,
+        auto_start_at_creation: opts.auto_start_at_creation,
         rate_limits: opts.rate_limits,
         cancel_spelling: "CANCELED",
         qr_field: "qr_code",
@@ -562,6 +579,8 @@ mod tests {
             "--merchant",
             "other:secret",
             "--auto-delay-max-ms=30000",
+            "--auto-start",
+            "creation",
         ])
         .unwrap()
         .unwrap();
@@ -574,6 +593,8 @@ mod tests {
         );
         assert_eq!(o.merchants, [("other".to_string(), "secret".to_string())]);
         assert_eq!(o.auto_delay_max_ms, 30000);
+        assert!(o.auto_start_at_creation);
+        assert!(args(&["--auto-start", "later"]).is_err());
         assert_eq!(
             args(&["--rate-limits", "2/3"]).unwrap().unwrap().rate_limits,
             Some(state::RateLimits {

@@ -247,7 +247,9 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
     // The automatic customer normally starts when the session is first polled; a session
     // followed by webhook may never be polled, so its customer starts at once.
     let mut session = session;
-    if st.config.customer_auto && session.callback_url().is_some() {
+    if st.config.customer_auto
+        && (session.callback_url().is_some() || st.config.auto_start_at_creation)
+    {
         session.auto_clock = Some(std::time::Instant::now());
     }
     let result_url = session.result_url();

@@ -108,6 +108,9 @@ pub struct Config {
     /// When above `auto_delay_ms`: each session's customer takes a delay drawn uniformly from
     /// `auto_delay_ms..=auto_delay_max_ms` (chosen when the session is created).
     pub auto_delay_max_ms: u64,
+    /// The automatic customer's clock starts when the session is created, not at its first
+    /// status read (sessions with a callback URL always start it at creation).
+    pub auto_start_at_creation: bool,
     /// Klarna's per-merchant limits; `None`: unlimited.
     pub rate_limits: Option<RateLimits>,
     /// How status payloads spell CANCELED (Klarna's docs use both spellings).
@@ -126,6 +129,7 @@ impl Config {
             "customer": if self.customer_auto { "auto" } else { "manual" },
             "auto_delay_ms": self.auto_delay_ms,
             "auto_delay_max_ms": self.auto_delay_max_ms,
+            "auto_start": if self.auto_start_at_creation { "creation" } else { "first-poll" },
             "rate_limits": RateLimits::to_json(self.rate_limits),
             "cancel_spelling": self.cancel_spelling,
             "qr_field": self.qr_field,
@@ -148,6 +152,9 @@ impl Config {
                 ("auto_delay_max_ms", v) if v.as_u64().is_some() => {
                     next.auto_delay_max_ms = v.as_u64().unwrap_or_default();
                 }
+                ("auto_start", Value::String(s)) if s == "creation" || s == "first-poll" => {
+                    next.auto_start_at_creation = s == "creation";
+                }
                 ("rate_limits", Value::String(s)) => {
                     next.rate_limits = RateLimits::parse(s)?;
                 }
@@ -164,7 +171,7 @@ impl Config {
                 ("webhook_duplicate", Value::Bool(b)) => next.webhook_duplicate = *b,
                 ("auto_capture", Value::Bool(b)) => next.auto_capture = *b,
                 (
-                    "customer" | "auto_delay_ms" | "auto_delay_max_ms" | "rate_limits"
+                    "customer" | "auto_delay_ms" | "auto_delay_max_ms" | "auto_start" | "rate_limits"
                     | "cancel_spelling" | "qr_field" | "webhook_duplicate" | "auto_capture",
                     v,
                 ) => {

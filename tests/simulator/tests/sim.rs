@@ -1168,4 +1168,19 @@ fn random_approval_delays_and_approval_times() {
     assert_eq!(sim.api("GET", &url, None).json()["status"], "DISTRIBUTED");
     let view = sim.control("GET", &format!("/_sim/sessions/{id}"), None).json();
     assert!(view["approved_at_ms"].is_null());
+
+    // The clock starts at the first status read by default, at creation with auto_start.
+    sim.control(
+        "POST",
+        "/_sim/config",
+        Some(json!({"auto_delay_ms": 0, "auto_delay_max_ms": 0})),
+    );
+    let (id, _) = sim.create(&order());
+    let view = sim.control("GET", &format!("/_sim/sessions/{id}"), None).json();
+    assert_eq!(view["status"], "DISTRIBUTED");
+    let r = sim.control("POST", "/_sim/config", Some(json!({"auto_start": "creation"})));
+    assert_eq!(r.json()["auto_start"], "creation");
+    let (id, _) = sim.create(&order());
+    let view = sim.control("GET", &format!("/_sim/sessions/{id}"), None).json();
+    assert_eq!(view["status"], "COMPLETED", "approved without a single status read");
 }
