@@ -404,9 +404,12 @@ KPOS_API KPOS_MUST_USE kpos_result kpos_client_check(kpos_client *client, char *
  * `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `max_safe_requests_per_second`,
  * `ca_file`, `trust_store`, `proxy`, `allow_insecure_http`, `webhook_url` (the till backend's endpoint for
  * Klarna's status callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`,
+ * `webhook_secret` and `webhook_secret_previous` (32 to 64 random bytes as hex or base64url,
+ * e.g. from `openssl rand -hex 32`: callbacks verifiable by any client holding the secret),
  * `journal_dir`; docs/configuration.md gives each key's type, default and meaning).
  * `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
- * `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment, over the JSON file named by
+ * `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`, `KLARNA_WEBHOOK_SECRET`,
+ * `KLARNA_WEBHOOK_SECRET_PREVIOUS`) from the environment, over the JSON file named by
  * `KLARNA_POS_CONFIG` when that is set (its errors name the file). Without a `proxy` key the
  * proxy comes from `https_proxy` and the other variables curl reads (docs/operations.md).
  * No network traffic happens
@@ -741,8 +744,10 @@ kpos_result kpos_session_create(kpos_client *client,
  * `result_url` (both as returned by the getters, or listed by `kpos_journal_pending`). No
  * network traffic: call `kpos_session_poll` to learn its status. With `journal_dir`, a session
  * the journal lists is matched by its id, and its record closes once the session is seen
- * terminal. A resumed session is followed by polling: its webhook token lived in the old
- * process, so `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
+ * terminal. A resumed session is followed by polling. With `webhook_secret` configured,
+ * `kpos_webhook_verify` applies its callbacks too (the first authentic callback naming it binds
+ * its callback reference); without it, its webhook token lived in the old process, and
+ * `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
  *
  * Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
  * that is not an absolute https URL, or plain http to a non-loopback host without
@@ -997,6 +1002,19 @@ KPOS_API const char *kpos_status_customer_text_for(uint32_t status, const char *
  * on any thread, for every call to the `webhook_url` path; then answer the HTTP request as the
  * result says.
  *
+ * With config key `webhook_secret`, each callback token is HMAC-SHA256 under that secret of
+ * the callback's reference, so any client configured with the same secret (or with it as
+ * `webhook_secret_previous`, during a rotation) verifies the call, not only the one that
+ * created the session:
+ * - a client with no live session for the call (e.g. a chain's central receiver, which then
+ *   relays target and body to the till over its own channel) authenticates it and returns
+ *   `KPOS_OK` with the session id and the status the body reports, read from the body and
+ *   applied to nothing. Such a status is NOT confirmed: a reported COMPLETED is only a hint
+ *   (the till's own `kpos_webhook_verify` or a poll confirms it with Klarna). The body must
+ *   name its `session_id` (`KPOS_E_BAD_REQUEST` otherwise);
+ * - the till owning the session, created or resumed (`kpos_session_resume`) by this client,
+ *   applies the relayed call to it as described below, confirming COMPLETED with one GET.
+ *
  * `target` (`target_len` bytes) is what the call was received on: the full URL, the request
  * target (`/path?query`) or the query alone; the library reads its `kpos_ref` and `kpos_token`
  * parameters. `body` (`body_len` bytes) is the request body (the status payload JSON). Both
@@ -1019,16 +1037,20 @@ KPOS_API const char *kpos_status_customer_text_for(uint32_t status, const char *
  * `kpos_session_wait` on the session returns as soon as its status changed.
  *
  * On success writes the session's status after the call (`KPOS_STATUS_*`; e.g. COMPLETED even
- * for a late ACCESSED) to `*status_out` and, unless `session_id_out` is NULL, Klarna's session
- * id to `*session_id_out` (release it with `kpos_string_free`).
+ * for a late ACCESSED), or, for a call authenticated by `webhook_secret` with no live session
+ * here, the status it reports (unconfirmed), to `*status_out` and, unless `session_id_out` is
+ * NULL, Klarna's session id to `*session_id_out` (release it with `kpos_string_free`).
  *
  * Returns, with the HTTP answer the receiver should give:
  * `KPOS_OK` (answer 200);
  * `KPOS_E_PERMISSION_DENIED`: no `kpos_ref`/`kpos_token`, or a token that does not match,
- * i.e. a forged or altered call (answer 403; the request did not authenticate, which is why
- * this is not `KPOS_E_BAD_REQUEST`);
- * `KPOS_E_NOT_FOUND`: no live session of this client has that reference: it was freed,
- * resumed after a restart, or created by another client (answer 404; fall back to polling);
+ * i.e. a forged, altered or truncated call, one made with another secret, or a token of one
+ * session's callback presented with another's reference (answer 403; the request did not
+ * authenticate, which is why this is not `KPOS_E_BAD_REQUEST`); tokens are compared in
+ * constant time;
+ * `KPOS_E_NOT_FOUND`: without `webhook_secret`, no live session of this client has that
+ * reference: it was freed, resumed after a restart, or created by another client (answer 404;
+ * fall back to polling);
  * `KPOS_E_BAD_REQUEST`: authenticated, but the body is not a status payload of that session
  * (answer 400);
  * `KPOS_E_TIMEOUT`, `KPOS_E_NETWORK`, `KPOS_E_UNKNOWN`, `KPOS_E_RATE_LIMITED`, ...: the

@@ -283,7 +283,6 @@ inline std::vector<std::uint8_t> qr_render(const std::string &text, qr_format fo
     return std::vector<std::uint8_t>(guard.p, guard.p + guard.n);
 }
 
-/** What client::webhook_verify() learned from a verified callback. */
 /** The answer of client::check(): the first failing step's code (KPOS_OK when every step
  *  passed) and the JSON report of kpos_client_check. */
 struct check_result {
@@ -291,10 +290,13 @@ struct check_result {
     std::string report_json;
 };
 
+/** What client::webhook_verify() learned from a verified callback. */
 struct webhook_result {
     /** Klarna's id of the session the callback was about. */
     std::string session_id;
-    /** The session's status after the callback was merged (completed stays completed). */
+    /** The session's status after the callback was merged (completed stays completed); with
+     *  webhook_secret and no live session for the callback here (a chain's receiver), the
+     *  status it reports, not confirmed with Klarna. */
     klarna_pos::status status;
 };
 
@@ -526,7 +528,10 @@ public:
      *  `body` the request body, both as received: any bytes, NUL included. Answer 200 when it returns; when it throws, 403 for
      *  KPOS_E_PERMISSION_DENIED (forged or altered: nothing changed), 404 for KPOS_E_NOT_FOUND,
      *  400 for KPOS_E_BAD_REQUEST, 503 for anything else (Klarna delivers again). A reported
-     *  COMPLETED is confirmed with Klarna first (blocks up to request_timeout_ms). */
+     *  COMPLETED is confirmed with Klarna first (blocks up to request_timeout_ms). With
+     *  webhook_secret any client holding the secret verifies it: without a live session for it
+     *  (a chain's receiver) it reports the session id and claimed status, applied to nothing;
+     *  the till's own call applies the relayed callback (see docs/webhooks.md). */
     webhook_result webhook_verify(const std::string &request, const std::string &body)
     {
         char *id = nullptr;

@@ -25,6 +25,9 @@ struct Delivery {
     status: u32,
     session_id: Option<String>,
     payload_status: String,
+    /// The request target and body as received, for relaying.
+    target: String,
+    body: String,
 }
 
 /// Verifies one callback through the C ABI: the result code, the status written (or
@@ -161,6 +164,8 @@ fn answer(client: &Client, stream: &mut (impl Read + Write)) -> Option<Delivery>
         status,
         session_id,
         payload_status: payload["status"].as_str().unwrap_or("").to_string(),
+        target,
+        body,
     })
 }
 
@@ -632,4 +637,142 @@ fn a_watched_session_hears_each_callback_without_polling() {
         ]
     );
     assert_eq!(polls(&sim, &s), 1, "one GET confirmed COMPLETED");
+}
+
+/// 32 random bytes in hex, as `openssl rand -hex 32` makes them.
+const SECRET: &str = "4f1c9a0e7d2b86c35e90a1f47b2d6c08e3a95f1d27c4b80e6f3a1d5c9b7e2048";
+const OTHER_SECRET: &str = "d3b07384d113edec49eaa6238ad5ff00c86c39d2e1f4a7b5c6d8e9f0a1b2c3d4";
+
+/// A receiver holding only `secret`: no webhook_url, no session of its own.
+fn secret_receiver(sim: &Sim, secret: Value) -> (Receiver, &'static Client) {
+    let receiver = Receiver::bind();
+    let client = Client::new(&sim.config_json(json!({"webhook_secret": secret}))).unwrap();
+    (receiver, Box::leak(Box::new(client)))
+}
+
+#[test]
+fn with_webhook_secret_a_receiver_without_the_session_verifies_and_the_till_applies_the_relay() {
+    let sim = Sim::start();
+    let (receiver, central) = secret_receiver(&sim, json!(SECRET));
+    let till = Client::new(&sim.config_json(json!({
+        "webhook_url": receiver.url,
+        "webhook_secret": SECRET,
+        "webhook_poll_interval_ms": 600_000,
+    })))
+    .unwrap();
+    let deliveries = receiver.serve(central);
+    let s = till.create(&order()).unwrap();
+
+    // The receiver authenticates the callback and reports its session and status.
+    let d = next(&deliveries, 1).remove(0);
+    assert_eq!(
+        (d.code, d.status, d.session_id.as_deref()),
+        (KPOS_OK, KPOS_STATUS_DISTRIBUTED, Some(s.id().as_str())),
+        "{d:?}"
+    );
+    // Relayed to the till, it is applied to the live session.
+    assert_eq!(
+        verify(&till, &d.target, &d.body),
+        (KPOS_OK, KPOS_STATUS_DISTRIBUTED, Some(s.id()))
+    );
+    assert_eq!(s.status(), KPOS_STATUS_DISTRIBUTED);
+
+    sim.act(&s.id(), "approve", Some(json!({"order_id": "relayed"})));
+    let d = next(&deliveries, 1).remove(0);
+    assert_eq!(
+        (d.code, d.status),
+        (KPOS_OK, KPOS_STATUS_COMPLETED),
+        "reported, not confirmed"
+    );
+    assert_eq!(polls(&sim, &s), 0, "the receiver confirms nothing");
+    assert_eq!(s.status(), KPOS_STATUS_DISTRIBUTED);
+    assert_eq!(
+        verify(&till, &d.target, &d.body),
+        (KPOS_OK, KPOS_STATUS_COMPLETED, Some(s.id()))
+    );
+    assert_eq!(s.order_id().as_deref(), Some("relayed"));
+    assert_eq!(
+        polls(&sim, &s),
+        1,
+        "the till confirmed COMPLETED with one GET"
+    );
+
+    // Another session's reference with this token, another secret's token, a forgery: refused
+    // by the receiver and by the till alike.
+    let url = callback_url(&sim, &s);
+    let (reference, token) = (param(&url, "kpos_ref"), param(&url, "kpos_token"));
+    let s2 = till.create(&order()).unwrap();
+    let url2 = callback_url(&sim, &s2);
+    let reference2 = param(&url2, "kpos_ref");
+    let other = Client::new(&sim.config_json(json!({
+        "webhook_url": "http://127.0.0.1:9/klarna/status",
+        "webhook_secret": OTHER_SECRET,
+    })))
+    .unwrap();
+    let s3 = other.create(&order()).unwrap();
+    let url3 = callback_url(&sim, &s3);
+    let body2 = json!({"session_id": s2.id(), "status": "COMPLETED"}).to_string();
+    for request in [
+        format!("/klarna/status?kpos_ref={reference2}&kpos_token={token}"),
+        format!(
+            "/klarna/status?kpos_ref={reference2}&kpos_token={}",
+            param(&url3, "kpos_token")
+        ),
+        format!(
+            "/klarna/status?kpos_ref={reference}&kpos_token={}",
+            &token[..40]
+        ),
+        format!(
+            "/klarna/status?kpos_ref={reference2}&kpos_token={}",
+            "A".repeat(43)
+        ),
+    ] {
+        for client in [central, &till] {
+            let (code, status, id) = verify(client, &request, &body2);
+            assert_eq!(
+                (code, status, id),
+                (KPOS_E_PERMISSION_DENIED, u32::MAX, None)
+            );
+        }
+    }
+    assert_eq!(s2.status(), KPOS_STATUS_CREATED);
+    assert_eq!(polls(&sim, &s2), 0);
+}
+
+#[test]
+fn with_webhook_secret_a_resumed_session_takes_relayed_callbacks() {
+    let sim = Sim::start();
+    let (receiver, central) = secret_receiver(&sim, json!(SECRET));
+    let receiver_url = receiver.url.clone();
+    let deliveries = receiver.serve(central);
+    let config = sim.config_json(json!({
+        "webhook_url": receiver_url,
+        "webhook_secret": SECRET,
+    }));
+    let before_restart = Client::new(&config).unwrap();
+    let created = before_restart.create(&order()).unwrap();
+    let (id, result_url) = (created.id(), created.result_url());
+    let first = next(&deliveries, 1).remove(0);
+    drop(created);
+    drop(before_restart);
+
+    let till = Client::new(&config).unwrap();
+    let s = till.resume(&id, &result_url).unwrap();
+    assert_eq!(
+        verify(&till, &first.target, &first.body),
+        (KPOS_OK, KPOS_STATUS_DISTRIBUTED, Some(id.clone()))
+    );
+    sim.act(&id, "approve", None);
+    let d = next(&deliveries, 1).remove(0);
+    assert_eq!((d.code, d.status), (KPOS_OK, KPOS_STATUS_COMPLETED));
+    assert_eq!(
+        verify(&till, &d.target, &d.body),
+        (KPOS_OK, KPOS_STATUS_COMPLETED, Some(id.clone()))
+    );
+    assert_eq!(s.status(), KPOS_STATUS_COMPLETED);
+
+    // Without webhook_secret a resumed session's callbacks cannot be verified (as before).
+    let plain = Client::new(&sim.config_json(json!({"webhook_url": receiver_url}))).unwrap();
+    let _s = plain.resume(&id, &result_url).unwrap();
+    assert_eq!(verify(&plain, &d.target, &d.body).0, KPOS_E_NOT_FOUND);
 }

@@ -8,7 +8,8 @@
 //! reads, its cancel and its journal record go through the client's transport, configuration
 //! and journal, also after the till freed its client handle.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use super::config::Config;
@@ -27,14 +28,31 @@ pub struct Client {
     transport: Transport,
     /// Callback references and tokens of this client's sessions (with `webhook_url`).
     webhooks: webhook::Registry<Session>,
+    /// Resumed sessions of this client by id, with the callback reference first seen for each,
+    /// when `webhook_secret` makes their callbacks verifiable.
+    resumed: Mutex<HashMap<String, Resumed>>,
     /// The crash-safe record of in-flight work, when `journal_dir` is configured.
     journal: Option<Journal>,
 }
 
-/// What a verified webhook did: the session it belongs to and the status after merging it.
+/// A resumed session whose callbacks a `webhook_secret` authenticates.
+struct Resumed {
+    session: Weak<Session>,
+    /// The reference of the first authentic callback applied to it; later ones must carry the
+    /// same (one session has one callback URL).
+    reference: Option<String>,
+}
+
+/// What a verified webhook did.
 pub struct WebhookOutcome {
-    pub session: Arc<Session>,
+    /// Klarna's id of the session the callback is about.
+    pub session_id: String,
+    /// The session's status after merging the callback when `applied`; otherwise the status the
+    /// callback reports, not confirmed (a COMPLETED included).
     pub status: Status,
+    /// Whether the callback was merged into a session of this client; `false` when only
+    /// authenticated by `webhook_secret` (a receiver with no live session).
+    pub applied: bool,
 }
 
 impl Client {
@@ -55,6 +73,7 @@ impl Client {
             config,
             transport,
             webhooks: webhook::Registry::default(),
+            resumed: Mutex::default(),
             journal,
         })
     }
@@ -72,7 +91,10 @@ impl Client {
     /// second payment). With `webhook_url` configured, the session gets its own callback URL.
     pub fn create_session(self: &Arc<Self>, order_json: &str) -> Result<Arc<Session>> {
         let reservation = match &self.config.webhook_url {
-            Some(base) => Some(self.webhooks.reserve(base)?),
+            Some(base) => Some(
+                self.webhooks
+                    .reserve(base, self.config.webhook_keys.as_ref())?,
+            ),
             None => None,
         };
         let prepared = order::prepare_session_request(
@@ -172,19 +194,115 @@ impl Client {
     /// never move a session backwards. A COMPLETED is not taken from the callback: as Klarna
     /// advises, the library confirms it with a GET of the result_url (bounded by the request
     /// timeout) and the session takes the status that answer gives.
+    ///
+    /// With `webhook_secret`, a callback whose reference no session created here has is
+    /// authenticated by its MAC instead: it is applied to the resumed session its body names,
+    /// or, when this client has no such session (a chain's receiver), reported as it is,
+    /// unconfirmed and applied to nothing.
     pub fn handle_webhook(&self, request: &[u8], body: &[u8]) -> Result<WebhookOutcome> {
-        let refused = |e: Error| {
-            log!(Level::Warn, "webhook call refused: {}", e.message);
-            e
-        };
         // One bound for the whole call: waiting for a session still being created and the
         // confirming GET share it.
         let deadline = Instant::now() + self.config.request_timeout;
         let query = CallbackQuery::parse(request).map_err(refused)?;
-        let session = self
-            .webhooks
-            .find(&query, self.config.request_timeout)
-            .map_err(refused)?;
+        match self.webhooks.find(&query, self.config.request_timeout) {
+            Ok(session) => self.apply_callback(&session, body, deadline),
+            Err(e) if e.code == Code::NotFound => match &self.config.webhook_keys {
+                Some(keys) => {
+                    if !query.authenticated_by(keys) {
+                        return Err(refused(Error::new(
+                            Code::PermissionDenied,
+                            "the callback's token is no MAC of its reference under \
+                             webhook_secret or webhook_secret_previous: forged, altered or made \
+                             with another secret",
+                        )));
+                    }
+                    self.authenticated_callback(query.reference(), body, deadline)
+                }
+                None => Err(refused(e)),
+            },
+            Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// A callback authenticated by `webhook_secret` with no session created here: applied to
+    /// the resumed session its body names, else reported as it is.
+    fn authenticated_callback(
+        &self,
+        reference: &str,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Result<WebhookOutcome> {
+        let not_a_payload = || {
+            refused(Error::new(
+                Code::BadRequest,
+                "the webhook body is not a status payload naming its session_id",
+            ))
+        };
+        let fields = StatusPayload::read(body).map_err(|_| not_a_payload())?;
+        let session_id = fields
+            .session_id
+            .non_empty()
+            .ok_or_else(not_a_payload)?
+            .to_string();
+        let payload = StatusPayload::parse(&fields).ok_or_else(not_a_payload)?;
+        if let Some(session) = self.resumed_for_callback(&session_id, reference)? {
+            return self.apply_callback(&session, body, deadline);
+        }
+        log!(
+            Level::Info,
+            "session {}: authenticated webhook reports {} (no live session here; not confirmed)",
+            session_id,
+            payload.status.name()
+        );
+        Ok(WebhookOutcome {
+            session_id,
+            status: payload.status,
+            applied: false,
+        })
+    }
+
+    /// The live resumed session `session_id`, binding `reference` to it on its first callback.
+    /// `PermissionDenied` when the session, or the reference, is already bound to another.
+    fn resumed_for_callback(
+        &self,
+        session_id: &str,
+        reference: &str,
+    ) -> Result<Option<Arc<Session>>> {
+        let mut resumed = self.resumed.lock().unwrap_or_else(|e| e.into_inner());
+        resumed.retain(|_, r| r.session.strong_count() > 0);
+        let taken_by_other = resumed
+            .iter()
+            .any(|(id, r)| id != session_id && r.reference.as_deref() == Some(reference));
+        let Some(entry) = resumed.get_mut(session_id) else {
+            return Ok(None);
+        };
+        let Some(session) = entry.session.upgrade() else {
+            return Ok(None);
+        };
+        match &entry.reference {
+            Some(r) if r != reference => {}
+            _ if taken_by_other => {}
+            _ => {
+                entry.reference = Some(reference.to_string());
+                return Ok(Some(session));
+            }
+        }
+        Err(refused(Error::new(
+            Code::PermissionDenied,
+            format!(
+                "session {}: the callback's reference belongs to another session",
+                session_id
+            ),
+        )))
+    }
+
+    /// Merges an authenticated callback's status into `session`, confirming a COMPLETED.
+    fn apply_callback(
+        &self,
+        session: &Arc<Session>,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Result<WebhookOutcome> {
         let payload = StatusPayload::read(body)
             .ok()
             .and_then(|fields| {
@@ -215,11 +333,16 @@ impl Client {
         } else {
             session.apply(payload)
         };
-        Ok(WebhookOutcome { session, status })
+        Ok(WebhookOutcome {
+            session_id: session.id().to_string(),
+            status,
+            applied: true,
+        })
     }
 
     /// Continues a session created earlier (e.g. before a till restart). Its status comes from
-    /// polling: callbacks for it cannot be verified, since their token lived in the old process.
+    /// polling; with `webhook_secret`, its callbacks are verified and applied too (without it
+    /// they cannot be: their token lived in the old process).
     pub fn resume_session(
         self: &Arc<Self>,
         session_id: &str,
@@ -235,13 +358,25 @@ impl Client {
             Some(j) => j.find_session(session_id)?,
             None => None,
         };
-        Ok(Arc::new(Session::new(
+        let session = Arc::new(Session::new(
             self.clone(),
             session_id.to_string(),
             result_url.to_string(),
             false,
             record,
-        )))
+        ));
+        if self.config.webhook_keys.is_some() {
+            let mut resumed = self.resumed.lock().unwrap_or_else(|e| e.into_inner());
+            resumed.retain(|_, r| r.session.strong_count() > 0);
+            resumed.insert(
+                session_id.to_string(),
+                Resumed {
+                    session: Arc::downgrade(&session),
+                    reference: None,
+                },
+            );
+        }
+        Ok(session)
     }
 
     /// A result_url is read with the client's credentials, so it must be on api_url's origin
@@ -301,6 +436,12 @@ struct CreateAnswer<'a> {
 struct Distribution<'a> {
     #[serde(borrow)]
     result_url: Text<'a>,
+}
+
+/// Logs a refused webhook call (the message never holds its token) and passes the error on.
+fn refused(e: Error) -> Error {
+    log!(Level::Warn, "webhook call refused: {}", e.message);
+    e
 }
 
 /// A confirming GET that failed. Its answer must not look like a verdict on the callback (403

@@ -11,6 +11,7 @@ use super::error::{Error, Result};
 use super::field;
 use super::trust::TrustStore;
 use super::url;
+use super::webhook::WebhookKeys;
 
 /// A secret string (password, Authorization header) that is zeroed in memory when dropped and
 /// never printed by `Debug`.
@@ -97,6 +98,9 @@ pub struct Config {
     /// How often `wait` still polls a session whose status arrives by webhook: the safety net
     /// for lost callbacks.
     pub webhook_poll_interval: Duration,
+    /// `webhook_secret` (and `webhook_secret_previous`): callback tokens are MACs of their
+    /// reference, verifiable by any client holding the secret (see `webhook`).
+    pub webhook_keys: Option<WebhookKeys>,
     /// Directory of the crash-safe journal of in-flight work (see `journal`); none when absent.
     pub journal_dir: Option<PathBuf>,
 }
@@ -130,7 +134,22 @@ const KEYS: &[&str] = &[
     "allow_insecure_http",
     "webhook_url",
     "webhook_poll_interval_ms",
+    "webhook_secret",
+    "webhook_secret_previous",
 ];
+
+/// Configuration keys whose values are secrets: wiped from the parsed JSON after use.
+const SECRET_KEYS: &[&str] = &["password", "webhook_secret", "webhook_secret_previous"];
+
+/// Wipes the secret values of a parsed configuration (the Secrets made from them are wiped
+/// when dropped).
+fn wipe_secrets(map: &mut Map<String, Value>) {
+    for key in SECRET_KEYS {
+        if let Some(Value::String(p)) = map.get_mut(*key) {
+            p.zeroize();
+        }
+    }
+}
 
 impl Config {
     /// Parses the configuration JSON of `kpos_client_new`.
@@ -141,15 +160,14 @@ impl Config {
             return Err(Error::invalid_argument("config must be a JSON object"));
         };
         let config = Config::from_map(&map);
-        // The parsed copy of the password is wiped too, not only the Secret made from it.
-        if let Some(Value::String(p)) = map.get_mut("password") {
-            p.zeroize();
-        }
+        // The parsed copies of the secrets are wiped too, not only the Secrets made from them.
+        wipe_secrets(&mut map);
         config
     }
 
     /// Reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and optionally
-    /// `KLARNA_USER_AGENT` and `KLARNA_JOURNAL_DIR`) from the environment, over the JSON file
+    /// `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`, `KLARNA_WEBHOOK_SECRET` and
+    /// `KLARNA_WEBHOOK_SECRET_PREVIOUS`) from the environment, over the JSON file
     /// named by `KLARNA_POS_CONFIG` when that is set (see `config_file`).
     pub fn from_env() -> Result<Config> {
         if let Some(path) = super::config_file::path_from_env()? {
@@ -167,6 +185,8 @@ impl Config {
             ("KLARNA_PASSWORD", "password"),
             ("KLARNA_USER_AGENT", "user_agent"),
             ("KLARNA_JOURNAL_DIR", "journal_dir"),
+            ("KLARNA_WEBHOOK_SECRET", "webhook_secret"),
+            ("KLARNA_WEBHOOK_SECRET_PREVIOUS", "webhook_secret_previous"),
         ] {
             match std::env::var(var) {
                 Ok(v) => {
@@ -198,9 +218,7 @@ impl Config {
             }
         }
         let config = Config::from_map(&map);
-        if let Some(Value::String(p)) = map.get_mut("password") {
-            p.zeroize();
-        }
+        wipe_secrets(&mut map);
         config
     }
 
@@ -320,6 +338,25 @@ impl Config {
             1_000,
             3_600_000,
         )?;
+        let webhook_keys = match (
+            opt_str(map, "webhook_secret")?,
+            opt_str(map, "webhook_secret_previous")?,
+        ) {
+            (Some(current), previous) => Some(WebhookKeys::parse(
+                current,
+                previous,
+                "webhook_secret",
+                "webhook_secret_previous",
+            )?),
+            (None, Some(_)) => {
+                return Err(Error::bad_config(
+                    "webhook_secret_previous",
+                    "goes with webhook_secret (the secret now in use); give both during a \
+                     rotation",
+                ))
+            }
+            (None, None) => None,
+        };
         let journal_dir = match opt_str(map, "journal_dir")? {
             Some(d) if d.trim().is_empty() => {
                 return Err(Error::bad_config(
@@ -346,6 +383,7 @@ impl Config {
             allow_insecure_http,
             webhook_url,
             webhook_poll_interval,
+            webhook_keys,
             journal_dir,
         })
     }
@@ -508,5 +546,50 @@ mod tests {
             Config::from_json(r#"{"api_url":"https://a.b","username":"u","password":"hunter2"}"#)
                 .unwrap();
         assert!(!format!("{:?}", c).contains("hunter2"));
+        let secret = "c0ffee".repeat(11);
+        let c = Config::from_json(&format!(
+            r#"{{"api_url":"https://a.b","username":"u","webhook_secret":"{secret}"}}"#
+        ))
+        .unwrap();
+        assert!(c.webhook_keys.is_some());
+        assert!(!format!("{:?}", c).contains("c0ffee"));
+    }
+
+    #[test]
+    fn webhook_secrets_are_checked_and_the_previous_one_needs_the_current() {
+        let base = r#""api_url":"https://a.b","username":"u""#;
+        let good = "ab".repeat(32);
+        let field = |extra: &str| field_of(&format!("{{{base},{extra}}}"));
+        assert_eq!(field(&format!(r#""webhook_secret":"{good}""#)), None);
+        assert_eq!(
+            field(&format!(
+                r#""webhook_secret":"{good}","webhook_secret_previous":"{good}""#
+            )),
+            None
+        );
+        assert_eq!(
+            field(r#""webhook_secret":"abcd""#).as_deref(),
+            Some("webhook_secret")
+        );
+        assert_eq!(
+            field(r#""webhook_secret":42"#).as_deref(),
+            Some("webhook_secret")
+        );
+        assert_eq!(
+            field(&format!(
+                r#""webhook_secret":"{good}","webhook_secret_previous":"~{good}""#
+            ))
+            .as_deref(),
+            Some("webhook_secret_previous")
+        );
+        assert_eq!(
+            field(&format!(r#""webhook_secret_previous":"{good}""#)).as_deref(),
+            Some("webhook_secret_previous")
+        );
+        assert_eq!(
+            field(r#""webhook_secret":null"#),
+            None,
+            "null takes the default: no secret"
+        );
     }
 }

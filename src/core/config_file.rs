@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::config::Config;
 use super::error::{Error, Result};
@@ -27,9 +28,12 @@ pub fn load(path: &Path) -> Result<Config> {
         e.message = format!("{} {}: {}", VARIABLE, path.display(), e.message);
         e
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::invalid_argument(format!("cannot read it: {}", e)))
-        .map_err(in_file)?;
+    // The file may hold the password and the webhook secret: its text is wiped after parsing.
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid_argument(format!("cannot read it: {}", e)))
+            .map_err(in_file)?,
+    );
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| Error::invalid_argument(format!("not valid JSON: {}", e)))
         .map_err(in_file)?;

@@ -27,9 +27,12 @@ pub(crate) fn client_arg(client: *const kpos_client) -> Result<Arc<Client>, Erro
 /// `request_timeout_ms`, `poll_interval_ms`, `max_retries`, `max_safe_requests_per_second`,
 /// `ca_file`, `trust_store`, `proxy`, `allow_insecure_http`, `webhook_url` (the till backend's endpoint for
 /// Klarna's status callbacks; see `kpos_webhook_verify`), `webhook_poll_interval_ms`,
+/// `webhook_secret` and `webhook_secret_previous` (32 to 64 random bytes as hex or base64url,
+/// e.g. from `openssl rand -hex 32`: callbacks verifiable by any client holding the secret),
 /// `journal_dir`; docs/configuration.md gives each key's type, default and meaning).
 /// `config_json` NULL reads `KLARNA_API_URL`, `KLARNA_USERNAME`, `KLARNA_PASSWORD` (and
-/// `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`) from the environment, over the JSON file named by
+/// `KLARNA_USER_AGENT`, `KLARNA_JOURNAL_DIR`, `KLARNA_WEBHOOK_SECRET`,
+/// `KLARNA_WEBHOOK_SECRET_PREVIOUS`) from the environment, over the JSON file named by
 /// `KLARNA_POS_CONFIG` when that is set (its errors name the file). Without a `proxy` key the
 /// proxy comes from `https_proxy` and the other variables curl reads (docs/operations.md).
 /// No network traffic happens

@@ -10,6 +10,19 @@ use super::{boundary, bytes_arg, kpos_result, require_non_null, string_out, writ
 /// on any thread, for every call to the `webhook_url` path; then answer the HTTP request as the
 /// result says.
 ///
+/// With config key `webhook_secret`, each callback token is HMAC-SHA256 under that secret of
+/// the callback's reference, so any client configured with the same secret (or with it as
+/// `webhook_secret_previous`, during a rotation) verifies the call, not only the one that
+/// created the session:
+/// - a client with no live session for the call (e.g. a chain's central receiver, which then
+///   relays target and body to the till over its own channel) authenticates it and returns
+///   `KPOS_OK` with the session id and the status the body reports, read from the body and
+///   applied to nothing. Such a status is NOT confirmed: a reported COMPLETED is only a hint
+///   (the till's own `kpos_webhook_verify` or a poll confirms it with Klarna). The body must
+///   name its `session_id` (`KPOS_E_BAD_REQUEST` otherwise);
+/// - the till owning the session, created or resumed (`kpos_session_resume`) by this client,
+///   applies the relayed call to it as described below, confirming COMPLETED with one GET.
+///
 /// `target` (`target_len` bytes) is what the call was received on: the full URL, the request
 /// target (`/path?query`) or the query alone; the library reads its `kpos_ref` and `kpos_token`
 /// parameters. `body` (`body_len` bytes) is the request body (the status payload JSON). Both
@@ -32,16 +45,20 @@ use super::{boundary, bytes_arg, kpos_result, require_non_null, string_out, writ
 /// `kpos_session_wait` on the session returns as soon as its status changed.
 ///
 /// On success writes the session's status after the call (`KPOS_STATUS_*`; e.g. COMPLETED even
-/// for a late ACCESSED) to `*status_out` and, unless `session_id_out` is NULL, Klarna's session
-/// id to `*session_id_out` (release it with `kpos_string_free`).
+/// for a late ACCESSED), or, for a call authenticated by `webhook_secret` with no live session
+/// here, the status it reports (unconfirmed), to `*status_out` and, unless `session_id_out` is
+/// NULL, Klarna's session id to `*session_id_out` (release it with `kpos_string_free`).
 ///
 /// Returns, with the HTTP answer the receiver should give:
 /// `KPOS_OK` (answer 200);
 /// `KPOS_E_PERMISSION_DENIED`: no `kpos_ref`/`kpos_token`, or a token that does not match,
-/// i.e. a forged or altered call (answer 403; the request did not authenticate, which is why
-/// this is not `KPOS_E_BAD_REQUEST`);
-/// `KPOS_E_NOT_FOUND`: no live session of this client has that reference: it was freed,
-/// resumed after a restart, or created by another client (answer 404; fall back to polling);
+/// i.e. a forged, altered or truncated call, one made with another secret, or a token of one
+/// session's callback presented with another's reference (answer 403; the request did not
+/// authenticate, which is why this is not `KPOS_E_BAD_REQUEST`); tokens are compared in
+/// constant time;
+/// `KPOS_E_NOT_FOUND`: without `webhook_secret`, no live session of this client has that
+/// reference: it was freed, resumed after a restart, or created by another client (answer 404;
+/// fall back to polling);
 /// `KPOS_E_BAD_REQUEST`: authenticated, but the body is not a status payload of that session
 /// (answer 400);
 /// `KPOS_E_TIMEOUT`, `KPOS_E_NETWORK`, `KPOS_E_UNKNOWN`, `KPOS_E_RATE_LIMITED`, ...: the
@@ -78,7 +95,7 @@ pub unsafe extern "C" fn kpos_webhook_verify(
         let outcome = client.handle_webhook(target, body)?;
         write_out(status_out, outcome.status as u32);
         if !session_id_out.is_null() {
-            string_out(session_id_out, outcome.session.id());
+            string_out(session_id_out, &outcome.session_id);
         }
         Ok(())
     })

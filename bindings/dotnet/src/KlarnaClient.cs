@@ -195,7 +195,11 @@ namespace KlarnaPos
         /// KlarnaNotFoundException (no live session of this client has that reference); 400 for
         /// KlarnaBadRequestException (authentic, but not a status payload of that session); 503
         /// for any other KlarnaException (Klarna delivers again). A reported COMPLETED is
-        /// confirmed with Klarna first, so this may block for up to RequestTimeoutMs.</summary>
+        /// confirmed with Klarna first, so this may block for up to RequestTimeoutMs. With
+        /// WebhookSecret, any client holding the secret verifies the callback: one with no live
+        /// session for it (a chain's central receiver) returns the session id and the status the
+        /// callback reports, unconfirmed and applied to nothing; the till's own call (created or
+        /// resumed session) applies the relayed callback and confirms a Completed.</summary>
         public WebhookResult VerifyWebhook(string request, byte[] body)
         {
             if (request == null)
@@ -244,7 +248,8 @@ namespace KlarnaPos
         public string SessionId { get; private set; }
 
         /// <summary>The session's status after the callback was merged (Completed stays
-        /// Completed).</summary>
+        /// Completed); with WebhookSecret and no live session for the callback here, the status
+        /// it reports, not confirmed with Klarna.</summary>
         public SessionStatus Status { get; private set; }
     }
 }

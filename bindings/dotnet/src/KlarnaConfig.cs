@@ -40,6 +40,14 @@ namespace KlarnaPos
         /// <summary>webhook_poll_interval_ms: how often a session followed by webhook is polled
         /// anyway, the safety net for lost callbacks (default 30000).</summary>
         public int? WebhookPollIntervalMs { get; set; }
+        /// <summary>webhook_secret: 32 to 64 random bytes as hex or base64url (e.g. from
+        /// "openssl rand -hex 32"), shared by a chain's tills and receivers: callback tokens become
+        /// HMAC-SHA256 of their reference, verifiable by any client holding the secret (see
+        /// <see cref="KlarnaClient.VerifyWebhook"/>).</summary>
+        public string WebhookSecret { get; set; }
+        /// <summary>webhook_secret_previous: the secret before a rotation, still accepted; only
+        /// with WebhookSecret.</summary>
+        public string WebhookSecretPrevious { get; set; }
         /// <summary>journal_dir: the directory of the crash-safe journal (created when missing);
         /// see <see cref="KlarnaClient.JournalPending"/>.</summary>
         public string JournalDir { get; set; }
@@ -64,6 +72,8 @@ namespace KlarnaPos
                 members.Add("\"allow_insecure_http\":" + (AllowInsecureHttp.Value ? "true" : "false"));
             Add(members, "webhook_url", WebhookUrl);
             Add(members, "webhook_poll_interval_ms", WebhookPollIntervalMs);
+            Add(members, "webhook_secret", WebhookSecret);
+            Add(members, "webhook_secret_previous", WebhookSecretPrevious);
             Add(members, "journal_dir", JournalDir);
             var json = new StringBuilder("{");
             json.Append(string.Join(",", members.ToArray()));

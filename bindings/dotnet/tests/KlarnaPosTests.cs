@@ -94,6 +94,7 @@ namespace KlarnaPosTests
             Test("Qr.Render refuses empty text and unknown formats", QrRefusals),
             Test("display texts are the cashier texts", DisplayTexts),
             Test("VerifyWebhook accepts the genuine token and refuses a forged one", VerifyWebhook),
+            Test("with WebhookSecret a receiver without the session verifies its callback", VerifyWebhookWithSecret),
             Test("StatusChanged is raised once per status, in order", () => WithClient((sim, c) => EventTests.StatusChangedInOrder(sim, c, Order()))),
             Test("StatusChanged runs on the subscriber's SynchronizationContext", () => WithClient((sim, c) => EventTests.StatusChangedOnTheSubscribersContext(sim, c, Order()))),
             Test("WaitAsync completes with the final status", () => WithClient((sim, c) => EventTests.WaitAsyncCompletes(sim, c, Order()))),
@@ -895,6 +896,41 @@ namespace KlarnaPosTests
                     Check.Equal(SessionStatus.Accessed, result.Status, "status after the callback");
                     Check.Equal(SessionStatus.Accessed, session.Status, "the session learned it");
                     Check.Throws<ArgumentNullException>(() => client.VerifyWebhook(url, null), "null body");
+                }
+            }
+        }
+
+        private static void VerifyWebhookWithSecret()
+        {
+            const string secret = "3b9f1e6c0a7d4285e1c6b0f9a3d72e5c8b4f1a6d0e9c3b7f2a5d8e1c4b7a0f3d";
+            using (var sim = new Simulator(simulatorBinary))
+            {
+                KlarnaConfig tooShort = sim.Config();
+                tooShort.WebhookSecret = secret.Substring(0, 62);
+                var e = Check.Throws<KlarnaInvalidArgumentException>(() => new KlarnaClient(tooShort), "31 bytes");
+                Check.Equal("webhook_secret", e.Field, "field");
+                Check.True(!e.ToString().Contains(tooShort.WebhookSecret), "the secret is not quoted");
+
+                KlarnaConfig tillConfig = sim.Config();
+                tillConfig.WebhookUrl = "http://127.0.0.1:9/klarna/status?till=1";
+                tillConfig.WebhookSecret = secret;
+                KlarnaConfig receiverConfig = sim.Config();
+                receiverConfig.WebhookSecret = secret;
+                using (var till = new KlarnaClient(tillConfig))
+                using (var receiver = new KlarnaClient(receiverConfig))
+                using (KlarnaSession session = till.CreateSession(Order()))
+                {
+                    string url = (string)sim.Session(session.Id)["callback_url"];
+                    byte[] claim = Encoding.UTF8.GetBytes("{\"status\":\"COMPLETED\",\"session_id\":\"" + session.Id + "\"}");
+                    WebhookResult reported = receiver.VerifyWebhook(url, claim);
+                    Check.Equal(session.Id, reported.SessionId, "session id at the receiver");
+                    Check.Equal(SessionStatus.Completed, reported.Status, "the reported status, unconfirmed");
+                    string forged = url.Substring(0, url.Length - 1) + (url.EndsWith("A", StringComparison.Ordinal) ? "B" : "A");
+                    Check.Throws<KlarnaPermissionDeniedException>(() => receiver.VerifyWebhook(forged, claim), "forged token");
+                    // Relayed to the till, the claim is checked with Klarna: still distributed.
+                    WebhookResult applied = till.VerifyWebhook(url, claim);
+                    Check.Equal(SessionStatus.Distributed, applied.Status, "the till confirmed with Klarna");
+                    Check.Equal(SessionStatus.Distributed, session.Status, "not completed by a claim");
                 }
             }
         }

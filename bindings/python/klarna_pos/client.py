@@ -102,7 +102,9 @@ class WebhookResult(NamedTuple):
     session_id: str
     """Klarna's id of the session the callback was about."""
     status: Status
-    """The session's status after the callback was merged (COMPLETED stays COMPLETED)."""
+    """The session's status after the callback was merged (COMPLETED stays COMPLETED); in a
+    client with ``webhook_secret`` and no live session for the callback (a chain's receiver),
+    the status the callback reports, NOT confirmed with Klarna."""
 
 
 class Client:
@@ -113,7 +115,10 @@ class Client:
     ``connect_timeout_ms``, ``request_timeout_ms``, ``poll_interval_ms``, ``max_retries``,
     ``ca_file``, ``proxy``, ``allow_insecure_http``, ``webhook_url`` (the till backend's
     endpoint for Klarna's status callbacks, see :meth:`verify_webhook`),
-    ``webhook_poll_interval_ms``, ``journal_dir`` (see :meth:`journal_pending`). An unknown key
+    ``webhook_poll_interval_ms``, ``webhook_secret`` and ``webhook_secret_previous`` (32 to 64
+    random bytes as hex or base64url, e.g. ``secrets.token_hex(32)``: callbacks verifiable by any
+    client holding the secret, see :meth:`verify_webhook`), ``journal_dir`` (see
+    :meth:`journal_pending`). An unknown key
     or a bad value raises :class:`InvalidArgument` naming it in ``field``. No network traffic
     happens here.
 
@@ -127,7 +132,9 @@ class Client:
     @classmethod
     def from_env(cls) -> "Client":
         """A client configured from ``KLARNA_API_URL``, ``KLARNA_USERNAME``,
-        ``KLARNA_PASSWORD`` (and ``KLARNA_USER_AGENT``, ``KLARNA_JOURNAL_DIR``)."""
+        ``KLARNA_PASSWORD`` (and ``KLARNA_USER_AGENT``, ``KLARNA_JOURNAL_DIR``,
+        ``KLARNA_WEBHOOK_SECRET``, ``KLARNA_WEBHOOK_SECRET_PREVIOUS``), over the file named by
+        ``KLARNA_POS_CONFIG``."""
         client = cls.__new__(cls)
         client._handle = None
         client._open(None)
@@ -320,7 +327,14 @@ class Client:
         polling), 400 for :class:`BadRequest` (authentic, but not a status payload of that
         session) and 503 for anything else (Klarna delivers again). A reported COMPLETED is
         confirmed with Klarna before it is believed, so this may block for up to
-        ``request_timeout_ms``."""
+        ``request_timeout_ms``.
+
+        With ``webhook_secret``, any client holding the secret verifies the callback: one with no
+        live session for it (a chain's central receiver) returns the session id and the status
+        the callback reports, unconfirmed and applied to nothing, so it can relay target and body
+        to the till; the till's own call (for a created or resumed session) applies them and
+        confirms a COMPLETED. Tokens made with another secret, or of another session, raise
+        :class:`PermissionDenied`. See docs/webhooks.md and examples/python/webhook_relay.py."""
         session_id = ctypes.c_void_p()
         status = ctypes.c_uint32()
         # Bytes with their lengths, exactly as received: a NUL byte is part of the input.
