@@ -177,10 +177,14 @@ static void *till_main(void *arg)
     double arrivals_end = start_us + seconds * 1e6;
     int sale = 0;
     /* The first customer comes as if the chain had been open for a while. */
-    sleep_ms(-log(uniform(&rng)) * (idle_ms + MEAN_APPROVAL_MS));
-    while (now_us() < arrivals_end) {
+    double first = -log(uniform(&rng)) * (idle_ms + MEAN_APPROVAL_MS);
+    for (;;) {
+        double left_ms = (arrivals_end - now_us()) / 1000.0;
+        if (first >= left_ms)
+            break;
+        sleep_ms(first);
         pay(till, client, sale++, &rng, arrivals_end);
-        sleep_ms(-log(uniform(&rng)) * idle_ms);
+        first = -log(uniform(&rng)) * idle_ms;
     }
     return NULL;
 }
