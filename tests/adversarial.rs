@@ -756,8 +756,8 @@ fn a_retry_after_beyond_the_deadline_holds_the_reads_until_the_wait_times_out() 
     let again = s.poll().unwrap_err();
     assert_eq!(again.code, KPOS_E_RATE_LIMITED);
     let left = again.detail["retry_after_ms"].as_u64().unwrap();
-    // What is left of the 60 s, at least the 3 s of the wait having passed.
-    assert!(left > 0 && left <= 57_000, "retry_after_ms {left}");
+    // What is left of the 60 s: the wait's 3 s have passed since its first read got the 429.
+    assert!(left > 0 && left < 58_000, "retry_after_ms {left}");
     assert_eq!(
         sim.stat("polls") - polls,
         1,
