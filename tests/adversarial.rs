@@ -749,7 +749,10 @@ fn a_retry_after_beyond_the_deadline_holds_the_reads_until_the_wait_times_out() 
         &format!("wait of 3000 ms under Retry-After: 60: {reads} status read(s), returned after {elapsed} ms"),
     );
     assert_eq!(failure.code, KPOS_E_TIMEOUT, "{:?}", failure.detail);
-    assert!(elapsed >= 3000, "returned after {elapsed} ms, before its deadline");
+    assert!(
+        elapsed >= 3000,
+        "returned after {elapsed} ms, before its deadline"
+    );
     let message = failure.detail["message"].as_str().unwrap();
     assert!(message.contains("KPOS_E_RATE_LIMITED"), "{message}");
     assert_eq!(reads, 1, "one read, then nothing before Retry-After");

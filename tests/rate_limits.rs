@@ -76,7 +76,11 @@ fn a_create_at_the_limit_is_reported_and_sent_once() {
         .as_str()
         .unwrap()
         .contains("nothing was sent"));
-    assert_eq!(sim.stat("create_requests"), 2, "nothing sent within Retry-After");
+    assert_eq!(
+        sim.stat("create_requests"),
+        2,
+        "nothing sent within Retry-After"
+    );
 
     assert_eq!(first.poll().unwrap(), KPOS_STATUS_DISTRIBUTED);
 }
@@ -93,7 +97,10 @@ fn a_cancel_inside_a_retry_after_window_is_sent_when_it_ends() {
     let t = std::time::Instant::now();
     s.cancel().unwrap();
     let elapsed = t.elapsed().as_millis();
-    assert!(elapsed >= 1000, "the cancel was sent {elapsed} ms after the 429");
+    assert!(
+        elapsed >= 1000,
+        "the cancel was sent {elapsed} ms after the 429"
+    );
     assert_eq!(sim.stat("deletes"), 1);
     assert_eq!(sim.session(&s.id())["status"], "CANCELED");
     assert_eq!(s.status(), KPOS_STATUS_CANCELED);

@@ -73,7 +73,10 @@ mod tests {
         // Each tenth of the range gets some draws (the chance that one gets none is 1000*0.9^1000).
         for tenth in 0..10 {
             let (lo, hi) = (d * tenth / 10, d * (tenth + 1) / 10);
-            assert!(draws.iter().any(|x| *x >= lo && *x < hi), "nothing in tenth {tenth}");
+            assert!(
+                draws.iter().any(|x| *x >= lo && *x < hi),
+                "nothing in tenth {tenth}"
+            );
         }
         assert_eq!(j.up_to(Duration::ZERO), Duration::ZERO);
     }

@@ -520,7 +520,9 @@ impl Session {
                     Level::Info,
                     "session {}: the cancel waits {} ms for Klarna's Retry-After",
                     self.id,
-                    allowed.saturating_duration_since(Instant::now()).as_millis()
+                    allowed
+                        .saturating_duration_since(Instant::now())
+                        .as_millis()
                 );
                 std::thread::sleep(allowed.saturating_duration_since(Instant::now()));
             }

@@ -322,7 +322,12 @@ fn spawn_auto_customer(sim: Arc<Sim>) {
                     .filter(|s| s.callback_url().is_some() && !state::is_terminal(&s.status))
                     .filter_map(|s| {
                         let t0 = s.auto_clock?;
-                        Some((s.id.clone(), t0, st.auto_delay(s), s.status == state::ACCESSED))
+                        Some((
+                            s.id.clone(),
+                            t0,
+                            st.auto_delay(s),
+                            s.status == state::ACCESSED,
+                        ))
                     })
                     .collect();
                 for (id, t0, delay, accessed) in live {
@@ -596,7 +601,10 @@ mod tests {
         assert!(o.auto_start_at_creation);
         assert!(args(&["--auto-start", "later"]).is_err());
         assert_eq!(
-            args(&["--rate-limits", "2/3"]).unwrap().unwrap().rate_limits,
+            args(&["--rate-limits", "2/3"])
+                .unwrap()
+                .unwrap()
+                .rate_limits,
             Some(state::RateLimits {
                 creates: 2,
                 others: 3

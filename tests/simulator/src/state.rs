@@ -171,8 +171,9 @@ impl Config {
                 ("webhook_duplicate", Value::Bool(b)) => next.webhook_duplicate = *b,
                 ("auto_capture", Value::Bool(b)) => next.auto_capture = *b,
                 (
-                    "customer" | "auto_delay_ms" | "auto_delay_max_ms" | "auto_start" | "rate_limits"
-                    | "cancel_spelling" | "qr_field" | "webhook_duplicate" | "auto_capture",
+                    "customer" | "auto_delay_ms" | "auto_delay_max_ms" | "auto_start"
+                    | "rate_limits" | "cancel_spelling" | "qr_field" | "webhook_duplicate"
+                    | "auto_capture",
                     v,
                 ) => {
                     return Err(format!("bad value for {key:?}: {v}"));

@@ -1086,7 +1086,12 @@ fn rate_limits_count_per_merchant_over_all_connections() {
     assert_eq!(error["correlation_id"], refused.correlation_id());
 
     // Another merchant has a budget of its own; other requests have theirs.
-    let r = sim.call("POST", "/payments/v1/sessions", Some(other_auth), Some(&body));
+    let r = sim.call(
+        "POST",
+        "/payments/v1/sessions",
+        Some(other_auth),
+        Some(&body),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(sim.api("GET", &first_url, None).status, 200);
 
@@ -1102,7 +1107,10 @@ fn rate_limits_count_per_merchant_over_all_connections() {
 
     // Once the Retry-After has passed, the merchant creates again.
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(sim.api("POST", "/payments/v1/sessions", Some(&body)).status, 200);
+    assert_eq!(
+        sim.api("POST", "/payments/v1/sessions", Some(&body)).status,
+        200
+    );
 }
 
 #[test]
@@ -1127,7 +1135,11 @@ fn rate_limits_for_other_requests_and_off_by_default() {
         .collect();
     assert_eq!(statuses, [200, 200, 200, 429]);
     // Creations are counted apart from them.
-    assert_eq!(sim.api("POST", "/payments/v1/sessions", Some(&order().to_string())).status, 200);
+    assert_eq!(
+        sim.api("POST", "/payments/v1/sessions", Some(&order().to_string()))
+            .status,
+        200
+    );
     // Unauthenticated requests count for no merchant.
     assert_eq!(sim.call("GET", &url, None, None).status, 401);
     assert_eq!(sim.stats()["rate_limited"], 1);
@@ -1151,7 +1163,9 @@ fn random_approval_delays_and_approval_times() {
         .as_millis() as u64;
     let (id, url) = sim.create(&order());
     assert_eq!(sim.api("GET", &url, None).json()["status"], "COMPLETED");
-    let view = sim.control("GET", &format!("/_sim/sessions/{id}"), None).json();
+    let view = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
     let approved = view["approved_at_ms"].as_u64().unwrap();
     assert!(approved >= before, "{approved} < {before}");
     let list = sim.control("GET", "/_sim/sessions", None).json();
@@ -1166,7 +1180,9 @@ fn random_approval_delays_and_approval_times() {
     assert_eq!(r.json()["auto_delay_max_ms"], 7_200_000);
     let (id, url) = sim.create(&order());
     assert_eq!(sim.api("GET", &url, None).json()["status"], "DISTRIBUTED");
-    let view = sim.control("GET", &format!("/_sim/sessions/{id}"), None).json();
+    let view = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
     assert!(view["approved_at_ms"].is_null());
 
     // The clock starts at the first status read by default, at creation with auto_start.
@@ -1176,11 +1192,22 @@ fn random_approval_delays_and_approval_times() {
         Some(json!({"auto_delay_ms": 0, "auto_delay_max_ms": 0})),
     );
     let (id, _) = sim.create(&order());
-    let view = sim.control("GET", &format!("/_sim/sessions/{id}"), None).json();
+    let view = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
     assert_eq!(view["status"], "DISTRIBUTED");
-    let r = sim.control("POST", "/_sim/config", Some(json!({"auto_start": "creation"})));
+    let r = sim.control(
+        "POST",
+        "/_sim/config",
+        Some(json!({"auto_start": "creation"})),
+    );
     assert_eq!(r.json()["auto_start"], "creation");
     let (id, _) = sim.create(&order());
-    let view = sim.control("GET", &format!("/_sim/sessions/{id}"), None).json();
-    assert_eq!(view["status"], "COMPLETED", "approved without a single status read");
+    let view = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
+    assert_eq!(
+        view["status"], "COMPLETED",
+        "approved without a single status read"
+    );
 }
