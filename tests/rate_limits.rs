@@ -29,7 +29,7 @@ fn a_wait_that_meets_429s_still_completes() {
     .unwrap();
     let s = client.create(&order()).unwrap();
     let mut seen = Vec::new();
-    while !seen.last().is_some_and(|st| *st == KPOS_STATUS_COMPLETED) {
+    while seen.last() != Some(&KPOS_STATUS_COMPLETED) {
         match s.wait(30_000) {
             Ok(status) => seen.push(status),
             Err((f, _)) => panic!("the wait failed: {:?}", f.detail),
@@ -60,7 +60,9 @@ fn a_create_at_the_limit_is_reported_and_sent_once() {
     let sim = Sim::start_with(&["--rate-limits", "1/50"]);
     let client = sim.client();
     let first = client.create(&order()).unwrap();
-    let refused = client.create(&order()).err().expect("a refusal");
+    let Err(refused) = client.create(&order()) else {
+        panic!("the second creation within a second was accepted")
+    };
     assert_eq!(refused.code, KPOS_E_RATE_LIMITED, "{:?}", refused.detail);
     assert_eq!(refused.detail["http_status"], 429);
     assert_eq!(refused.detail["klarna_error_code"], "TOO_MANY_REQUESTS");
@@ -68,7 +70,9 @@ fn a_create_at_the_limit_is_reported_and_sent_once() {
     assert_eq!(sim.stat("create_requests"), 2);
     assert_eq!(sim.stat("sessions_created"), 1);
 
-    let held = client.create(&order()).err().expect("a refusal");
+    let Err(held) = client.create(&order()) else {
+        panic!("a creation within Retry-After was accepted")
+    };
     assert_eq!(held.code, KPOS_E_RATE_LIMITED);
     let left = held.detail["retry_after_ms"].as_u64().unwrap();
     assert!(left <= 1000, "retry_after_ms {left}");
