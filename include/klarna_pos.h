@@ -745,9 +745,11 @@ kpos_result kpos_session_create(kpos_client *client,
  * network traffic: call `kpos_session_poll` to learn its status. With `journal_dir`, a session
  * the journal lists is matched by its id, and its record closes once the session is seen
  * terminal. A resumed session is followed by polling. With `webhook_secret` configured,
- * `kpos_webhook_verify` applies its callbacks too (the first authentic callback naming it binds
- * its callback reference); without it, its webhook token lived in the old process, and
- * `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
+ * `kpos_webhook_verify` takes its callbacks too: one that would change its status makes it read
+ * its status from Klarna (one GET), since the callback's token was made for a URL this process
+ * never saw and does not vouch for the session the body names. Without `webhook_secret`, its
+ * webhook token lived in the old process, and `kpos_webhook_verify` answers its callbacks with
+ * `KPOS_E_NOT_FOUND`.
  *
  * Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
  * that is not an absolute https URL, or plain http to a non-loopback host without
@@ -1011,9 +1013,15 @@ KPOS_API const char *kpos_status_customer_text_for(uint32_t status, const char *
  *   `KPOS_OK` with the session id and the status the body reports, read from the body and
  *   applied to nothing. Such a status is NOT confirmed: a reported COMPLETED is only a hint
  *   (the till's own `kpos_webhook_verify` or a poll confirms it with Klarna). The body must
- *   name its `session_id` (`KPOS_E_BAD_REQUEST` otherwise);
- * - the till owning the session, created or resumed (`kpos_session_resume`) by this client,
- *   applies the relayed call to it as described below, confirming COMPLETED with one GET.
+ *   name its `session_id` (at most 256 bytes, no control characters, no `/`;
+ *   `KPOS_E_BAD_REQUEST` otherwise);
+ * - the till owning the session applies the relayed call to it as described below, confirming
+ *   COMPLETED with one GET. A session resumed with `kpos_session_resume` takes no status from
+ *   the body (the token vouches for the callback URL, not for the session the body names): a
+ *   call that would change its status makes it read its status with one GET instead.
+ *
+ * The token authenticates the callback URL (made by a holder of the secret, for a reference
+ * used by one session only), never the body: Klarna does not sign bodies.
  *
  * `target` (`target_len` bytes) is what the call was received on: the full URL, the request
  * target (`/path?query`) or the query alone; the library reads its `kpos_ref` and `kpos_token`

@@ -402,3 +402,114 @@ fn trace_of_a_webhook_payment_and_a_refund_never_shows_the_token_password_or_aut
         );
     }
 }
+
+/// A chain's flow with `webhook_secret` at TRACE: a till creates a session, a receiver holding
+/// only the secret verifies its callbacks (and refuses forged ones and another secret's), the
+/// till applies them, a restarted till resumes the session, and a configuration with a short
+/// secret is refused. No log line and no error message holds either secret (hex or base64url)
+/// or a callback token.
+#[test]
+fn trace_of_a_chain_webhook_flow_never_shows_the_webhook_secret_or_a_token() {
+    const CHAIN_SECRET: &str = "6a1f0c9e4b7d2385f0e1a6c4b9d72e53a8f1c0d4e7b2965a3c8e1f4d0b7a2c69";
+    const OTHER_SECRET: &str = "q2Vx8Lm4Rt7Yb1Nc5Hd9Ks3Pf6Wg0Zj2Ue8Ia4Oo7Ss";
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    LINES.lock().unwrap().clear();
+    let sim = Sim::start();
+    assert_eq!(
+        unsafe { kpos_set_log_callback(Some(collect), std::ptr::null_mut(), KPOS_LOG_TRACE) },
+        KPOS_OK
+    );
+    let mut errors = Vec::new();
+    let till_config = sim.config_json(json!({
+        "webhook_url": "http://127.0.0.1:9/klarna/status?till=4",
+        "webhook_secret": CHAIN_SECRET,
+    }));
+    let till = Client::new(&till_config).unwrap();
+    let receiver = Client::new(&sim.config_json(json!({"webhook_secret": CHAIN_SECRET}))).unwrap();
+    let rogue = Client::new(&sim.config_json(json!({
+        "webhook_url": "http://127.0.0.1:9/klarna/status?till=4",
+        "webhook_secret": OTHER_SECRET,
+    })))
+    .unwrap();
+    let s = till.create(&order()).unwrap();
+    let url = sim.session(&s.id())["callback_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = url.split("kpos_token=").nth(1).unwrap().to_string();
+    let request = url[url.find("/klarna").unwrap()..].to_string();
+    let rogue_url = sim.session(&rogue.create(&order()).unwrap().id())["callback_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rogue_token = rogue_url.split("kpos_token=").nth(1).unwrap().to_string();
+
+    let distributed = json!({"session_id": s.id(), "status": "DISTRIBUTED"});
+    assert_eq!(deliver(&receiver, &request, distributed.clone()).0, KPOS_OK);
+    assert_eq!(deliver(&till, &request, distributed.clone()).0, KPOS_OK);
+    let forged = request.replace(&token, &"B".repeat(token.len()));
+    assert_eq!(
+        deliver(&receiver, &forged, distributed.clone()).0,
+        KPOS_E_PERMISSION_DENIED
+    );
+    errors.push(last_error().to_string());
+    let other = request.replace(&token, &rogue_token);
+    assert_eq!(
+        deliver(&receiver, &other, distributed.clone()).0,
+        KPOS_E_PERMISSION_DENIED
+    );
+    errors.push(last_error().to_string());
+    assert_eq!(
+        deliver(&receiver, &request, json!([1])).0,
+        KPOS_E_BAD_REQUEST
+    );
+    errors.push(last_error().to_string());
+
+    sim.act(&s.id(), "approve", None);
+    let completed = json!({"session_id": s.id(), "status": "COMPLETED"});
+    assert_eq!(deliver(&receiver, &request, completed.clone()).0, KPOS_OK);
+    let restarted = Client::new(&till_config).unwrap();
+    let resumed = restarted.resume(&s.id(), &s.result_url()).unwrap();
+    assert_eq!(
+        deliver(&restarted, &request, completed.clone()),
+        (KPOS_OK, klarna_pos::ffi::session::KPOS_STATUS_COMPLETED)
+    );
+    assert_eq!(
+        resumed.status(),
+        klarna_pos::ffi::session::KPOS_STATUS_COMPLETED
+    );
+    for short in [&CHAIN_SECRET[..60], &OTHER_SECRET[..40]] {
+        let refused = Client::new(&sim.config_json(json!({"webhook_secret": short}))).unwrap_err();
+        assert_eq!(refused.detail["field"], "webhook_secret");
+        errors.push(refused.detail.to_string());
+    }
+    let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+    assert_eq!(removed, KPOS_OK);
+
+    let lines = LINES.lock().unwrap().clone();
+    report(
+        "redaction",
+        &format!(
+            "chain webhook flow with webhook_secret at TRACE: {} lines, {} error messages checked",
+            lines.len(),
+            errors.len()
+        ),
+    );
+    assert!(
+        lines.iter().any(|(_, l)| l.contains("not confirmed")),
+        "the receiver's report is logged: {lines:?}"
+    );
+    for text in lines.iter().map(|(_, l)| l).chain(errors.iter()) {
+        for secret in [
+            CHAIN_SECRET,
+            &CHAIN_SECRET[..40],
+            OTHER_SECRET,
+            &OTHER_SECRET[..30],
+            token.as_str(),
+            rogue_token.as_str(),
+            "kpos_token=",
+        ] {
+            assert!(!text.contains(secret), "{secret:?} in {text}");
+        }
+    }
+}

@@ -758,10 +758,34 @@ fn with_webhook_secret_a_resumed_session_takes_relayed_callbacks() {
 
     let till = Client::new(&config).unwrap();
     let s = till.resume(&id, &result_url).unwrap();
+    // A resumed session reads what a callback announces (one GET each), as its reference was
+    // made by the old process.
     assert_eq!(
         verify(&till, &first.target, &first.body),
         (KPOS_OK, KPOS_STATUS_DISTRIBUTED, Some(id.clone()))
     );
+    assert_eq!(polls(&sim, &s), 1);
+    assert_eq!(
+        verify(&till, &first.target, &first.body),
+        (KPOS_OK, KPOS_STATUS_DISTRIBUTED, Some(id.clone())),
+        "a repeated callback changes nothing and costs nothing"
+    );
+    assert_eq!(polls(&sim, &s), 1);
+
+    // Another session's authentic callback URL with a body naming this session: its claim is
+    // not believed; the session reads Klarna's status.
+    let other = Client::new(&config).unwrap();
+    let o = other.create(&order()).unwrap();
+    let other_url = callback_url(&sim, &o);
+    next(&deliveries, 1);
+    let claim = json!({"session_id": id, "status": "CANCELED"}).to_string();
+    assert_eq!(
+        verify(&till, &other_url, &claim),
+        (KPOS_OK, KPOS_STATUS_DISTRIBUTED, Some(id.clone()))
+    );
+    assert_eq!(s.status(), KPOS_STATUS_DISTRIBUTED);
+    assert_eq!(sim.session(&id)["status"], "DISTRIBUTED");
+
     sim.act(&id, "approve", None);
     let d = next(&deliveries, 1).remove(0);
     assert_eq!((d.code, d.status), (KPOS_OK, KPOS_STATUS_COMPLETED));

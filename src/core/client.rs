@@ -28,31 +28,34 @@ pub struct Client {
     transport: Transport,
     /// Callback references and tokens of this client's sessions (with `webhook_url`).
     webhooks: webhook::Registry<Session>,
-    /// Resumed sessions of this client by id, with the callback reference first seen for each,
-    /// when `webhook_secret` makes their callbacks verifiable.
-    resumed: Mutex<HashMap<String, Resumed>>,
+    /// Resumed sessions of this client by id, when `webhook_secret` makes their callbacks
+    /// verifiable.
+    resumed: Mutex<HashMap<String, Weak<Session>>>,
     /// The crash-safe record of in-flight work, when `journal_dir` is configured.
     journal: Option<Journal>,
 }
 
-/// A resumed session whose callbacks a `webhook_secret` authenticates.
-struct Resumed {
-    session: Weak<Session>,
-    /// The reference of the first authentic callback applied to it; later ones must carry the
-    /// same (one session has one callback URL).
-    reference: Option<String>,
+/// Which statuses of an authenticated callback's body a session takes as they are; the others
+/// it learns with a status read instead.
+#[derive(Clone, Copy)]
+enum Believe {
+    /// The token was made for this very session (its reference is in the registry): every
+    /// status but COMPLETED, which Klarna advises to confirm.
+    AllButCompleted,
+    /// The token authenticates the callback URL, not the session its body names (a resumed
+    /// session, whose reference this process never saw): none; a callback that would change
+    /// the session only makes it read its status.
+    Nothing,
 }
 
 /// What a verified webhook did.
 pub struct WebhookOutcome {
     /// Klarna's id of the session the callback is about.
     pub session_id: String,
-    /// The session's status after merging the callback when `applied`; otherwise the status the
-    /// callback reports, not confirmed (a COMPLETED included).
+    /// The session's status after merging the callback; for a callback only authenticated by
+    /// `webhook_secret` (no live session here), the status it reports, not confirmed (a
+    /// COMPLETED included).
     pub status: Status,
-    /// Whether the callback was merged into a session of this client; `false` when only
-    /// authenticated by `webhook_secret` (a receiver with no live session).
-    pub applied: bool,
 }
 
 impl Client {
@@ -196,16 +199,18 @@ impl Client {
     /// timeout) and the session takes the status that answer gives.
     ///
     /// With `webhook_secret`, a callback whose reference no session created here has is
-    /// authenticated by its MAC instead: it is applied to the resumed session its body names,
-    /// or, when this client has no such session (a chain's receiver), reported as it is,
-    /// unconfirmed and applied to nothing.
+    /// authenticated by its MAC instead. The MAC vouches for the callback URL, not for the
+    /// session its body names, so a resumed session of that name takes no status from the body:
+    /// a callback that would change it makes it read its status (one GET). When this client has
+    /// no such session (a chain's receiver), the callback is reported as it is, unconfirmed and
+    /// applied to nothing.
     pub fn handle_webhook(&self, request: &[u8], body: &[u8]) -> Result<WebhookOutcome> {
         // One bound for the whole call: waiting for a session still being created and the
         // confirming GET share it.
         let deadline = Instant::now() + self.config.request_timeout;
         let query = CallbackQuery::parse(request).map_err(refused)?;
         match self.webhooks.find(&query, self.config.request_timeout) {
-            Ok(session) => self.apply_callback(&session, body, deadline),
+            Ok(session) => self.apply_callback(&session, body, deadline, Believe::AllButCompleted),
             Err(e) if e.code == Code::NotFound => match &self.config.webhook_keys {
                 Some(keys) => {
                     if !query.authenticated_by(keys) {
@@ -216,7 +221,7 @@ impl Client {
                              with another secret",
                         )));
                     }
-                    self.authenticated_callback(query.reference(), body, deadline)
+                    self.authenticated_callback(body, deadline)
                 }
                 None => Err(refused(e)),
             },
@@ -224,14 +229,9 @@ impl Client {
         }
     }
 
-    /// A callback authenticated by `webhook_secret` with no session created here: applied to
-    /// the resumed session its body names, else reported as it is.
-    fn authenticated_callback(
-        &self,
-        reference: &str,
-        body: &[u8],
-        deadline: Instant,
-    ) -> Result<WebhookOutcome> {
+    /// A callback authenticated by `webhook_secret` with no session created here: news for the
+    /// resumed session its body names, else reported as it is.
+    fn authenticated_callback(&self, body: &[u8], deadline: Instant) -> Result<WebhookOutcome> {
         let not_a_payload = || {
             refused(Error::new(
                 Code::BadRequest,
@@ -239,14 +239,18 @@ impl Client {
             ))
         };
         let fields = StatusPayload::read(body).map_err(|_| not_a_payload())?;
+        // The id goes into log lines and to the receiver's routing: a plausible one only.
         let session_id = fields
             .session_id
             .non_empty()
+            .filter(|id| id.len() <= MAX_CALLBACK_SESSION_ID && is_session_id(id))
             .ok_or_else(not_a_payload)?
             .to_string();
         let payload = StatusPayload::parse(&fields).ok_or_else(not_a_payload)?;
-        if let Some(session) = self.resumed_for_callback(&session_id, reference)? {
-            return self.apply_callback(&session, body, deadline);
+        if let Some(session) = self.resumed(&session_id) {
+            // The token authenticates the callback URL, not which session the body names: a
+            // resumed session takes no status from a body, it reads its own.
+            return self.apply_callback(&session, body, deadline, Believe::Nothing);
         }
         log!(
             Level::Info,
@@ -257,51 +261,24 @@ impl Client {
         Ok(WebhookOutcome {
             session_id,
             status: payload.status,
-            applied: false,
         })
     }
 
-    /// The live resumed session `session_id`, binding `reference` to it on its first callback.
-    /// `PermissionDenied` when the session, or the reference, is already bound to another.
-    fn resumed_for_callback(
-        &self,
-        session_id: &str,
-        reference: &str,
-    ) -> Result<Option<Arc<Session>>> {
+    /// The live resumed session `session_id`, if this client has one.
+    fn resumed(&self, session_id: &str) -> Option<Arc<Session>> {
         let mut resumed = self.resumed.lock().unwrap_or_else(|e| e.into_inner());
-        resumed.retain(|_, r| r.session.strong_count() > 0);
-        let taken_by_other = resumed
-            .iter()
-            .any(|(id, r)| id != session_id && r.reference.as_deref() == Some(reference));
-        let Some(entry) = resumed.get_mut(session_id) else {
-            return Ok(None);
-        };
-        let Some(session) = entry.session.upgrade() else {
-            return Ok(None);
-        };
-        match &entry.reference {
-            Some(r) if r != reference => {}
-            _ if taken_by_other => {}
-            _ => {
-                entry.reference = Some(reference.to_string());
-                return Ok(Some(session));
-            }
-        }
-        Err(refused(Error::new(
-            Code::PermissionDenied,
-            format!(
-                "session {}: the callback's reference belongs to another session",
-                session_id
-            ),
-        )))
+        resumed.retain(|_, r| r.strong_count() > 0);
+        resumed.get(session_id).and_then(Weak::upgrade)
     }
 
-    /// Merges an authenticated callback's status into `session`, confirming a COMPLETED.
+    /// Merges an authenticated callback's status into `session`, confirming with one status
+    /// read what `believe` does not take from the body.
     fn apply_callback(
         &self,
         session: &Arc<Session>,
         body: &[u8],
         deadline: Instant,
+        believe: Believe,
     ) -> Result<WebhookOutcome> {
         let payload = StatusPayload::read(body)
             .ok()
@@ -327,8 +304,14 @@ impl Client {
             session.id(),
             payload.status.name()
         );
-        let status = if payload.status == Status::Completed && session.status() != Status::Completed
-        {
+        let now = session.status();
+        let confirm = match believe {
+            Believe::AllButCompleted => {
+                payload.status == Status::Completed && now != Status::Completed
+            }
+            Believe::Nothing => payload.status != now && !now.is_terminal(),
+        };
+        let status = if confirm {
             session.confirm(deadline).map_err(unconfirmed)?
         } else {
             session.apply(payload)
@@ -336,7 +319,6 @@ impl Client {
         Ok(WebhookOutcome {
             session_id: session.id().to_string(),
             status,
-            applied: true,
         })
     }
 
@@ -348,7 +330,7 @@ impl Client {
         session_id: &str,
         result_url: &str,
     ) -> Result<Arc<Session>> {
-        if session_id.trim().is_empty() || session_id.chars().any(|c| c.is_control() || c == '/') {
+        if !is_session_id(session_id) {
             return Err(Error::invalid_argument("session_id is empty or malformed"));
         }
         self.check_result_url(result_url)
@@ -367,14 +349,8 @@ impl Client {
         ));
         if self.config.webhook_keys.is_some() {
             let mut resumed = self.resumed.lock().unwrap_or_else(|e| e.into_inner());
-            resumed.retain(|_, r| r.session.strong_count() > 0);
-            resumed.insert(
-                session_id.to_string(),
-                Resumed {
-                    session: Arc::downgrade(&session),
-                    reference: None,
-                },
-            );
+            resumed.retain(|_, r| r.strong_count() > 0);
+            resumed.insert(session_id.to_string(), Arc::downgrade(&session));
         }
         Ok(session)
     }
@@ -436,6 +412,15 @@ struct CreateAnswer<'a> {
 struct Distribution<'a> {
     #[serde(borrow)]
     result_url: Text<'a>,
+}
+
+/// Longest session id a callback body may name (Klarna's are UUIDs, 36 characters).
+const MAX_CALLBACK_SESSION_ID: usize = 256;
+
+/// Whether `id` can be a session id: not blank, no control characters, no `/` (it goes into
+/// request paths and log lines).
+fn is_session_id(id: &str) -> bool {
+    !id.trim().is_empty() && !id.chars().any(|c| c.is_control() || c == '/')
 }
 
 /// Logs a refused webhook call (the message never holds its token) and passes the error on.

@@ -299,12 +299,6 @@ pub struct CallbackQuery {
 }
 
 impl CallbackQuery {
-    /// The callback's reference (not secret: it selects the session and is what the token
-    /// authenticates).
-    pub fn reference(&self) -> &str {
-        &self.reference
-    }
-
     /// Whether the token is the MAC of the reference under `keys` (see [`WebhookKeys::verify`]).
     pub fn authenticated_by(&self, keys: &WebhookKeys) -> bool {
         keys.verify(&self.reference, &self.token)

@@ -121,9 +121,11 @@ pub unsafe extern "C" fn kpos_session_create(
 /// network traffic: call `kpos_session_poll` to learn its status. With `journal_dir`, a session
 /// the journal lists is matched by its id, and its record closes once the session is seen
 /// terminal. A resumed session is followed by polling. With `webhook_secret` configured,
-/// `kpos_webhook_verify` applies its callbacks too (the first authentic callback naming it binds
-/// its callback reference); without it, its webhook token lived in the old process, and
-/// `kpos_webhook_verify` answers its callbacks with `KPOS_E_NOT_FOUND`.
+/// `kpos_webhook_verify` takes its callbacks too: one that would change its status makes it read
+/// its status from Klarna (one GET), since the callback's token was made for a URL this process
+/// never saw and does not vouch for the session the body names. Without `webhook_secret`, its
+/// webhook token lived in the old process, and `kpos_webhook_verify` answers its callbacks with
+/// `KPOS_E_NOT_FOUND`.
 ///
 /// Returns `KPOS_OK` or `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, empty id, a result_url
 /// that is not an absolute https URL, or plain http to a non-loopback host without

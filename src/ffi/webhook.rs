@@ -19,9 +19,15 @@ use super::{boundary, bytes_arg, kpos_result, require_non_null, string_out, writ
 ///   `KPOS_OK` with the session id and the status the body reports, read from the body and
 ///   applied to nothing. Such a status is NOT confirmed: a reported COMPLETED is only a hint
 ///   (the till's own `kpos_webhook_verify` or a poll confirms it with Klarna). The body must
-///   name its `session_id` (`KPOS_E_BAD_REQUEST` otherwise);
-/// - the till owning the session, created or resumed (`kpos_session_resume`) by this client,
-///   applies the relayed call to it as described below, confirming COMPLETED with one GET.
+///   name its `session_id` (at most 256 bytes, no control characters, no `/`;
+///   `KPOS_E_BAD_REQUEST` otherwise);
+/// - the till owning the session applies the relayed call to it as described below, confirming
+///   COMPLETED with one GET. A session resumed with `kpos_session_resume` takes no status from
+///   the body (the token vouches for the callback URL, not for the session the body names): a
+///   call that would change its status makes it read its status with one GET instead.
+///
+/// The token authenticates the callback URL (made by a holder of the secret, for a reference
+/// used by one session only), never the body: Klarna does not sign bodies.
 ///
 /// `target` (`target_len` bytes) is what the call was received on: the full URL, the request
 /// target (`/path?query`) or the query alone; the library reads its `kpos_ref` and `kpos_token`

@@ -720,7 +720,9 @@ static void om_id_case(char **f, void *context)
     free(key);
 }
 
-/* The reference and token of a live session of a client with webhook_url. */
+/* The client the calls go to, and the reference and token of a live session of a client with
+ * webhook_url (the same client, or, for a receiver configured with webhook_secret alone,
+ * another client with the same secret). */
 struct hook {
     kpos_client *client;
     kpos_session *session;
@@ -750,11 +752,13 @@ static void webhook_case(char **f, void *context)
     char *r2 = replaced(r1, "${TOKEN}", h->token);
     size_t request_len, body_len;
     char *request = materialize_n(r2, &request_len);
-    char *body = materialize_n(f[3], &body_len);
+    char *b1 = replaced(f[3], "${SESSION}", kpos_session_id(h->session));
+    char *body = materialize_n(b1, &body_len);
     char *session_id = NULL;
     uint32_t status = 1234;
     free(r1);
     free(r2);
+    free(b1);
     if (!skipped_as_too_big(request, body)) {
         kpos_result want = code_named(f[0]);
         expect(kpos_webhook_verify(h->client, (const uint8_t *)request, request_len,
@@ -820,6 +824,42 @@ static void webhooks(void)
           "no refused webhook moved the session");
     kpos_session_free(h.session);
     kpos_client_free(h.client);
+}
+
+/* A chain's receiver: a client with webhook_secret and no session of its own verifies the
+ * callbacks of a session another client created with the same secret. */
+static void webhooks_with_secret(void)
+{
+    static const char secret[] = "5f0c3a9e1d7b4826c0e9f1a3b5d7092e4c6a8f0b2d4e6081a3c5e7f9b1d3f5a7";
+    struct hook h;
+    kpos_client *till = NULL;
+    char config[1024], record[65536];
+    snprintf(config, sizeof config,
+             "{\"api_url\":\"%s\",\"username\":\"%s\",\"password\":\"%s\","
+             "\"webhook_url\":\"http://127.0.0.1:9/hook\",\"webhook_secret\":\"%s\"}",
+             getenv("KLARNA_API_URL"), getenv("KLARNA_USERNAME"), getenv("KLARNA_PASSWORD"),
+             secret);
+    memset(&h, 0, sizeof h);
+    CHECK_CODE(kpos_client_new(config, &till), KPOS_OK, "a till with webhook_secret");
+    snprintf(config, sizeof config,
+             "{\"api_url\":\"%s\",\"username\":\"%s\",\"webhook_secret\":\"%s\","
+             "\"request_timeout_ms\":2000}",
+             getenv("KLARNA_API_URL"), getenv("KLARNA_USERNAME"), secret);
+    CHECK_CODE(kpos_client_new(config, &h.client), KPOS_OK, "a receiver with webhook_secret");
+    h.session = test_session(till);
+    CHECK(sim_session(kpos_session_id(h.session), record, sizeof record) == 200 &&
+              query_value(record, "kpos_ref=", h.ref, sizeof h.ref) &&
+              query_value(record, "kpos_token=", h.token, sizeof h.token),
+          "the simulator recorded the session's callback URL");
+    for_each_line("webhooks_secret.txt", 4, webhook_case, &h);
+    webhook_bad_lengths(&h);
+    cases_run++;
+    CHECK(kpos_session_status(h.session) != KPOS_STATUS_COMPLETED &&
+              kpos_session_status(h.session) != KPOS_STATUS_FAILED,
+          "no call to the receiver moved the till's session");
+    kpos_session_free(h.session);
+    kpos_client_free(h.client);
+    kpos_client_free(till);
 }
 
 /* ---- local-only functions -------------------------------------------------------------- */
@@ -1037,6 +1077,7 @@ int main(void)
     for_each_line("om_ids.txt", 4, om_id_case, &w);
     journal_cases(&w);
     webhooks();
+    webhooks_with_secret();
     qr_cases();
     bytes_frees();
     unknown_numbers();
