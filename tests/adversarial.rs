@@ -730,10 +730,11 @@ fn a_wait_returns_in_time_while_a_cancel_hangs_on_its_delete() {
     );
 }
 
-/// After a 429 with Retry-After: 60, a wait of 3 s returns at once with KPOS_E_RATE_LIMITED
-/// and sends no further status read; neither does a poll right after.
+/// After a 429 with Retry-After: 60, a wait of 3 s sends no further status read and returns
+/// KPOS_E_TIMEOUT at its own deadline (a webhook could still have brought the change), not
+/// KPOS_E_RATE_LIMITED; a poll right after sends nothing and says how long Klarna asked to wait.
 #[test]
-fn a_retry_after_beyond_the_deadline_ends_the_wait_at_once() {
+fn a_retry_after_beyond_the_deadline_holds_the_reads_until_the_wait_times_out() {
     let sim = Sim::start();
     let client = bounded_client(&sim, json!({}));
     let s = client.create(&order()).unwrap();
@@ -747,10 +748,19 @@ fn a_retry_after_beyond_the_deadline_ends_the_wait_at_once() {
         "time-bounds",
         &format!("wait of 3000 ms under Retry-After: 60: {reads} status read(s), returned after {elapsed} ms"),
     );
-    assert_eq!(failure.code, KPOS_E_RATE_LIMITED, "{:?}", failure.detail);
+    assert_eq!(failure.code, KPOS_E_TIMEOUT, "{:?}", failure.detail);
+    assert!(
+        elapsed >= 3000,
+        "returned after {elapsed} ms, before its deadline"
+    );
+    let message = failure.detail["message"].as_str().unwrap();
+    assert!(message.contains("KPOS_E_RATE_LIMITED"), "{message}");
     assert_eq!(reads, 1, "one read, then nothing before Retry-After");
     let again = s.poll().unwrap_err();
     assert_eq!(again.code, KPOS_E_RATE_LIMITED);
+    let left = again.detail["retry_after_ms"].as_u64().unwrap();
+    // What is left of the 60 s: the wait's 3 s have passed since its first read got the 429.
+    assert!(left > 0 && left < 58_000, "retry_after_ms {left}");
     assert_eq!(
         sim.stat("polls") - polls,
         1,

@@ -141,6 +141,9 @@ pub struct Error {
     pub correlation_id: Option<String>,
     /// Path of the offending field for validation failures (`order_lines[1].total_tax_amount`).
     pub field: Option<String>,
+    /// For `RateLimited`: how long Klarna asked this client to wait before the next request of
+    /// the same kind (its `Retry-After`, or what is left of it).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl Error {
@@ -153,6 +156,7 @@ impl Error {
             error_messages: Vec::new(),
             correlation_id: None,
             field: None,
+            retry_after: None,
         }
     }
 
@@ -212,6 +216,7 @@ impl Error {
             "error_messages": self.error_messages,
             "correlation_id": self.correlation_id,
             "field": self.field,
+            "retry_after_ms": self.retry_after.map(|d| d.as_millis() as u64),
         })
     }
 }

@@ -17,6 +17,7 @@ use ureq::unversioned::transport::NextTimeout;
 use super::config::{Config, Secret};
 use super::error::{Code, Error, Result};
 use super::fork;
+use super::jitter::{self, Jitter};
 use super::log::{log, Level};
 use super::{proxy, trust};
 
@@ -66,6 +67,13 @@ pub enum Retry {
     Safe,
 }
 
+/// Klarna's two per-merchant limits: session creations, and every other request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Budget {
+    Creations = 0,
+    Others = 1,
+}
+
 pub struct Request<'a> {
     pub method: Method,
     /// Absolute URL, called exactly as given (query included).
@@ -73,6 +81,17 @@ pub struct Request<'a> {
     pub body: Option<&'a [u8]>,
     pub retry: Retry,
     pub idempotency_key: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// A POST that is never repeated is a session creation.
+    fn budget(&self) -> Budget {
+        if self.method == Method::Post && self.retry == Retry::Never {
+            Budget::Creations
+        } else {
+            Budget::Others
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -318,6 +337,8 @@ pub struct Transport {
     request_timeout: Duration,
     max_retries: u32,
     safe_request_spacing: Duration,
+    /// Spreads resumptions after `Retry-After` and the pauses of waits (see `jitter.rs`).
+    jitter: Jitter,
 }
 
 /// What belongs to one process: after a `fork` the child builds its own (see `core::fork`).
@@ -327,8 +348,9 @@ struct Pool {
     agent: ureq::Agent,
     /// Earliest moment the next safe request may start (see `Config::safe_request_spacing`).
     next_safe_slot: Mutex<Instant>,
-    /// Until when Klarna asked (`Retry-After`) that this client send nothing.
-    not_before: Mutex<Option<Instant>>,
+    /// Per [`Budget`]: until when Klarna asked (`Retry-After`) that this client send no request
+    /// of that kind.
+    not_before: [Mutex<Option<Instant>>; 2],
 }
 
 impl Pool {
@@ -341,7 +363,7 @@ impl Pool {
                 HostLookup::default(),
             ),
             next_safe_slot: Mutex::new(Instant::now()),
-            not_before: Mutex::new(None),
+            not_before: [Mutex::new(None), Mutex::new(None)],
         }
     }
 }
@@ -441,6 +463,7 @@ impl Transport {
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
             safe_request_spacing: config.safe_request_spacing,
+            jitter: Jitter::new(),
         })
     }
 
@@ -476,36 +499,47 @@ impl Transport {
         }
     }
 
-    /// Until when a `Retry-After` from Klarna asks this client to send nothing, if it has not
-    /// passed yet.
+    /// This client's random spreading of pauses.
+    pub fn jitter(&self) -> &Jitter {
+        &self.jitter
+    }
+
+    /// Until when a `Retry-After` from Klarna asks this client to send no request other than a
+    /// session creation (status reads, cancels, Order Management), if it has not passed yet.
     pub fn not_before(&self) -> Option<Instant> {
-        let until = *self
-            .pool()
-            .not_before
+        self.not_before_of(Budget::Others)
+    }
+
+    fn not_before_of(&self, budget: Budget) -> Option<Instant> {
+        let until = *self.pool().not_before[budget as usize]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         until.filter(|t| *t > Instant::now())
     }
 
-    /// Holds a request until Klarna's `Retry-After` has passed: `Err(RateLimited)` at once when
-    /// it ends after the deadline (or the call has none to wait within).
-    fn respect_retry_after(&self, limits: Limits<'_>) -> Result<()> {
-        let Some(until) = self.not_before() else {
+    /// Holds a request until Klarna's `Retry-After` for its kind has passed, then for a random
+    /// part of a second more (clients refused together do not come back together), within the
+    /// deadline: `Err(RateLimited)` at once, nothing sent, when it ends after the deadline (or
+    /// the call has none to wait within).
+    fn respect_retry_after(&self, budget: Budget, limits: Limits<'_>) -> Result<()> {
+        let Some(until) = self.not_before_of(budget) else {
             return Ok(());
         };
-        let left = until.saturating_duration_since(Instant::now());
-        if limits.deadline.is_none_or(|d| until >= d) {
-            let mut e = Error::new(
-                Code::RateLimited,
+        let now = Instant::now();
+        let left = until.saturating_duration_since(now);
+        match limits.deadline {
+            Some(deadline) if until < deadline => {
+                let spread = self.jitter.up_to(jitter::AFTER_RETRY_AFTER);
+                sleep((left + spread).min(deadline - now), limits)
+            }
+            _ => Err(rate_limited(
                 format!(
                     "Klarna asked this client to retry after {} ms (Retry-After); nothing was sent",
                     left.as_millis()
                 ),
-            );
-            e.http_status = Some(429);
-            return Err(e);
+                left,
+            )),
         }
-        sleep(left, limits)
     }
 
     /// Waits for this client's next slot for a safe request; `Err(Cancelled)` when a cancel
@@ -545,7 +579,7 @@ impl Transport {
         let mut backoff = BACKOFF_START;
         let mut attempt = 1;
         loop {
-            self.respect_retry_after(limits)?;
+            self.respect_retry_after(req.budget(), limits)?;
             if req.retry == Retry::Safe {
                 self.pace(limits)?;
             }
@@ -567,15 +601,16 @@ impl Transport {
                 Ok(resp) => (error_from_response(&resp), retry_after(&resp)),
                 Err(e) => (e, None),
             };
-            let (err, retry_after) = error;
+            let (mut err, retry_after) = error;
             if let Some(ra) = retry_after {
                 let until = Instant::now() + ra;
-                let mut nb = self
-                    .pool()
-                    .not_before
+                let mut nb = self.pool().not_before[req.budget() as usize]
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
                 *nb = Some(nb.map_or(until, |t| t.max(until)));
+                if err.code == Code::RateLimited {
+                    err.retry_after = Some(ra);
+                }
             }
             log!(
                 Level::Info,
@@ -591,7 +626,7 @@ impl Transport {
             }
             let pause = match retry_after {
                 Some(ra) if ra > RETRY_AFTER_MAX => return Err(err),
-                Some(ra) => ra.max(backoff),
+                Some(ra) => ra.max(backoff) + self.jitter.up_to(jitter::AFTER_RETRY_AFTER),
                 None => backoff,
             }
             .max(limits.min_pause);
@@ -775,6 +810,14 @@ impl Resolver for HostLookup {
     }
 }
 
+/// `RateLimited` with nothing sent: Klarna's `Retry-After` has `left` to run.
+fn rate_limited(message: String, left: Duration) -> Error {
+    let mut e = Error::new(Code::RateLimited, message);
+    e.http_status = Some(429);
+    e.retry_after = Some(left);
+    e
+}
+
 /// Failures worth repeating for a request that is safe to repeat.
 fn is_transient(e: &Error) -> bool {
     match e.code {
@@ -866,6 +909,7 @@ pub fn error_from_response(resp: &Response) -> Error {
         error_messages: messages,
         correlation_id,
         field,
+        retry_after: None,
     }
 }
 

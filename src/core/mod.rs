@@ -11,6 +11,7 @@ pub mod fork;
 pub mod history;
 pub mod http;
 pub mod id;
+pub mod jitter;
 pub mod journal;
 pub mod log;
 pub mod log_env;

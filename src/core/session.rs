@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::client::Client;
 use super::error::{Code, Error, Result};
 use super::http::{Interrupt, Limits, Method, Request, Retry};
+use super::jitter;
 use super::journal::{Finished, RecordId};
 use super::log::{self, log, Level};
 use super::status::{Status, StatusPayload};
@@ -350,18 +351,8 @@ impl Session {
                 }) {
                     Ok(_) => last_error = None,
                     Err(e) if e.code == Code::Cancelled => {}
-                    // Klarna's Retry-After ends after the deadline: no read may be sent before
-                    // then, so waiting on is pointless.
-                    Err(e)
-                        if e.code == Code::RateLimited
-                            && self
-                                .client
-                                .transport()
-                                .not_before()
-                                .is_some_and(|t| t >= deadline) =>
-                    {
-                        return Err(e)
-                    }
+                    // A rate limit included: the wait goes on until its deadline (a webhook may
+                    // still bring the change), reading again once Klarna's Retry-After is over.
                     Err(e) if is_worth_waiting_through(&e) => {
                         log!(
                             Level::Info,
@@ -378,6 +369,16 @@ impl Session {
                 }
                 unchanged_polls += 1;
                 next_poll = Instant::now() + self.poll_pause(unchanged_polls);
+                if let Some(allowed) = self.client.transport().not_before() {
+                    // Nothing is sent before Klarna's Retry-After ends; then resume at a random
+                    // moment of the next second.
+                    let spread = self
+                        .client
+                        .transport()
+                        .jitter()
+                        .up_to(jitter::AFTER_RETRY_AFTER);
+                    next_poll = next_poll.max(allowed + spread);
+                }
             }
             if Instant::now() >= deadline {
                 let mut e = Error::new(
@@ -398,18 +399,26 @@ impl Session {
     }
 
     /// The pause before the next status read of `wait`: the configured floor, growing while
-    /// nothing changes; the webhook safety-net interval for sessions followed by webhook.
+    /// nothing changes; the webhook safety-net interval for sessions followed by webhook. Either
+    /// is lengthened by a random part of up to a quarter (the client's jitter), so that the reads
+    /// of many tills, and of many sessions of one till, do not stay in step.
     pub(super) fn poll_pause(&self, unchanged_polls: u32) -> Duration {
         let config = &self.client.config;
-        if self.by_webhook {
-            return config.webhook_poll_interval;
-        }
-        let factor = if unchanged_polls <= POLLS_AT_FLOOR {
-            1
+        let base = if self.by_webhook {
+            config.webhook_poll_interval
         } else {
-            (1 + (unchanged_polls - POLLS_AT_FLOOR) / 5).min(MAX_BACKOFF_FACTOR)
+            let factor = if unchanged_polls <= POLLS_AT_FLOOR {
+                1
+            } else {
+                (1 + (unchanged_polls - POLLS_AT_FLOOR) / 5).min(MAX_BACKOFF_FACTOR)
+            };
+            config.poll_interval * factor
         };
-        config.poll_interval * factor
+        base + self
+            .client
+            .transport()
+            .jitter()
+            .up_to(base / jitter::POLL_SPREAD_DIVISOR)
     }
 
     /// Sleeps until `until`, or until the status changes unreported (a webhook, another thread's
@@ -527,14 +536,32 @@ impl Session {
         }
     }
 
+    /// The DELETE of a cancel. Klarna's `Retry-After` for this client does not refuse it: the
+    /// cancel waits for the window to end when it ends within one `request_timeout`, and is sent
+    /// then (a till that gave up on a payment must be able to cancel it); a longer window gives
+    /// `RateLimited` with nothing sent.
     fn send_delete(&self) -> Result<()> {
         let url = format!(
             "{}/payments/v1/sessions/{}",
             self.client.config.api_url,
             url::encode_path_segment(&self.id)
         );
-        self.client
-            .transport()
+        let transport = self.client.transport();
+        if let Some(allowed) = transport.not_before() {
+            let patience = Instant::now() + self.client.config.request_timeout;
+            if allowed < patience {
+                log!(
+                    Level::Info,
+                    "session {}: the cancel waits {} ms for Klarna's Retry-After",
+                    self.id,
+                    allowed
+                        .saturating_duration_since(Instant::now())
+                        .as_millis()
+                );
+                std::thread::sleep(allowed.saturating_duration_since(Instant::now()));
+            }
+        }
+        transport
             .send(
                 &Request {
                     method: Method::Delete,

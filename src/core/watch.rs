@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use super::error::{Code, Error, Result};
 use super::fork::ForkLock;
 use super::http::Limits;
+use super::jitter::AFTER_RETRY_AFTER;
 use super::log::{log, Level};
 use super::session::Session;
 use super::status::Status;
@@ -403,9 +404,13 @@ impl Poller {
                 st.unchanged_polls = 0;
             }
             let paced = Instant::now() + session.poll_pause(st.unchanged_polls);
-            // Klarna's Retry-After: nothing is sent before it ends anyway.
-            let allowed = session.client().transport().not_before();
-            st.next_poll = allowed.map_or(paced, |t| t.max(paced));
+            // Klarna's Retry-After: nothing is sent before it ends anyway; then the read comes
+            // at a random moment of the next second.
+            let transport = session.client().transport();
+            st.next_poll = match transport.not_before() {
+                Some(t) => paced.max(t + transport.jitter().up_to(AFTER_RETRY_AFTER)),
+                None => paced,
+            };
         }
     }
 

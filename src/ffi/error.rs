@@ -152,7 +152,9 @@ pub extern "C" fn kpos_last_error_message() -> *const c_char {
 
 /// The whole detail of the most recent failure on this thread as one JSON object:
 /// `{"code","name","message","action","http_status","klarna_error_code","error_messages",
-/// "correlation_id","field"}` (absent facts are `null`), or `"{}"` when nothing failed yet.
+/// "correlation_id","field","retry_after_ms"}` (absent facts are `null`; `retry_after_ms`, with
+/// `KPOS_E_RATE_LIMITED`, is how long Klarna asked this client to wait before the next request of
+/// the same kind), or `"{}"` when nothing failed yet.
 /// Owned by the library; valid until the next failing `kpos_` call on this thread.
 #[no_mangle]
 pub extern "C" fn kpos_last_error_json() -> *const c_char {

@@ -84,9 +84,12 @@ fn publish(session: Arc<Session>) -> *mut kpos_session {
 /// `kpos_session_free`. Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, invalid
 /// UTF-8 or JSON); `KPOS_E_BAD_REQUEST` (refused locally or by Klarna; the last error's `field`
 /// names the first offending field, e.g. `order_lines[1].total_tax_amount`);
-/// `KPOS_E_PERMISSION_DENIED`; `KPOS_E_RATE_LIMITED`; `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`;
-/// `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL` (also, with field `result_url`, when the
-/// answer's result_url is not on `api_url`'s origin: it is never called with the credentials).
+/// `KPOS_E_PERMISSION_DENIED`; `KPOS_E_RATE_LIMITED` (Klarna's limit on session creations was
+/// reached: the creation is not repeated; the last error's `retry_after_ms` says when to try
+/// again, and a creation before then is refused at once with nothing sent); `KPOS_E_UNKNOWN`;
+/// `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`; `KPOS_E_TLS`; `KPOS_E_PROTOCOL` (also, with field
+/// `result_url`, when the answer's result_url is not on `api_url`'s origin: it is never called
+/// with the credentials).
 /// After `KPOS_E_TIMEOUT` or `KPOS_E_NETWORK` the session may exist at Klarna without the till knowing its id: it expires
 /// unused, and no money moves until a customer scans a QR the till never showed.
 ///
@@ -195,7 +198,7 @@ pub unsafe extern "C" fn kpos_session_status(s: *const kpos_session) -> u32 {
 ///
 /// Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT`; `KPOS_E_PERMISSION_DENIED`; `KPOS_E_NOT_FOUND`;
 /// `KPOS_E_RATE_LIMITED` (also at once, with nothing sent, while an earlier `Retry-After` of
-/// Klarna to this client has not passed); `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`;
+/// Klarna to this client has not passed; the last error's `retry_after_ms` says how long); `KPOS_E_UNKNOWN`; `KPOS_E_TIMEOUT`; `KPOS_E_NETWORK`;
 /// `KPOS_E_TLS`; `KPOS_E_PROTOCOL`. A status Klarna adds later is `KPOS_STATUS_UNKNOWN`, not an
 /// error.
 ///
@@ -218,8 +221,10 @@ pub unsafe extern "C" fn kpos_session_poll(
 
 /// Blocks until the status differs from the one last returned by `kpos_session_poll` /
 /// `kpos_session_wait`, or is terminal, polling at the configured `poll_interval_ms` (growing up
-/// to 5x while nothing changes, and honouring Klarna's `Retry-After`). Network failures in
-/// between are retried until the deadline. Returns within `timeout_ms` plus at most one
+/// to 5x while nothing changes, each pause lengthened by a random part of up to a quarter, and
+/// honouring Klarna's `Retry-After`). Network failures and Klarna's rate limit (429) in between
+/// are waited through until the deadline: after a 429 the next read comes once `Retry-After` has
+/// passed, at a random moment of the second after it. Returns within `timeout_ms` plus at most one
 /// `request_timeout_ms`, also when many threads wait on sessions of one client (a status read
 /// whose pacing slot comes after the deadline is not sent) and when a cancel's DELETE does not
 /// answer.
@@ -229,8 +234,9 @@ pub unsafe extern "C" fn kpos_session_poll(
 /// `kpos_session_cancel` is called meanwhile from another thread (within milliseconds of the
 /// cancel's answer, and at the latest at the deadline or one `request_timeout_ms` after the
 /// cancel, whichever is later; if Klarna reports the payment COMPLETED instead, that wins and
-/// `KPOS_OK` is returned); `KPOS_E_RATE_LIMITED` at once when Klarna's `Retry-After` ends after
-/// the deadline (no status read is sent before it ends); `KPOS_E_PERMISSION_DENIED`,
+/// `KPOS_OK` is returned); never `KPOS_E_RATE_LIMITED`: when Klarna's `Retry-After` ends after
+/// the deadline, no status read is sent before it ends and the wait returns `KPOS_E_TIMEOUT` at
+/// its deadline (a webhook merged meanwhile still ends it at once); `KPOS_E_PERMISSION_DENIED`,
 /// `KPOS_E_NOT_FOUND`, `KPOS_E_INVALID_ARGUMENT`.
 ///
 /// # Safety
@@ -340,7 +346,10 @@ pub unsafe extern "C" fn kpos_session_failure(s: *const kpos_session) -> kpos_re
 ///
 /// Returns `KPOS_OK`; `KPOS_E_CONFLICT` once the payment COMPLETED (refund it instead; the status
 /// becomes COMPLETED); `KPOS_E_NOT_FOUND`; `KPOS_E_INVALID_ARGUMENT`; transport errors (then call
-/// again).
+/// again). A cancel is not refused because an earlier request of this client met Klarna's rate
+/// limit: while that `Retry-After` runs (up to one `request_timeout_ms`) the cancel waits for it
+/// to end and is sent then; only a longer one gives `KPOS_E_RATE_LIMITED` at once, nothing sent
+/// (call again after the last error's `retry_after_ms`).
 ///
 /// # Safety
 /// `s` must be NULL or a handle from this library.

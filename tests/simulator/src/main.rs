@@ -37,6 +37,16 @@ Options:
                           auto: each session is scanned and approved on its own after
                           its first poll
   --auto-delay-ms N       time from the first poll to approval in auto mode (default 2000)
+  --auto-delay-max-ms M   each session's customer takes a random time from N to M instead
+  --auto-start WHEN       first-poll (default): the customer's clock starts at the first
+                          status read; creation: when the session is created (as with
+                          sessions followed by webhook)
+  --merchant U:P          another merchant's API credentials (repeatable); each merchant,
+                          the --username one included, has its own rate limits
+  --rate-limits L         Klarna's per-merchant limits per second over all connections:
+                          production (40 session creations, 200 other requests),
+                          playground (5 and 50), CREATES/OTHERS, or off (default);
+                          beyond them: 429 with Retry-After
   --webhook-ca FILE       PEM certificates to trust for https:// callbacks, besides
                           Mozilla's roots (e.g. a test receiver's own CA)
   --exit-on-stdin-eof     exit when standard input reaches end of file
@@ -58,6 +68,10 @@ struct Options {
     password: String,
     customer_auto: bool,
     auto_delay_ms: u64,
+    auto_delay_max_ms: u64,
+    auto_start_at_creation: bool,
+    merchants: Vec<(String, String)>,
+    rate_limits: Option<state::RateLimits>,
     webhook_ca: Option<String>,
     exit_on_stdin_eof: bool,
     tls_cert: Option<String>,
@@ -71,6 +85,10 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
         password: "test_password".into(),
         customer_auto: false,
         auto_delay_ms: 2000,
+        auto_delay_max_ms: 0,
+        auto_start_at_creation: false,
+        merchants: Vec::new(),
+        rate_limits: None,
         webhook_ca: None,
         exit_on_stdin_eof: false,
         tls_cert: None,
@@ -108,6 +126,31 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
                     .parse()
                     .map_err(|_| format!("--auto-delay-ms needs a number, not {v:?}"))?;
             }
+            "--auto-delay-max-ms" => {
+                let v = value()?;
+                o.auto_delay_max_ms = v
+                    .parse()
+                    .map_err(|_| format!("--auto-delay-max-ms needs a number, not {v:?}"))?;
+            }
+            "--auto-start" => {
+                o.auto_start_at_creation = match value()?.as_str() {
+                    "creation" => true,
+                    "first-poll" => false,
+                    other => {
+                        return Err(format!(
+                            "--auto-start must be creation or first-poll, not {other:?}"
+                        ))
+                    }
+                }
+            }
+            "--merchant" => {
+                let v = value()?;
+                match v.split_once(':') {
+                    Some((u, p)) if !u.is_empty() => o.merchants.push((u.into(), p.into())),
+                    _ => return Err("--merchant needs USERNAME:PASSWORD".into()),
+                }
+            }
+            "--rate-limits" => o.rate_limits = state::RateLimits::parse(&value()?)?,
             "--webhook-ca" => o.webhook_ca = Some(value()?),
             "--exit-on-stdin-eof" => o.exit_on_stdin_eof = true,
             "--tls-cert" => o.tls_cert = Some(value()?),
@@ -208,17 +251,18 @@ fn main() -> ExitCode {
     let config = Config {
         customer_auto: opts.customer_auto,
         auto_delay_ms: opts.auto_delay_ms,
+        auto_delay_max_ms: opts.auto_delay_max_ms,
+        auto_start_at_creation: opts.auto_start_at_creation,
+        rate_limits: opts.rate_limits,
         cancel_spelling: "CANCELED",
         qr_field: "qr_code",
         webhook_duplicate: false,
         auto_capture: false,
     };
     let (hooks_tx, hooks_rx) = mpsc::channel();
-    let sim = Arc::new(Sim::new(
-        opts.username,
-        opts.password,
-        State::new(config, hooks_tx),
-    ));
+    let mut merchants = vec![(opts.username, opts.password)];
+    merchants.extend(opts.merchants);
+    let sim = Arc::new(Sim::new(merchants, State::new(config, hooks_tx)));
     webhook::spawn_worker(Arc::clone(&sim), agent, hooks_rx);
     spawn_auto_customer(Arc::clone(&sim));
 
@@ -256,26 +300,48 @@ fn main() -> ExitCode {
 }
 
 /// Moves the automatic customer along for sessions nobody polls (those followed by webhook),
-/// so their status changes, and so their callbacks, happen on time. Polled sessions are
+/// so their status changes, and so their callbacks, happen on time (within a millisecond or
+/// two: the thread sleeps until the next change is due, 50 ms at most). Polled sessions are
 /// brought up to date when read anyway.
 fn spawn_auto_customer(sim: Arc<Sim>) {
+    const IDLE: Duration = Duration::from_millis(50);
     let spawned = thread::Builder::new()
         .name("auto-customer".into())
-        .spawn(move || loop {
-            thread::sleep(Duration::from_millis(50));
-            let mut st = sim.lock();
-            if !st.config.customer_auto {
-                continue;
-            }
-            let due: Vec<String> = st
-                .sessions
-                .values()
-                .filter(|s| s.auto_clock.is_some() && s.callback_url().is_some())
-                .filter(|s| !state::is_terminal(&s.status))
-                .map(|s| s.id.clone())
-                .collect();
-            for id in due {
-                st.refresh(&id);
+        .spawn(move || {
+            let mut pause = IDLE;
+            loop {
+                thread::sleep(pause);
+                pause = IDLE;
+                let mut st = sim.lock();
+                if !st.config.customer_auto {
+                    continue;
+                }
+                let live: Vec<(String, std::time::Instant, Duration, bool)> = st
+                    .sessions
+                    .values()
+                    .filter(|s| s.callback_url().is_some() && !state::is_terminal(&s.status))
+                    .filter_map(|s| {
+                        let t0 = s.auto_clock?;
+                        Some((
+                            s.id.clone(),
+                            t0,
+                            st.auto_delay(s),
+                            s.status == state::ACCESSED,
+                        ))
+                    })
+                    .collect();
+                for (id, t0, delay, accessed) in live {
+                    st.refresh(&id);
+                    let next = if accessed || t0.elapsed() >= delay / 2 {
+                        delay
+                    } else {
+                        delay / 2
+                    };
+                    let left = next.saturating_sub(t0.elapsed());
+                    if !left.is_zero() {
+                        pause = pause.min(left + Duration::from_millis(1));
+                    }
+                }
             }
         });
     if let Err(e) = spawned {
@@ -512,6 +578,46 @@ mod tests {
         assert!(args(&["--listen"]).is_err());
         assert!(args(&["--bogus"]).is_err());
         assert!(args(&["--tls-cert", "c.pem"]).is_err());
+        let o = args(&[
+            "--rate-limits",
+            "production",
+            "--merchant",
+            "other:secret",
+            "--auto-delay-max-ms=30000",
+            "--auto-start",
+            "creation",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            o.rate_limits,
+            Some(state::RateLimits {
+                creates: 40,
+                others: 200
+            })
+        );
+        assert_eq!(o.merchants, [("other".to_string(), "secret".to_string())]);
+        assert_eq!(o.auto_delay_max_ms, 30000);
+        assert!(o.auto_start_at_creation);
+        assert!(args(&["--auto-start", "later"]).is_err());
+        assert_eq!(
+            args(&["--rate-limits", "2/3"])
+                .unwrap()
+                .unwrap()
+                .rate_limits,
+            Some(state::RateLimits {
+                creates: 2,
+                others: 3
+            })
+        );
+        assert!(args(&["--rate-limits", "off"])
+            .unwrap()
+            .unwrap()
+            .rate_limits
+            .is_none());
+        assert!(args(&["--rate-limits", "fast"]).is_err());
+        assert!(args(&["--rate-limits", "0/3"]).is_err());
+        assert!(args(&["--merchant", "nocolon"]).is_err());
         let o = args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"])
             .unwrap()
             .unwrap();

@@ -84,9 +84,37 @@ pub fn handle(ctx: &Ctx, req: &Request) -> Response {
             None => not_found(ctx),
         },
         ["pay", id] => payment_page(ctx, req, id),
-        _ if !authorized(ctx.sim, req) => {
-            Response::html(401, HTML_401).header("WWW-Authenticate", "Basic realm=\"Klarna\"")
-        }
+        _ => match merchant(ctx.sim, req) {
+            None => {
+                Response::html(401, HTML_401).header("WWW-Authenticate", "Basic realm=\"Klarna\"")
+            }
+            Some(merchant) => {
+                let create = is_create(&req.method, &req.path);
+                let admitted = ctx.sim.lock().admit(merchant, create);
+                match admitted {
+                    Ok(()) => klarna_api(ctx, req, &segs),
+                    Err(retry_after) => rate_limited(ctx, retry_after),
+                }
+            }
+        },
+    }
+}
+
+/// Klarna's 429 beyond the merchant's limit, with `Retry-After` in whole seconds (at least 1).
+fn rate_limited(ctx: &Ctx, retry_after: std::time::Duration) -> Response {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    klarna_error(
+        429,
+        "TOO_MANY_REQUESTS",
+        "Rate limit exceeded",
+        ctx.correlation_id,
+    )
+    .header("Retry-After", &seconds.max(1).to_string())
+}
+
+/// The authenticated Klarna API.
+fn klarna_api(ctx: &Ctx, req: &Request, segs: &[&str]) -> Response {
+    match segs {
         ["payments", "v1", "sessions"] => match req.method.as_str() {
             "POST" => create_session(ctx, req),
             _ => method_not_allowed(ctx, "POST"),
@@ -116,19 +144,23 @@ fn method_not_allowed(ctx: &Ctx, allow: &str) -> Response {
     .header("Allow", allow)
 }
 
-/// HTTP Basic with the configured credentials (scheme name case-insensitive).
-fn authorized(sim: &Sim, req: &Request) -> bool {
-    let Some(value) = req.header("authorization") else {
-        return false;
-    };
-    let Some((scheme, token)) = value.split_once(' ') else {
-        return false;
-    };
+/// The merchant (API username) whose credentials the request carries in HTTP Basic (scheme
+/// name case-insensitive), `None` unless they are one of the configured pairs.
+fn merchant<'s>(sim: &'s Sim, req: &Request) -> Option<&'s str> {
+    let (scheme, token) = req.header("authorization")?.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return false;
+        return None;
     }
-    let expected = format!("{}:{}", sim.username, sim.password);
-    util::base64_decode(token.trim()).is_some_and(|d| d == expected.as_bytes())
+    let decoded = util::base64_decode(token.trim())?;
+    sim.merchants
+        .iter()
+        .find(|(user, password)| {
+            decoded.len() == user.len() + 1 + password.len()
+                && decoded.starts_with(user.as_bytes())
+                && decoded[user.len()] == b':'
+                && decoded.ends_with(password.as_bytes())
+        })
+        .map(|(user, _)| user.as_str())
 }
 
 /// A JWT-shaped opaque token, as Klarna's client_token looks.
@@ -206,6 +238,8 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
         polls: 0,
         deletes: 0,
         auto_clock: None,
+        auto_delay_extra_ms: st.pick_auto_delay_extra(),
+        approved_at: None,
         history: vec![status.to_string()],
         webhooks: Vec::new(),
         short_code,
@@ -213,7 +247,9 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
     // The automatic customer normally starts when the session is first polled; a session
     // followed by webhook may never be polled, so its customer starts at once.
     let mut session = session;
-    if st.config.customer_auto && session.callback_url().is_some() {
+    if st.config.customer_auto
+        && (session.callback_url().is_some() || st.config.auto_start_at_creation)
+    {
         session.auto_clock = Some(std::time::Instant::now());
     }
     let result_url = session.result_url();
@@ -484,7 +520,12 @@ fn list_sessions(ctx: &Ctx) -> Response {
         .iter()
         .map(|id| {
             st.refresh(id);
-            json!({"session_id": id, "status": st.sessions[id].status})
+            let s = &st.sessions[id];
+            let mut entry = json!({"session_id": id, "status": s.status});
+            if let Some(at) = s.approved_at {
+                entry["approved_at_ms"] = json!(util::unix_ms(at));
+            }
+            entry
         })
         .collect();
     Response::json(200, &Value::Array(list))

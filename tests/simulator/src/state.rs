@@ -1,7 +1,7 @@
 //! The simulator's memory: sessions and their distribution status, the control
 //! configuration, statistics and fault rules, all behind one mutex.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc::Sender;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -48,11 +48,71 @@ pub fn is_terminal(status: &str) -> bool {
     )
 }
 
+/// Klarna's per-merchant request limits: session creations and other requests per second,
+/// counted per API username over all connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub creates: u32,
+    pub others: u32,
+}
+
+impl RateLimits {
+    /// `production` (40 and 200), `playground` (5 and 50), `off`, or `CREATES/OTHERS`.
+    pub fn parse(text: &str) -> Result<Option<RateLimits>, String> {
+        let limits = match text {
+            "off" => return Ok(None),
+            "production" => RateLimits {
+                creates: 40,
+                others: 200,
+            },
+            "playground" => RateLimits {
+                creates: 5,
+                others: 50,
+            },
+            other => {
+                let parsed = other
+                    .split_once('/')
+                    .and_then(|(c, o)| Some((c.parse().ok()?, o.parse().ok()?)));
+                match parsed {
+                    Some((creates, others)) if creates > 0 && others > 0 => {
+                        RateLimits { creates, others }
+                    }
+                    _ => {
+                        return Err(format!(
+                            "rate limits must be production, playground, off or \
+                             CREATES/OTHERS (per second, at least 1), not {other:?}"
+                        ))
+                    }
+                }
+            }
+        };
+        Ok(Some(limits))
+    }
+
+    pub fn to_json(limits: Option<RateLimits>) -> Value {
+        match limits {
+            None => json!("off"),
+            Some(l) => json!(format!("{}/{}", l.creates, l.others)),
+        }
+    }
+}
+
+/// The window Klarna's limits are counted over.
+pub const RATE_WINDOW: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Automatic customer: scans and approves on its own after the first poll.
     pub customer_auto: bool,
     pub auto_delay_ms: u64,
+    /// When above `auto_delay_ms`: each session's customer takes a delay drawn uniformly from
+    /// `auto_delay_ms..=auto_delay_max_ms` (chosen when the session is created).
+    pub auto_delay_max_ms: u64,
+    /// The automatic customer's clock starts when the session is created, not at its first
+    /// status read (sessions with a callback URL always start it at creation).
+    pub auto_start_at_creation: bool,
+    /// Klarna's per-merchant limits; `None`: unlimited.
+    pub rate_limits: Option<RateLimits>,
     /// How status payloads spell CANCELED (Klarna's docs use both spellings).
     pub cancel_spelling: &'static str,
     /// Name of the QR image URL field in status payloads (`qr_code` or `qr`).
@@ -68,6 +128,9 @@ impl Config {
         json!({
             "customer": if self.customer_auto { "auto" } else { "manual" },
             "auto_delay_ms": self.auto_delay_ms,
+            "auto_delay_max_ms": self.auto_delay_max_ms,
+            "auto_start": if self.auto_start_at_creation { "creation" } else { "first-poll" },
+            "rate_limits": RateLimits::to_json(self.rate_limits),
             "cancel_spelling": self.cancel_spelling,
             "qr_field": self.qr_field,
             "webhook_duplicate": self.webhook_duplicate,
@@ -86,6 +149,15 @@ impl Config {
                 ("auto_delay_ms", v) if v.as_u64().is_some() => {
                     next.auto_delay_ms = v.as_u64().unwrap_or_default();
                 }
+                ("auto_delay_max_ms", v) if v.as_u64().is_some() => {
+                    next.auto_delay_max_ms = v.as_u64().unwrap_or_default();
+                }
+                ("auto_start", Value::String(s)) if s == "creation" || s == "first-poll" => {
+                    next.auto_start_at_creation = s == "creation";
+                }
+                ("rate_limits", Value::String(s)) => {
+                    next.rate_limits = RateLimits::parse(s)?;
+                }
                 ("cancel_spelling", Value::String(s)) if s == "CANCELED" || s == "CANCELLED" => {
                     next.cancel_spelling = if s == "CANCELED" {
                         "CANCELED"
@@ -99,8 +171,9 @@ impl Config {
                 ("webhook_duplicate", Value::Bool(b)) => next.webhook_duplicate = *b,
                 ("auto_capture", Value::Bool(b)) => next.auto_capture = *b,
                 (
-                    "customer" | "auto_delay_ms" | "cancel_spelling" | "qr_field"
-                    | "webhook_duplicate" | "auto_capture",
+                    "customer" | "auto_delay_ms" | "auto_delay_max_ms" | "auto_start"
+                    | "rate_limits" | "cancel_spelling" | "qr_field" | "webhook_duplicate"
+                    | "auto_capture",
                     v,
                 ) => {
                     return Err(format!("bad value for {key:?}: {v}"));
@@ -132,6 +205,9 @@ pub struct Stats {
     pub duplicate_creates: u64,
     /// Connections closed by the `close_after_answer` fault (counted once the FIN is sent).
     pub closed_after_answer: u64,
+    /// Requests answered 429 by the rate limits (`--rate-limits`), creations among them.
+    pub rate_limited: u64,
+    pub rate_limited_creates: u64,
 }
 
 impl Stats {
@@ -146,6 +222,8 @@ impl Stats {
             "faults_triggered": self.faults_triggered,
             "duplicate_creates": self.duplicate_creates,
             "closed_after_answer": self.closed_after_answer,
+            "rate_limited": self.rate_limited,
+            "rate_limited_creates": self.rate_limited_creates,
         })
     }
 }
@@ -187,6 +265,11 @@ pub struct Session {
     pub deletes: u64,
     /// When the automatic customer's clock started (first poll while in auto mode).
     pub auto_clock: Option<Instant>,
+    /// This session's customer takes this much longer than `auto_delay_ms` to approve.
+    pub auto_delay_extra_ms: u64,
+    /// When the customer approved (the automatic customer's scheduled moment, even when the
+    /// change is evaluated later, on the next read).
+    pub approved_at: Option<SystemTime>,
     pub history: Vec<String>,
     pub webhooks: Vec<WebhookRecord>,
     /// `distribution.short_code` of a static-QR session: the payment went to the phone that
@@ -314,6 +397,7 @@ impl Session {
             "deletes": self.deletes,
             "order_id": self.order_id,
             "klarna_reference": self.klarna_reference,
+            "approved_at_ms": self.approved_at.map(util::unix_ms),
             "error": self.error.as_ref().map(|(c, m)| json!({"code": c, "message": m})),
             "history": self.history,
             "webhooks": self.webhooks.iter().map(|w| json!({
@@ -339,6 +423,9 @@ pub struct State {
     pub orders: Orders,
     /// Every `merchant_reference1` seen on a create request, to count duplicates.
     pub merchant_references: HashSet<String>,
+    /// Per merchant (API username): when its accepted creations and other requests of the last
+    /// `RATE_WINDOW` arrived.
+    rate_windows: HashMap<String, [VecDeque<Instant>; 2]>,
     webhooks: Sender<Job>,
 }
 
@@ -353,6 +440,7 @@ impl State {
             short_codes: HashMap::new(),
             orders: Orders::default(),
             merchant_references: HashSet::new(),
+            rate_windows: HashMap::new(),
             webhooks,
         }
     }
@@ -490,18 +578,74 @@ impl State {
             return;
         };
         let elapsed = t0.elapsed();
-        let delay = Duration::from_millis(self.config.auto_delay_ms);
+        let delay = self.auto_delay(s);
         if elapsed >= delay / 2 {
             self.set_status(id, ACCESSED, false);
         }
         if elapsed >= delay {
+            // The customer approved at the scheduled moment, however late it is noticed.
+            let approved = SystemTime::now()
+                .checked_sub(elapsed - delay)
+                .unwrap_or_else(SystemTime::now);
             self.complete(id, None, None);
+            if let Some(s) = self.sessions.get_mut(id) {
+                s.approved_at = Some(approved);
+            }
         }
+    }
+
+    /// How long the automatic customer takes for `s`.
+    pub fn auto_delay(&self, s: &Session) -> Duration {
+        Duration::from_millis(self.config.auto_delay_ms + s.auto_delay_extra_ms)
+    }
+
+    /// The extra approval delay of a new session's customer (see `Config::auto_delay_max_ms`).
+    pub fn pick_auto_delay_extra(&self) -> u64 {
+        let spread = self
+            .config
+            .auto_delay_max_ms
+            .saturating_sub(self.config.auto_delay_ms);
+        if spread == 0 {
+            0
+        } else {
+            util::random_u64() % (spread + 1)
+        }
+    }
+
+    /// Counts a request of `merchant` against Klarna's limits: `Err(retry_after)` when the limit
+    /// of its kind is reached within the last `RATE_WINDOW` (the request is refused and not
+    /// counted), with the time until the oldest counted request leaves the window.
+    pub fn admit(&mut self, merchant: &str, create: bool) -> Result<(), Duration> {
+        let Some(limits) = self.config.rate_limits else {
+            return Ok(());
+        };
+        let (limit, index) = if create {
+            (limits.creates, 0)
+        } else {
+            (limits.others, 1)
+        };
+        let now = Instant::now();
+        let window = &mut self.rate_windows.entry(merchant.to_string()).or_default()[index];
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= RATE_WINDOW)
+        {
+            window.pop_front();
+        }
+        if window.len() >= limit as usize {
+            let oldest = window.front().copied().unwrap_or(now);
+            self.stats.rate_limited += 1;
+            self.stats.rate_limited_creates += u64::from(create);
+            return Err(RATE_WINDOW.saturating_sub(now.duration_since(oldest)));
+        }
+        window.push_back(now);
+        Ok(())
     }
 
     /// Places the order: COMPLETED with an order id (generated unless given).
     pub fn complete(&mut self, id: &str, order_id: Option<String>, reference: Option<String>) {
         if let Some(s) = self.sessions.get_mut(id) {
+            s.approved_at = Some(SystemTime::now());
             s.order_id = Some(order_id.unwrap_or_else(util::uuid_v4));
             s.klarna_reference =
                 Some(reference.unwrap_or_else(|| util::random_string(8, util::UPPER_ALNUM)));
@@ -542,16 +686,15 @@ impl State {
 }
 
 pub struct Sim {
-    pub username: String,
-    pub password: String,
+    /// The merchants' API credentials (username, password); each merchant has its own limits.
+    pub merchants: Vec<(String, String)>,
     state: Mutex<State>,
 }
 
 impl Sim {
-    pub fn new(username: String, password: String, state: State) -> Sim {
+    pub fn new(merchants: Vec<(String, String)>, state: State) -> Sim {
         Sim {
-            username,
-            password,
+            merchants,
             state: Mutex::new(state),
         }
     }

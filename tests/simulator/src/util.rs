@@ -117,6 +117,12 @@ fn split_time(t: SystemTime) -> (i64, u32, u32, u64) {
     (y, m, d, secs % 86_400)
 }
 
+/// Milliseconds since the Unix epoch (what the control endpoints report times in).
+pub fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// `2024-05-01T12:34:56Z`
 pub fn rfc3339(t: SystemTime) -> String {
     let (y, m, d, s) = split_time(t);

@@ -310,7 +310,11 @@ fn create_poll_scan_approve() {
     );
 
     let list = sim.control("GET", "/_sim/sessions", None).json();
-    assert_eq!(list, json!([{"session_id": id, "status": "COMPLETED"}]));
+    assert_eq!(
+        list,
+        json!([{"session_id": id, "status": "COMPLETED", "approved_at_ms": rec["approved_at_ms"]}])
+    );
+    assert!(rec["approved_at_ms"].as_u64().is_some());
 
     let png = sim.call("GET", &format!("/qr/{id}.png"), None, None);
     assert_eq!(png.status, 200);
@@ -1045,4 +1049,165 @@ fn lose_answer_performs_the_request_then_closes_without_a_word() {
         .control("GET", &format!("/_sim/orders/{id}"), None)
         .json();
     assert_eq!(ledger["refunds"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn rate_limits_count_per_merchant_over_all_connections() {
+    let sim = Sim::start(&["--rate-limits", "production", "--merchant", "shop2:pw2"]);
+    let other_auth = "Basic c2hvcDI6cHcy"; // shop2:pw2
+    let body = order().to_string();
+    // Two connections of the same merchant share its budget of 40 creations per second.
+    let (mut a, mut b) = (sim.connect(), sim.connect());
+    let mut answers = Vec::new();
+    for i in 0..41 {
+        let conn = if i % 2 == 0 { &mut a } else { &mut b };
+        answers.push(conn.call(
+            "POST",
+            "/payments/v1/sessions",
+            Some(AUTH),
+            Some(&body),
+            false,
+        ));
+    }
+    let first_url = answers[0].json()["distribution"]["result_url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&sim.base())
+        .unwrap()
+        .to_string();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses[..40], [200; 40]);
+    let refused = &answers[40];
+    assert_eq!(refused.status, 429, "{}", refused.text());
+    assert_eq!(refused.header("Retry-After"), Some("1"));
+    let error = refused.json();
+    assert_eq!(error["error_code"], "TOO_MANY_REQUESTS");
+    assert_eq!(error["error_messages"], json!(["Rate limit exceeded"]));
+    assert_eq!(error["correlation_id"], refused.correlation_id());
+
+    // Another merchant has a budget of its own; other requests have theirs.
+    let r = sim.call(
+        "POST",
+        "/payments/v1/sessions",
+        Some(other_auth),
+        Some(&body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(sim.api("GET", &first_url, None).status, 200);
+
+    let stats = sim.stats();
+    assert_eq!(stats["create_requests"], 42);
+    assert_eq!(stats["sessions_created"], 41);
+    assert_eq!(stats["rate_limited"], 1);
+    assert_eq!(stats["rate_limited_creates"], 1);
+    assert_eq!(
+        sim.control("GET", "/_sim/config", None).json()["rate_limits"],
+        "40/200"
+    );
+
+    // Once the Retry-After has passed, the merchant creates again.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        sim.api("POST", "/payments/v1/sessions", Some(&body)).status,
+        200
+    );
+}
+
+#[test]
+fn rate_limits_for_other_requests_and_off_by_default() {
+    let sim = Sim::start(&[]);
+    let (_, url) = sim.create(&order());
+    let mut conn = sim.connect();
+    for _ in 0..60 {
+        assert_eq!(conn.call("GET", &url, Some(AUTH), None, false).status, 200);
+    }
+    assert_eq!(sim.stats()["rate_limited"], 0);
+    assert_eq!(
+        sim.control("GET", "/_sim/config", None).json()["rate_limits"],
+        "off"
+    );
+
+    // Switched on at run time: 3 other requests per second (status reads, cancels, ...).
+    let r = sim.control("POST", "/_sim/config", Some(json!({"rate_limits": "5/3"})));
+    assert_eq!(r.json()["rate_limits"], "5/3", "{}", r.text());
+    let statuses: Vec<u16> = (0..4)
+        .map(|_| conn.call("GET", &url, Some(AUTH), None, false).status)
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    // Creations are counted apart from them.
+    assert_eq!(
+        sim.api("POST", "/payments/v1/sessions", Some(&order().to_string()))
+            .status,
+        200
+    );
+    // Unauthenticated requests count for no merchant.
+    assert_eq!(sim.call("GET", &url, None, None).status, 401);
+    assert_eq!(sim.stats()["rate_limited"], 1);
+    let r = sim.control("POST", "/_sim/config", Some(json!({"rate_limits": "fast"})));
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn random_approval_delays_and_approval_times() {
+    let sim = Sim::start(&[
+        "--customer",
+        "auto",
+        "--auto-delay-ms",
+        "0",
+        "--auto-delay-max-ms",
+        "0",
+    ]);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let (id, url) = sim.create(&order());
+    assert_eq!(sim.api("GET", &url, None).json()["status"], "COMPLETED");
+    let view = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
+    let approved = view["approved_at_ms"].as_u64().unwrap();
+    assert!(approved >= before, "{approved} < {before}");
+    let list = sim.control("GET", "/_sim/sessions", None).json();
+    assert_eq!(list[0]["approved_at_ms"], approved);
+
+    // A customer who takes between one and two hours has not approved yet.
+    let r = sim.control(
+        "POST",
+        "/_sim/config",
+        Some(json!({"auto_delay_ms": 3_600_000, "auto_delay_max_ms": 7_200_000})),
+    );
+    assert_eq!(r.json()["auto_delay_max_ms"], 7_200_000);
+    let (id, url) = sim.create(&order());
+    assert_eq!(sim.api("GET", &url, None).json()["status"], "DISTRIBUTED");
+    let view = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
+    assert!(view["approved_at_ms"].is_null());
+
+    // The clock starts at the first status read by default, at creation with auto_start.
+    sim.control(
+        "POST",
+        "/_sim/config",
+        Some(json!({"auto_delay_ms": 0, "auto_delay_max_ms": 0})),
+    );
+    let (id, _) = sim.create(&order());
+    let view = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
+    assert_eq!(view["status"], "DISTRIBUTED");
+    let r = sim.control(
+        "POST",
+        "/_sim/config",
+        Some(json!({"auto_start": "creation"})),
+    );
+    assert_eq!(r.json()["auto_start"], "creation");
+    let (id, _) = sim.create(&order());
+    let view = sim
+        .control("GET", &format!("/_sim/sessions/{id}"), None)
+        .json();
+    assert_eq!(
+        view["status"], "COMPLETED",
+        "approved without a single status read"
+    );
 }
