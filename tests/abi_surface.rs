@@ -244,7 +244,11 @@ fn dotnet_declares_every_function_with_its_arguments() {
 #[test]
 fn java_declares_every_function_with_its_arguments() {
     let declared = java_declarations();
-    assert!(declared.len() > 40, "only {} Java declarations read", declared.len());
+    assert!(
+        declared.len() > 40,
+        "only {} Java declarations read",
+        declared.len()
+    );
     let problems = compare("Java", &header_functions(), &declared, true);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
