@@ -337,6 +337,17 @@ public:
         return std::unique_ptr<error>(code == KPOS_OK ? nullptr : new error(error::last(code)));
     }
 
+    /** The receipt lines of a COMPLETED payment in `language` (a BCP 47 tag; "" or an unknown
+     *  tag gives English), separated by '\n', each at most 42 characters (UTF-8; see
+     *  kpos_session_receipt_text). Throws KPOS_E_CONFLICT when the session is not COMPLETED. */
+    std::string receipt_text(const std::string &language = std::string()) const
+    {
+        char *out = nullptr;
+        detail::check(kpos_session_receipt_text(
+            get(), detail::c_str_or_null(language, "language"), &out));
+        return detail::take(out);
+    }
+
     /** Reads the status once from Klarna. */
     klarna_pos::status poll()
     {
@@ -518,6 +529,29 @@ public:
     {
         char *out = nullptr;
         detail::check(kpos_journal_pending(get(), &out));
+        return detail::take(out);
+    }
+
+    /** The store's day for a cash-up as JSON (see kpos_history_report): the work finished from
+     *  `from` (inclusive) to `to` (exclusive), RFC 3339 date-times with an offset, counted and
+     *  summed per currency and outcome, with the items. KPOS_E_INVALID_ARGUMENT (field "from"
+     *  or "to") for a bad bound, and without a journal. */
+    std::string history_report(const std::string &from, const std::string &to)
+    {
+        char *out = nullptr;
+        detail::check(kpos_history_report(get(), detail::c_str(from, "from"),
+                                          detail::c_str(to, "to"), &out));
+        return detail::take(out);
+    }
+
+    /** Every history and journal record whose merchant_reference1 or merchant_reference2 is
+     *  `merchant_reference`, as a JSON array with one record per line ("[]" when nothing is
+     *  known; see kpos_history_find). */
+    std::string history_find(const std::string &merchant_reference)
+    {
+        char *out = nullptr;
+        detail::check(kpos_history_find(
+            get(), detail::c_str(merchant_reference, "merchant_reference"), &out));
         return detail::take(out);
     }
 

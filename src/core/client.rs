@@ -17,7 +17,7 @@ use super::http::{Limits, Method, Object, Request, Response, Retry, Text, Transp
 use super::journal::{Journal, RecordId};
 use super::log::{log, Level};
 use super::order;
-use super::session::Session;
+use super::session::{Sale, Session};
 use super::status::{Status, StatusPayload};
 use super::url;
 use super::webhook::{self, CallbackQuery};
@@ -81,10 +81,7 @@ impl Client {
             reservation.as_ref().map(|r| r.url()),
         )?;
         let record = match &self.journal {
-            Some(j) => Some(j.open_session(
-                prepared.order_amount,
-                prepared.merchant_reference1.as_deref(),
-            )?),
+            Some(j) => Some(j.open_session(&prepared)?),
             None => None,
         };
         let url = format!("{}/payments/v1/sessions", self.config.api_url);
@@ -107,7 +104,7 @@ impl Client {
                 if let Some(r) = &record {
                     // Refused for good: no session exists. Otherwise one may: the record stays.
                     if is_definitive_refusal(&e) {
-                        self.close_record(r, "REFUSED");
+                        self.close_record(r, "REFUSED", serde_json::Value::Null);
                     }
                 }
                 return Err(e);
@@ -136,11 +133,18 @@ impl Client {
                 ""
             }
         );
+        let sale = Sale {
+            order_amount: Some(prepared.order_amount),
+            purchase_currency: Some(prepared.purchase_currency),
+            merchant_reference1: prepared.merchant_reference1,
+            merchant_reference2: prepared.merchant_reference2,
+        };
         let session = Arc::new(Session::new(
             self.clone(),
             session_id,
             result_url,
             reservation.is_some(),
+            sale,
             record,
         ));
         if let Some(r) = reservation {
@@ -149,11 +153,12 @@ impl Client {
         Ok(session)
     }
 
-    /// Closes a journal record after the request; a failure only leaves it open (logged),
-    /// which makes the work show up as pending again: harmless to repeat.
-    pub(crate) fn close_record(&self, record: &RecordId, outcome: &str) {
+    /// Closes a journal record after the request, adding the finished work to the history
+    /// with `detail` (see [`Journal::close`]); a failure only leaves it open (logged), which
+    /// makes the work show up as pending again: harmless to repeat.
+    pub(crate) fn close_record(&self, record: &RecordId, outcome: &str, detail: serde_json::Value) {
         if let Some(j) = &self.journal {
-            if let Err(e) = j.close(record, outcome) {
+            if let Err(e) = j.close(record, outcome, detail) {
                 log!(
                     Level::Warn,
                     "journal: a finished record could not be closed ({}); it stays pending",
@@ -231,15 +236,16 @@ impl Client {
         self.check_result_url(result_url)
             .map_err(|m| Error::bad_config("result_url", format!("result_url {}", m)))?;
         // A journaled session closes its record when it ends, whichever process ends it.
-        let record = match &self.journal {
-            Some(j) => j.find_session(session_id)?,
-            None => None,
+        let (record, sale) = match &self.journal {
+            Some(j) => j.find_session(session_id)?.unzip(),
+            None => (None, None),
         };
         Ok(Arc::new(Session::new(
             self.clone(),
             session_id.to_string(),
             result_url.to_string(),
             false,
+            sale.unwrap_or_default(),
             record,
         )))
     }

@@ -1,5 +1,7 @@
-//! Wall-clock times as text: RFC 3339 UTC for log lines, and the HTTP `Date` header's format
-//! read back (for the health check's clock offset). No time zone database: UTC only.
+//! Wall-clock times as text: RFC 3339 UTC for log lines and the history, RFC 3339 read back
+//! (the history's records and the bounds of a report), the HTTP `Date` header's format read
+//! back (for the health check's clock offset), and the local date and time of a receipt. No
+//! time zone database: local time comes from the C library (Unix), UTC elsewhere.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,6 +58,111 @@ pub fn unix_seconds(y: i64, m: i64, d: i64, h: i64, mi: i64, s: i64) -> i64 {
     days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + s
 }
 
+/// Milliseconds since the Unix epoch of an RFC 3339 date-time (`2026-11-30T08:00:00Z`,
+/// `2026-11-30T09:00:00.250+01:00`; `T`/`Z` in either case, a space for `T`); `None` for
+/// anything else, including impossible dates (`2026-02-30`).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = b.get(from..from + len)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+    };
+    let (y, m, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, se) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+        || !(1..=12).contains(&m)
+        || d < 1
+        || d > days_in_month(y, m)
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0;
+    if b.get(i) == Some(&b'.') {
+        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let first3 = format!("{:0<3}", &s[i + 1..i + 1 + digits.min(3)]);
+        millis = first3.parse::<i64>().ok()?;
+        i += 1 + digits;
+    }
+    let offset = match b.get(i..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            (oh * 3600 + om * 60) * if *sign == b'-' { -1 } else { 1 }
+        }
+        _ => return None,
+    };
+    // A leap second counts as the last second of its minute.
+    let secs = unix_seconds(y, m, d, h, mi, se.min(59)) - offset;
+    Some(secs * 1000 + millis)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The UTC year and month of an instant given in milliseconds since the Unix epoch.
+pub fn utc_year_month(millis: i64) -> (i64, i64) {
+    let (y, m, _) = civil_from_days(millis.div_euclid(86_400_000));
+    (y, m)
+}
+
+/// `2026-11-30 09:12` in the local time zone (Unix: the C library's, from `TZ` or the system);
+/// `2026-11-30 08:12 UTC` where no local time is available.
+pub fn local_date_time(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    #[cfg(unix)]
+    {
+        let when = secs as libc::time_t;
+        // SAFETY: localtime_r writes only into `tm`, which lives for the call; both pointers
+        // are valid.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        if !unsafe { libc::localtime_r(&when, &mut tm) }.is_null() {
+            return format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                i64::from(tm.tm_year) + 1900,
+                tm.tm_mon + 1,
+                tm.tm_mday,
+                tm.tm_hour,
+                tm.tm_min
+            );
+        }
+    }
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let s = secs % 86_400;
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        y,
+        m,
+        d,
+        s / 3600,
+        s / 60 % 60
+    )
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -105,5 +212,43 @@ mod tests {
         );
         assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
         assert_eq!(unix_seconds(2000, 2, 29, 0, 0, 0), 951_782_400);
+    }
+
+    #[test]
+    fn rfc3339_is_read_with_offsets_and_fractions_and_impossible_dates_refused() {
+        assert_eq!(parse_rfc3339("1994-11-06T08:49:37Z"), Some(784_111_777_000));
+        assert_eq!(
+            parse_rfc3339("1994-11-06t08:49:37.042z"),
+            Some(784_111_777_042)
+        );
+        assert_eq!(
+            parse_rfc3339("1994-11-06 09:49:37.5+01:00"),
+            Some(784_111_777_500)
+        );
+        assert_eq!(
+            parse_rfc3339("1994-11-06T03:49:37-05:00"),
+            Some(784_111_777_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2000-02-29T00:00:00.123456Z"),
+            Some(951_782_400_123)
+        );
+        for bad in [
+            "",
+            "2026-11-30",
+            "2026-11-30T08:00:00",
+            "2026-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-31T00:00:00Z",
+            "2026-11-30T24:00:00Z",
+            "2026-11-30T08:00:00.Z",
+            "2026-11-30T08:00:00+0100",
+            "2026-11-30T08:00:00Z ",
+            "２026-11-30T08:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        assert_eq!(utc_year_month(784_111_777_000), (1994, 11));
+        assert_eq!(utc_year_month(-1), (1969, 12));
     }
 }

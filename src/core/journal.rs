@@ -80,8 +80,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Map, Value};
 
 use super::error::{Error, Result};
+use super::history::{self, History};
 use super::id;
 use super::log::{self, log, Level};
+use super::order::SessionRequest;
+use super::session::Sale;
 
 pub const FORMAT_VERSION: u64 = 1;
 const FILE_NAME: &str = "klarna-pos.journal";
@@ -143,14 +146,16 @@ pub struct Call<'a> {
 pub struct Journal {
     dir: PathBuf,
     closes_since_check: AtomicU32,
+    /// Finished work, kept when compaction drops its record (see `history.rs`).
+    history: History,
 }
 
 /// A record as folded from the file's lines.
-struct Record {
-    id: String,
-    kind: Kind,
-    open_line: Map<String, Value>,
-    session_id: Option<String>,
+pub(super) struct Record {
+    pub(super) id: String,
+    pub(super) kind: Kind,
+    pub(super) open_line: Map<String, Value>,
+    pub(super) session_id: Option<String>,
     result_url: Option<String>,
     /// The record's lines as read, for compaction.
     lines: Vec<String>,
@@ -158,7 +163,7 @@ struct Record {
 }
 
 impl Record {
-    fn text(&self, key: &str) -> Option<&str> {
+    pub(super) fn text(&self, key: &str) -> Option<&str> {
         self.open_line.get(key).and_then(Value::as_str)
     }
 
@@ -172,7 +177,9 @@ impl Record {
                 "result_url": self.result_url,
                 "created_at": field("created_at"),
                 "merchant_reference1": field("merchant_reference1"),
+                "merchant_reference2": field("merchant_reference2"),
                 "order_amount": field("order_amount"),
+                "purchase_currency": field("purchase_currency"),
             }),
             k => json!({
                 "kind": k.name(),
@@ -186,14 +193,14 @@ impl Record {
 }
 
 /// Everything read from the journal file.
-struct Folded {
-    records: Vec<Record>,
+pub(super) struct Folded {
+    pub(super) records: Vec<Record>,
     /// Lines that could not be read (compaction drops them).
     unreadable: usize,
 }
 
 impl Folded {
-    fn open_records(&self) -> impl Iterator<Item = &Record> {
+    pub(super) fn open_records(&self) -> impl Iterator<Item = &Record> {
         self.records.iter().filter(|r| !r.closed)
     }
 
@@ -212,7 +219,7 @@ impl Drop for Locked {
     }
 }
 
-fn journal_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+pub(super) fn journal_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::bad_config(
         "journal_dir",
         format!("journal: {} {}: {}", what, path.display(), e),
@@ -226,7 +233,7 @@ fn nothing_sent(mut e: Error) -> Error {
 }
 
 /// Mode 0600, and never through a symbolic link.
-fn open_options() -> OpenOptions {
+pub(super) fn open_options() -> OpenOptions {
     let mut o = OpenOptions::new();
     #[cfg(unix)]
     {
@@ -296,6 +303,7 @@ impl Journal {
         let journal = Journal {
             dir: dir.to_path_buf(),
             closes_since_check: AtomicU32::new(0),
+            history: History::new(dir),
         };
         {
             let _quiet = log::defer();
@@ -331,7 +339,7 @@ impl Journal {
                     && r.session_id.is_none()
                     && now.saturating_sub(created) > SESSION_LIFETIME.as_secs()
                 {
-                    journal.append(&close_line(&r.id, "EXPIRED"))?;
+                    journal.close_locked(r, "EXPIRED", Value::Null)?;
                 }
             }
         }
@@ -381,50 +389,35 @@ impl Journal {
     /// Appends one line and fsyncs it. The caller holds the lock.
     fn append(&self, line: &Value) -> Result<()> {
         let path = self.path(FILE_NAME);
-        let mut file = open_options()
+        let file = open_options()
             .read(true)
             .append(true)
             .open(&path)
             .map_err(|e| journal_error("cannot open", &path, e))?;
-        let mut text = String::new();
-        // A torn last line from a killed writer must not swallow this one.
-        let len = file
-            .metadata()
-            .map_err(|e| journal_error("cannot read", &path, e))?
-            .len();
-        if len > 0 {
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::Start(len - 1))
-                .and_then(|_| file.read_exact(&mut last))
-                .map_err(|e| journal_error("cannot read", &path, e))?;
-            if last[0] != b'\n' {
-                text.push('\n');
-            }
-        }
-        text.push_str(&line.to_string());
-        text.push('\n');
-        file.write_all(text.as_bytes())
-            .and_then(|_| file.sync_data())
-            .map_err(|e| journal_error("cannot write", &path, e))
+        append_line(file, &path, String::new(), line)
     }
 
     /// Runs `f` with the lock held; its log lines are sent after the lock is released.
-    fn locked<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub(super) fn locked<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let _quiet = log::defer();
         let _lock = self.lock()?;
         f()
     }
 
     /// Records a session create before it is sent.
-    pub fn open_session(
-        &self,
-        order_amount: i64,
-        merchant_reference1: Option<&str>,
-    ) -> Result<RecordId> {
+    pub fn open_session(&self, sale: &SessionRequest) -> Result<RecordId> {
         let id = id::uuid_v4()?;
         let mut line = opening(&id, Kind::Session);
-        line.insert("order_amount".into(), json!(order_amount));
-        line.insert("merchant_reference1".into(), json!(merchant_reference1));
+        line.insert("order_amount".into(), json!(sale.order_amount));
+        line.insert("purchase_currency".into(), json!(sale.purchase_currency));
+        line.insert(
+            "merchant_reference1".into(),
+            json!(sale.merchant_reference1),
+        );
+        line.insert(
+            "merchant_reference2".into(),
+            json!(sale.merchant_reference2),
+        );
         self.locked(|| self.append(&Value::Object(line)))
             .map_err(nothing_sent)?;
         Ok(RecordId(id))
@@ -442,13 +435,22 @@ impl Journal {
         self.locked(|| self.append(&line))
     }
 
-    /// The open record of a session, by Klarna's session id.
-    pub fn find_session(&self, session_id: &str) -> Result<Option<RecordId>> {
+    /// The open record of a session, by Klarna's session id, with the sale it recorded.
+    pub fn find_session(&self, session_id: &str) -> Result<Option<(RecordId, Sale)>> {
         let folded = self.locked(|| self.read())?;
         let found = folded
             .open_records()
             .find(|r| r.kind == Kind::Session && r.session_id.as_deref() == Some(session_id))
-            .map(|r| RecordId(r.id.clone()));
+            .map(|r| {
+                let text = |k: &str| r.text(k).map(str::to_string);
+                let sale = Sale {
+                    order_amount: r.open_line.get("order_amount").and_then(Value::as_i64),
+                    purchase_currency: text("purchase_currency"),
+                    merchant_reference1: text("merchant_reference1"),
+                    merchant_reference2: text("merchant_reference2"),
+                };
+                (RecordId(r.id.clone()), sale)
+            });
         Ok(found)
     }
 
@@ -476,15 +478,41 @@ impl Journal {
         .map_err(nothing_sent)
     }
 
-    /// Closes a record with its outcome (a session status, `done` or `failed`); compacts now and
-    /// then.
-    pub fn close(&self, record: &RecordId, outcome: &str) -> Result<()> {
-        self.locked(|| self.append(&close_line(&record.0, outcome)))?;
+    /// Closes a record with its outcome (a session status, `REFUSED`, `done` or `refused`),
+    /// first adding the finished work to the history with `detail` (an object of fields the
+    /// record does not hold: order id, failure code, created id); compacts now and then.
+    ///
+    /// A record already closed (by another process or client) is left alone: the history gets
+    /// each record once. Writing the history line first means a crash between the two writes
+    /// leaves the record open and its history line written; the repeat is recognised by the
+    /// record id when the history is read.
+    pub fn close(&self, record: &RecordId, outcome: &str, detail: Value) -> Result<()> {
+        self.locked(|| {
+            let folded = self.read()?;
+            // Compaction drops closed records only: a record not found was closed.
+            match folded.records.iter().find(|r| r.id == record.0) {
+                Some(r) if !r.closed => self.close_locked(r, outcome, detail),
+                _ => Ok(()),
+            }
+        })?;
         let n = self.closes_since_check.fetch_add(1, Ordering::Relaxed) + 1;
         if n >= COMPACT_CHECK_EVERY {
             self.compact_if_worth_it()?;
         }
         Ok(())
+    }
+
+    /// Adds `r` to the history (a failure there is logged and kept for later, never an error)
+    /// and appends its close line. The caller holds the lock.
+    fn close_locked(&self, r: &Record, outcome: &str, detail: Value) -> Result<()> {
+        if let Some(entry) = history::entry(r, outcome, detail) {
+            self.history.append(entry);
+        }
+        self.append(&close_line(&r.id, outcome))
+    }
+
+    pub(super) fn history(&self) -> &History {
+        &self.history
     }
 
     /// The open records as `kpos_journal_pending` returns them, oldest first.
@@ -555,7 +583,7 @@ impl Journal {
     }
 
     /// Reads and folds the whole file. The caller holds the lock.
-    fn read(&self) -> Result<Folded> {
+    pub(super) fn read(&self) -> Result<Folded> {
         let path = self.path(FILE_NAME);
         let mut bytes = Vec::new();
         open_options()
@@ -565,6 +593,36 @@ impl Journal {
             .map_err(|e| journal_error("cannot read", &path, e))?;
         fold(&String::from_utf8_lossy(&bytes), &path)
     }
+}
+
+/// Appends `line` (after `prefix`) to `file` with one `write` and fsyncs it. A torn last line
+/// from a killed writer is first ended, so it cannot swallow this one. The caller holds the
+/// journal's lock.
+pub(super) fn append_line(
+    mut file: File,
+    path: &Path,
+    mut text: String,
+    line: &Value,
+) -> Result<()> {
+    // A torn last line from a killed writer must not swallow this one.
+    let len = file
+        .metadata()
+        .map_err(|e| journal_error("cannot read", path, e))?
+        .len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))
+            .and_then(|_| file.read_exact(&mut last))
+            .map_err(|e| journal_error("cannot read", path, e))?;
+        if last[0] != b'\n' {
+            text.push('\n');
+        }
+    }
+    text.push_str(&line.to_string());
+    text.push('\n');
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.sync_data())
+        .map_err(|e| journal_error("cannot write", path, e))
 }
 
 fn opening(id: &str, kind: Kind) -> Map<String, Value> {
@@ -678,7 +736,7 @@ fn fold(text: &str, path: &Path) -> Result<Folded> {
 }
 
 /// Makes a rename or a new file durable in its directory (Unix; a no-op elsewhere).
-fn sync_dir(dir: &Path) {
+pub(super) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
         log!(
@@ -750,21 +808,86 @@ mod tests {
         );
     }
 
+    fn sale(amount: i64, reference: &str) -> SessionRequest {
+        SessionRequest {
+            body: String::new(),
+            order_amount: amount,
+            purchase_currency: "SEK".into(),
+            merchant_reference1: Some(reference.into()),
+            merchant_reference2: None,
+            short_code: None,
+            webhook_url: None,
+        }
+    }
+
+    fn history_lines(dir: &Path) -> Vec<Value> {
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("history-") {
+                let text = std::fs::read_to_string(entry.path()).unwrap();
+                lines.extend(
+                    text.lines()
+                        .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+                );
+            }
+        }
+        lines.retain(|l| l.get("kind").is_some());
+        lines
+    }
+
     #[test]
-    fn a_session_record_is_pending_until_closed() {
+    fn a_session_record_is_pending_until_closed_and_then_in_the_history_once() {
         let dir = temp_dir("session");
         let j = Journal::open(&dir).unwrap();
-        let r = j.open_session(12500, Some("R-1")).unwrap();
+        let r = j.open_session(&sale(12500, "R-1")).unwrap();
         let p = j.pending().unwrap();
         assert_eq!(p.len(), 1);
         assert_eq!(p[0]["session_id"], Value::Null);
         assert_eq!(p[0]["order_amount"], 12500);
+        assert_eq!(p[0]["purchase_currency"], "SEK");
         j.session_created(&r, "s-1", "https://x/s-1").unwrap();
-        assert_eq!(j.find_session("s-1").unwrap(), Some(r.clone()));
+        let (found, sale) = j.find_session("s-1").unwrap().unwrap();
+        assert_eq!(found, r);
+        assert_eq!(sale.order_amount, Some(12500));
+        assert_eq!(sale.merchant_reference1.as_deref(), Some("R-1"));
         assert_eq!(j.pending().unwrap()[0]["result_url"], "https://x/s-1");
-        j.close(&r, "COMPLETED").unwrap();
+        j.close(&r, "COMPLETED", json!({"order_id": "o-1"}))
+            .unwrap();
+        // A second close (another process, a repeated getter) adds nothing.
+        j.close(&r, "COMPLETED", json!({"order_id": "o-1"}))
+            .unwrap();
         assert!(j.pending().unwrap().is_empty());
-        assert_eq!(j.find_session("s-1").unwrap(), None);
+        assert!(j.find_session("s-1").unwrap().is_none());
+        let h = history_lines(&dir);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h[0]["outcome"], "paid");
+        assert_eq!(h[0]["amount"], 12500);
+        assert_eq!(h[0]["order_id"], "o-1");
+        assert_eq!(h[0]["session_id"], "s-1");
+        // Compaction drops the closed record from the journal, not from the history.
+        j.compact_if_worth_it().unwrap();
+        assert_eq!(journal_text(&dir).lines().count(), 1);
+        assert_eq!(history_lines(&dir).len(), 1);
+        #[cfg(unix)]
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{:?}", entry.file_name());
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn journal_text(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join(FILE_NAME)).unwrap()
+    }
+
+    #[test]
+    fn a_refused_create_adds_nothing_to_the_history() {
+        let dir = temp_dir("refused");
+        let j = Journal::open(&dir).unwrap();
+        let r = j.open_session(&sale(100, "R-2")).unwrap();
+        j.close(&r, "REFUSED", Value::Null).unwrap();
+        assert!(history_lines(&dir).is_empty());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -17,7 +17,7 @@
 //! fields pass through untouched. Failures are `BadRequest` with the field path.
 
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::client::{is_definitive_refusal, Client};
 use super::error::{Error, Result};
@@ -260,14 +260,21 @@ impl Client {
             },
             Limits::default(),
         );
-        let outcome = match &result {
-            Ok(_) => Some("done"),
-            Err(e) if is_definitive_refusal(e) => Some("refused"),
+        let (outcome, detail) = match &result {
+            Ok(resp) => (
+                Some("done"),
+                json!({"created_id": created_id(action, resp).ok().filter(|id| !id.is_empty())}),
+            ),
+            Err(e) if is_definitive_refusal(e) => (
+                Some("refused"),
+                json!({"failure_code": e.klarna_error_code.clone()
+                    .unwrap_or_else(|| e.code.name().into())}),
+            ),
             // Timeout, reset, 429, 5xx: Klarna may have acted. Repeat with the same key.
-            Err(_) => None,
+            Err(_) => (None, Value::Null),
         };
         match (&record, outcome) {
-            (Some(r), Some(o)) => self.close_record(r, o),
+            (Some(r), Some(o)) => self.close_record(r, o, detail),
             (Some(_), None) => log!(
                 Level::Warn,
                 "order {}: {} with idempotency key {} has no definitive answer; it stays in the \

@@ -3,7 +3,9 @@
 //! moving backwards), and cancellation. Sessions are made by [`Client`], which each keeps alive.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::json;
 
 use super::client::Client;
 use super::error::{Code, Error, Result};
@@ -30,6 +32,18 @@ pub struct Snapshot {
     pub order_id: Option<String>,
     pub klarna_reference: Option<String>,
     pub failure: Option<Error>,
+    /// When this process first saw the session terminal.
+    pub finished_at: Option<SystemTime>,
+}
+
+/// What the till asked for, as far as this process knows it: a session resumed without an open
+/// journal record knows nothing of it.
+#[derive(Debug, Clone, Default)]
+pub struct Sale {
+    pub order_amount: Option<i64>,
+    pub purchase_currency: Option<String>,
+    pub merchant_reference1: Option<String>,
+    pub merchant_reference2: Option<String>,
 }
 
 struct State {
@@ -51,6 +65,7 @@ pub struct Session {
     result_url: String,
     /// Klarna reports this session's changes by webhook; polling is only the safety net.
     by_webhook: bool,
+    sale: Sale,
     state: Mutex<State>,
     changed: Condvar,
     interrupt: Interrupt,
@@ -75,6 +90,7 @@ impl Session {
         id: String,
         result_url: String,
         by_webhook: bool,
+        sale: Sale,
         record: Option<RecordId>,
     ) -> Session {
         Session {
@@ -82,6 +98,7 @@ impl Session {
             id,
             result_url,
             by_webhook,
+            sale,
             record: Mutex::new(record),
             confirming: Mutex::new(None),
             watch: watch::Slot::default(),
@@ -103,6 +120,10 @@ impl Session {
 
     pub fn result_url(&self) -> &str {
         &self.result_url
+    }
+
+    pub fn sale(&self) -> &Sale {
+        &self.sale
     }
 
     pub(super) fn client(&self) -> &Arc<Client> {
@@ -246,6 +267,9 @@ impl Session {
         if status == Status::Failed && snap.failure.is_none() {
             snap.failure = payload.failure;
         }
+        if status.is_terminal() && snap.finished_at.is_none() {
+            snap.finished_at = Some(SystemTime::now());
+        }
         if status != current {
             log!(
                 Level::Info,
@@ -271,7 +295,17 @@ impl Session {
         }
         let record = self.record.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(r) = record {
-            self.client.close_record(&r, status.name());
+            let snap = self.snapshot();
+            let failure_code = snap
+                .failure
+                .map(|e| e.klarna_error_code.unwrap_or_else(|| e.code.name().into()));
+            let detail = json!({
+                "session_id": self.id,
+                "order_id": snap.order_id,
+                "klarna_reference": snap.klarna_reference,
+                "failure_code": failure_code,
+            });
+            self.client.close_record(&r, status.name(), detail);
         }
     }
 
@@ -466,6 +500,7 @@ impl Session {
             Ok(()) => {
                 if !st.snapshot.status.is_some_and(Status::is_terminal) {
                     st.snapshot.status = Some(Status::Canceled);
+                    st.snapshot.finished_at = Some(SystemTime::now());
                     log!(Level::Info, "session {}: cancelled by the till", self.id);
                 }
                 match st.snapshot.status {

@@ -439,7 +439,7 @@ pub fn text(status: Status, tag: Option<&str>, audience: Audience) -> &'static s
 }
 
 /// The language (English when none matches) and the regional variant, if the table has one.
-fn resolve(tag: &str) -> (&'static Language, Option<&'static Region>) {
+pub(crate) fn resolve(tag: &str) -> (&'static Language, Option<&'static Region>) {
     let lower = tag.trim().to_ascii_lowercase().replace('_', "-");
     let mut subtags = lower.split('-');
     let primary = subtags.next().unwrap_or("");

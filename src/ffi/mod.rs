@@ -14,6 +14,7 @@ use crate::core::{Code, Error};
 
 pub mod check;
 pub mod client;
+pub mod day;
 pub mod error;
 pub mod handle;
 pub mod journal;

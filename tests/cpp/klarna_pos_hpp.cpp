@@ -282,7 +282,28 @@ void journal_lists_open_sessions()
         sim_customer(session.id().c_str(), "approve", "{}");
         CHECK(session.wait(std::chrono::seconds(10)) == klarna_pos::status::completed, "completed");
         CHECK(occurrences(client.journal_pending(), "\"kind\"") == 0, "closed once terminal");
+
+        // The store's day: the receipt, the lookup by reference, the report.
+        std::string receipt = session.receipt_text("sv");
+        CHECK(receipt.compare(0, 19, "Betalat med Klarna\n") == 0, "the Swedish receipt");
+        CHECK_CONTAINS(receipt.c_str(), "90,00 SEK", "the amount with a decimal comma");
+        CHECK_CONTAINS(receipt.c_str(), session.order_id().c_str(), "the order id");
+        CHECK_CONTAINS(session.receipt_text().c_str(), "Paid with Klarna", "English by default");
+        std::string found = client.history_find("K042-1-000731");
+        CHECK(occurrences(found, "\"outcome\":\"paid\"") == 1, "found paid by reference");
+        CHECK(client.history_find("nothing-here") == "[]", "nothing known");
+        std::string report = client.history_report("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z");
+        CHECK_CONTAINS(report.c_str(), "\"paid\":{\"count\":1,\"amount\":9000}", "the day's total");
+        klarna_pos::error e = thrown([&] { client.history_report("today", "2100-01-01T00:00:00Z"); });
+        CHECK_CODE(e.code(), KPOS_E_INVALID_ARGUMENT, "a bad bound");
+        CHECK(e.field() == "from", "the bad bound is named");
+        klarna_pos::session open = client.create_session(VALID_ORDER);
+        CHECK_CODE(thrown([&] { open.receipt_text(); }).code(), KPOS_E_CONFLICT,
+                   "no receipt before COMPLETED");
+        open.cancel();
     }
+    std::string remove_all = std::string("rm -rf ") + dir;
+    CHECK(system(remove_all.c_str()) == 0, "the journal directory is removed");
     unlink((std::string(dir) + "/klarna-pos.journal").c_str());
     unlink((std::string(dir) + "/klarna-pos.journal.lock").c_str());
     rmdir(dir);

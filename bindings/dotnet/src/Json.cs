@@ -1,5 +1,6 @@
 // JSON string quoting, for the configuration and Order Management bodies the binding writes.
-// The binding reads no JSON: error details come from the kpos_last_error_* getters.
+// Error details come from the kpos_last_error_* getters; JSON the binding reads goes through
+// JsonReader.
 
 using System.Globalization;
 using System.Text;

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 
@@ -185,6 +186,46 @@ namespace KlarnaPos
             IntPtr json;
             KlarnaException.Check(Native.kpos_journal_pending(handle, out json));
             return Utf8.TakeOwned(json);
+        }
+
+        /// <summary>The store's day for a cash-up (kpos_history_report): the work finished from
+        /// <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive), RFC 3339
+        /// date-times with an offset ("2026-11-30T00:00:00+01:00"), read from the history in
+        /// JournalDir, parsed: counts and sums in minor units per currency and outcome, and the
+        /// items. Throws KlarnaInvalidArgumentException (Field "from" or "to") for a bad bound, and
+        /// for a client without a journal.</summary>
+        public HistoryReport HistoryReport(string from, string to)
+        {
+            IntPtr json;
+            KlarnaException.Check(Native.kpos_history_report(handle,
+                Utf8.ToNative(from ?? throw new ArgumentNullException("from"), "from"),
+                Utf8.ToNative(to ?? throw new ArgumentNullException("to"), "to"), out json));
+            return KlarnaPos.HistoryReport.Parse(Utf8.TakeOwned(json));
+        }
+
+        /// <summary>HistoryReport for two instants (their offsets are kept).</summary>
+        public HistoryReport HistoryReport(DateTimeOffset from, DateTimeOffset to)
+        {
+            return HistoryReport(Rfc3339(from), Rfc3339(to));
+        }
+
+        private static string Rfc3339(DateTimeOffset t)
+        {
+            return t.ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>"Was this sale paid?" (kpos_history_find): every session and Order Management
+        /// record of the history and the journal whose merchant_reference1 or merchant_reference2
+        /// is <paramref name="merchantReference"/>, oldest first, each with its Outcome ("paid",
+        /// "open", "refunded", ...). An empty list means nothing is known here: look the reference
+        /// up in Klarna's merchant portal (docs/day.md).</summary>
+        public IList<HistoryRecord> HistoryFind(string merchantReference)
+        {
+            IntPtr json;
+            KlarnaException.Check(Native.kpos_history_find(handle,
+                Utf8.ToNative(merchantReference ?? throw new ArgumentNullException("merchantReference"), "merchant_reference"),
+                out json));
+            return HistoryRecord.ParseList(Utf8.TakeOwned(json));
         }
 
         /// <summary>Verifies a callback Klarna made to the WebhookUrl and merges the status it

@@ -115,6 +115,17 @@ namespace KlarnaPos
             KlarnaException.Check(code);
         }
 
+        /// <summary>The receipt lines of a COMPLETED payment (kpos_session_receipt_text) in
+        /// <paramref name="language"/> (a BCP 47 tag; English when null or unknown), separated by
+        /// "\n", each at most 42 characters. Throws KlarnaConflictException when the session is
+        /// not COMPLETED.</summary>
+        public string ReceiptText(string language = null)
+        {
+            IntPtr text;
+            KlarnaException.Check(Native.kpos_session_receipt_text(handle, Utf8.ToNative(language, "language"), out text));
+            return Utf8.TakeOwned(text);
+        }
+
         /// <summary>Releases the native session (does not cancel the payment at Klarna). Idempotent.</summary>
         public void Dispose()
         {

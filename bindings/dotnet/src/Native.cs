@@ -146,6 +146,15 @@ namespace KlarnaPos
         internal static extern uint kpos_journal_pending(ClientHandle client, out IntPtr json);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_history_report(ClientHandle client, byte[] from, byte[] to, out IntPtr reportJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_history_find(ClientHandle client, byte[] merchantReference, out IntPtr recordsJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_session_receipt_text(SessionHandle s, byte[] language, out IntPtr text);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint kpos_client_check(ClientHandle client, out IntPtr reportJson);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

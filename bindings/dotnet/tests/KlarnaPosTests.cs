@@ -90,6 +90,7 @@ namespace KlarnaPosTests
             Test("Klarna's Order Management refusals are conflicts", OrderManagementConflicts),
             Test("capture and refund bodies are checked before anything is sent", OrderBodiesChecked),
             Test("JournalPending lists a session until it is terminal", JournalPending),
+            Test("the store's day: HistoryReport, HistoryFind and ReceiptText", StoresDay),
             Test("Qr.Render draws every format", QrEveryFormat),
             Test("Qr.Render refuses empty text and unknown formats", QrRefusals),
             Test("display texts are the cashier texts", DisplayTexts),
@@ -796,6 +797,58 @@ namespace KlarnaPosTests
                     }
                     using (var plain = new KlarnaClient(sim.Config()))
                         Check.Throws<KlarnaInvalidArgumentException>(() => plain.JournalPending(), "no journal configured");
+                }
+            }
+            finally
+            {
+                if (Directory.Exists(dir))
+                    Directory.Delete(dir, true);
+            }
+        }
+
+        private static void StoresDay()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "klarna-pos-dotnet-day-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                using (var sim = new Simulator(simulatorBinary))
+                {
+                    KlarnaConfig config = sim.Config();
+                    config.JournalDir = dir;
+                    DateTimeOffset start = DateTimeOffset.Now.AddHours(-1);
+                    var order = (IDictionary<string, object>)JsonReader.Parse(Order());
+                    long amount = JsonReader.Number(order, "order_amount").Value;
+                    string reference = JsonReader.Text(order, "merchant_reference1");
+                    string shown = (amount / 100).ToString(CultureInfo.InvariantCulture) + ","
+                        + (amount % 100).ToString("00", CultureInfo.InvariantCulture) + " SEK";
+                    using (var client = new KlarnaClient(config))
+                    {
+                        using (KlarnaSession session = client.CreateSession(Order()))
+                        {
+                            Check.Throws<KlarnaConflictException>(() => session.ReceiptText("de"), "no receipt before COMPLETED");
+                            sim.Customer(session.Id, "approve");
+                            Check.Equal(SessionStatus.Completed, session.Poll(), "completed");
+                            string receipt = session.ReceiptText("de");
+                            Check.True(receipt.StartsWith("Bezahlt mit Klarna\n", StringComparison.Ordinal), receipt);
+                            Check.True(receipt.Contains(shown), receipt);
+                            Check.True(receipt.Contains(reference), receipt);
+                            Check.True(receipt.Contains(session.OrderId), receipt);
+                            foreach (string line in receipt.Split('\n'))
+                                Check.True(line.Length <= 42, "at most 42 characters: " + line);
+                        }
+                        HistoryReport report = client.HistoryReport(start, start.AddHours(2));
+                        Check.Equal(1, report.Currencies.Count, "one currency");
+                        Check.Equal(1L, report.For("SEK")["paid"].Count, "paid count");
+                        Check.Equal(amount, report.For("SEK")["paid"].Amount, "paid amount");
+                        Check.Equal(0L, report.For("SEK")["refunded"].Count, "no refund");
+                        Check.Equal("paid", report.Items[0].Outcome, "item outcome");
+                        IList<HistoryRecord> found = client.HistoryFind(reference);
+                        Check.Equal(1, found.Count, "found by merchant_reference1");
+                        Check.Equal((long?)amount, found[0].Amount, "found amount");
+                        Check.Equal(0, client.HistoryFind("nothing-here").Count, "nothing known");
+                        var bad = Check.Throws<KlarnaInvalidArgumentException>(() => client.HistoryReport("yesterday", "2026-12-01T00:00:00Z"), "bad bound");
+                        Check.Equal("from", bad.Field, "the bad bound is named");
+                    }
                 }
             }
             finally

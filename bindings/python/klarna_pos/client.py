@@ -6,6 +6,7 @@ import ctypes
 import json
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar, Union
 
 from ._native import from_c, lib, take_string, to_c
@@ -73,6 +74,12 @@ def _parsed_json(what: str, text: Optional[str], kind: Type[_Parsed]) -> _Parsed
     if not isinstance(value, kind):
         raise InternalError("the library returned a {} that is not a JSON {}".format(what, kind))
     return value
+
+
+def _rfc3339(value: Union[str, datetime]) -> str:
+    """A report bound as RFC 3339 text; a naive datetime has no offset and is refused by the
+    library (field ``from`` or ``to``)."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _amount_body(
@@ -305,6 +312,38 @@ class Client:
         check(lib.kpos_journal_pending(self._live_handle(), ctypes.byref(out)))
         return _parsed_json("journal", take_string(out), list)
 
+    # ---- the store's day ------------------------------------------------------------------------
+
+    def history_report(
+        self, start: Union[str, datetime], end: Union[str, datetime]
+    ) -> Dict[str, Any]:
+        """The store's day for a cash-up (``kpos_history_report``): the work finished from
+        ``start`` (inclusive) to ``end`` (exclusive), RFC 3339 strings with an offset or
+        time-zone-aware datetimes, from the history in ``journal_dir``, parsed:
+        ``{"from", "to", "unwritten", "currencies": [{"currency", "paid": {"count", "amount"},
+        "cancelled", "failed", "expired", "open", "captured", "refunded", ...}], "items": [...]}``
+        with amounts in minor units (exact integers). Raises :class:`InvalidArgument` (``field``
+        ``"from"`` or ``"to"``) for a bad bound, and without ``journal_dir``."""
+        out = ctypes.c_void_p()
+        check(
+            lib.kpos_history_report(
+                self._live_handle(), to_c(_rfc3339(start)), to_c(_rfc3339(end)), ctypes.byref(out)
+            )
+        )
+        return _parsed_json("history report", take_string(out), dict)
+
+    def history_find(self, merchant_reference: str) -> List[Dict[str, Any]]:
+        """"Was this sale paid?" (``kpos_history_find``): every session and Order Management
+        record of the history and the journal whose ``merchant_reference1`` or
+        ``merchant_reference2`` is ``merchant_reference``, oldest first, each with its
+        ``outcome`` (``paid``, ``open``, ``refunded``, ...). An empty list means nothing is known
+        here: look the reference up in Klarna's merchant portal (see docs/day.md)."""
+        out = ctypes.c_void_p()
+        check(
+            lib.kpos_history_find(self._live_handle(), to_c(merchant_reference), ctypes.byref(out))
+        )
+        return _parsed_json("history records", take_string(out), list)
+
     # ---- webhooks -------------------------------------------------------------------------------
 
     def verify_webhook(self, request: Union[str, bytes], body: Union[bytes, str]) -> WebhookResult:
@@ -432,6 +471,19 @@ class Session(_Watching):
             return self._closed.failure
         code = lib.kpos_session_failure(self._handle)
         return None if code == 0 else last_error(code)
+
+    def receipt_text(self, language: Optional[str] = None) -> str:
+        """The receipt lines of a COMPLETED payment (``kpos_session_receipt_text``) in
+        ``language`` (a BCP 47 tag; English when ``None`` or unknown), joined with ``"\\n"``,
+        each at most 42 characters. Raises :class:`Conflict` when the session is not
+        COMPLETED."""
+        out = ctypes.c_void_p()
+        tag = None if language is None else to_c(language)
+        check(lib.kpos_session_receipt_text(self._live_handle(), tag, ctypes.byref(out)))
+        text = take_string(out)
+        if text is None:
+            raise InternalError("the library reported success but returned no receipt")
+        return text
 
     def poll(self) -> Status:
         """Reads the status once from Klarna."""

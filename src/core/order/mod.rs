@@ -62,6 +62,7 @@ pub struct SessionRequest {
     /// Upper-cased; the body keeps the till's spelling.
     pub purchase_currency: String,
     pub merchant_reference1: Option<String>,
+    pub merchant_reference2: Option<String>,
     /// `distribution.short_code`, if given (static-QR flow).
     pub short_code: Option<String>,
     /// `distribution.callback_urls.status_update`, if given.
@@ -101,6 +102,7 @@ pub fn prepare_session_request(
         order_amount: facts.order_amount,
         purchase_currency: facts.purchase_currency,
         merchant_reference1: facts.merchant_reference1,
+        merchant_reference2: facts.merchant_reference2,
         short_code: facts.short_code,
         webhook_url: facts.webhook_url,
     })

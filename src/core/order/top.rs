@@ -16,6 +16,7 @@ pub struct Facts {
     pub order_amount: i64,
     pub purchase_currency: String,
     pub merchant_reference1: Option<String>,
+    pub merchant_reference2: Option<String>,
     pub short_code: Option<String>,
     pub webhook_url: Option<String>,
 }
@@ -58,11 +59,8 @@ pub fn validate(order: &RawFields<'_>, allow_insecure_http: bool) -> Result<Fact
         .map(|v| amount(v, &rules::ORDER_TAX_AMOUNT))
         .transpose()?;
     let merchant_reference1 = optional(get("merchant_reference1"), &rules::MERCHANT_REFERENCE1)?;
-    for rule in [
-        &rules::MERCHANT_REFERENCE2,
-        &rules::MERCHANT_DATA,
-        &rules::INTENT,
-    ] {
+    let merchant_reference2 = optional(get("merchant_reference2"), &rules::MERCHANT_REFERENCE2)?;
+    for rule in [&rules::MERCHANT_DATA, &rules::INTENT] {
         optional(get(rule.key), rule)?;
     }
     check_channel(get("acquiring_channel"))?;
@@ -98,6 +96,7 @@ pub fn validate(order: &RawFields<'_>, allow_insecure_http: bool) -> Result<Fact
         order_amount,
         purchase_currency,
         merchant_reference1,
+        merchant_reference2,
         short_code,
         webhook_url,
     })

@@ -1,13 +1,14 @@
-// A small JSON reader for the tests (the simulator's answers, orders, the journal):
-// objects become IDictionary<string, object>, arrays IList<object>, integers long, other
-// numbers double, plus string, bool and null. The runtime's own JSON serializers are not part of every Mono install.
+// A small JSON reader, for the library's answers the binding returns parsed (the history report
+// and records) and for the tests (the simulator's answers, orders, the journal): objects become
+// IDictionary<string, object>, arrays IList<object>, integers long, other numbers double, plus
+// string, bool and null. The runtime's own JSON serializers are not part of every Mono install.
 
 using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 
-namespace KlarnaPosTests
+namespace KlarnaPos
 {
     internal sealed class JsonReader
     {
