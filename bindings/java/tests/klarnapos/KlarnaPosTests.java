@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -86,6 +87,9 @@ public final class KlarnaPosTests {
         tests.put("display texts are docs/events.md's tables", KlarnaPosTests::displayTexts);
         tests.put("watch hears every status in order, the last one final", KlarnaPosTests::watchInOrder);
         tests.put("cancel ends a watch after its final CANCELED call", KlarnaPosTests::watchEndsOnCancel);
+        tests.put("the store's day: historyReport counts and sums exactly", KlarnaPosTests::storesDay);
+        tests.put("historyFind answers \"was it paid?\" after a lost answer", KlarnaPosTests::findAfterLostAnswer);
+        tests.put("receiptText: the receipt lines of a completed payment", KlarnaPosTests::receiptText);
         tests.put("verifyWebhook accepts the genuine token and refuses a forged one", KlarnaPosTests::verifyWebhook);
         int passed = 0;
         int failed = 0;
@@ -142,7 +146,7 @@ public final class KlarnaPosTests {
         return (List<Object>) value;
     }
 
-    /** JSON text of a value from Simulator.Json (orders of tests/data, re-serialised). */
+    /** JSON text of a value from JsonReader (orders of tests/data, re-serialised). */
     private static String toJson(Object value) {
         if (value == null) {
             return "null";
@@ -213,7 +217,7 @@ public final class KlarnaPosTests {
             try (KlarnaSession session = client.createSession(order)) {
                 String body = (String) sim.session(session.id()).get("request_body");
                 Check.isTrue(body.contains("\"" + NON_ASCII_NAME + "\""), "the request body holds the name: " + body);
-                List<Object> lines = list(object(Simulator.Json.parse(body)).get("order_lines"));
+                List<Object> lines = list(object(JsonReader.parse(body)).get("order_lines"));
                 Check.equal(NON_ASCII_NAME, object(lines.get(0)).get("name"), "name as Klarna read it");
             }
         });
@@ -232,7 +236,7 @@ public final class KlarnaPosTests {
     // ---- exceptions -------------------------------------------------------------------------
 
     private static void badRequestNamesTheField() throws Exception {
-        List<Object> cases = list(Simulator.Json.parse(readText("tests/data/invalid_orders.json")));
+        List<Object> cases = list(JsonReader.parse(readText("tests/data/invalid_orders.json")));
         Check.isTrue(cases.size() > 10, "the invalid orders are read");
         withClient((sim, client) -> {
             for (Object item : cases) {
@@ -632,7 +636,7 @@ public final class KlarnaPosTests {
     private static void getOrder() throws Exception {
         withClient((sim, client) -> {
             String orderId = paidOrder(sim, client, "ORDER-JAVA-GET");
-            Map<String, Object> order = object(Simulator.Json.parse(client.getOrder(orderId)));
+            Map<String, Object> order = object(JsonReader.parse(client.getOrder(orderId)));
             Check.equal(orderId, order.get("order_id"), "order id");
             Check.equal("AUTHORIZED", order.get("status"), "status");
             Check.equal(49000L, Simulator.number(order, "order_amount"), "order amount");
@@ -668,7 +672,7 @@ public final class KlarnaPosTests {
             refunds = list(simOrder(sim, orderId).get("refunds"));
             Check.equal(2, refunds.size(), "refunds booked");
             Check.equal("Retur – kvitto 1002", object(refunds.get(1)).get("description"), "UTF-8 description");
-            Map<String, Object> order = object(Simulator.Json.parse(client.getOrder(orderId)));
+            Map<String, Object> order = object(JsonReader.parse(client.getOrder(orderId)));
             Check.equal(30000L, Simulator.number(order, "captured_amount"), "captured");
             Check.equal(1200L, Simulator.number(order, "refunded_amount"), "refunded");
             Check.equal("PART_CAPTURED", order.get("status"), "status");
@@ -695,7 +699,7 @@ public final class KlarnaPosTests {
 
             String untouched = paidOrder(sim, client, "ORDER-JAVA-VOID");
             client.cancelOrder(untouched, "void-1");
-            Check.equal("CANCELLED", object(Simulator.Json.parse(client.getOrder(untouched))).get("status"), "cancelled");
+            Check.equal("CANCELLED", object(JsonReader.parse(client.getOrder(untouched))).get("status"), "cancelled");
             Check.throwsExactly(KlarnaConflictException.class, () -> client.releaseRemainingAuthorization(untouched, null),
                     "release after a cancel");
 
@@ -705,7 +709,7 @@ public final class KlarnaPosTests {
             Check.equal("NOT_ALLOWED", notAllowed.klarnaErrorCode(), "Klarna's code");
             client.capture(released, 100);
             client.releaseRemainingAuthorization(released, "release-1");
-            Check.equal("CAPTURED", object(Simulator.Json.parse(client.getOrder(released))).get("status"), "captured");
+            Check.equal("CAPTURED", object(JsonReader.parse(client.getOrder(released))).get("status"), "captured");
         });
     }
 
@@ -736,9 +740,9 @@ public final class KlarnaPosTests {
         Path dir = Files.createTempDirectory("klarna-pos-java-journal");
         try (Simulator sim = new Simulator(simulatorBinary)) {
             try (KlarnaClient client = new KlarnaClient(sim.config().journalDir(dir.resolve("journal").toString()))) {
-                Check.equal(0, list(Simulator.Json.parse(client.journalPending())).size(), "nothing open");
+                Check.equal(0, list(JsonReader.parse(client.journalPending())).size(), "nothing open");
                 try (KlarnaSession session = client.createSession(order())) {
-                    List<Object> pending = list(Simulator.Json.parse(client.journalPending()));
+                    List<Object> pending = list(JsonReader.parse(client.journalPending()));
                     Check.equal(1, pending.size(), "the session is open");
                     Map<String, Object> record = object(pending.get(0));
                     Check.equal("session", record.get("kind"), "kind");
@@ -748,7 +752,7 @@ public final class KlarnaPosTests {
                     sim.customer(session.id(), "approve", null);
                     Check.equal(SessionStatus.COMPLETED, session.await(Duration.ofSeconds(10)), "completed");
                 }
-                Check.equal(0, list(Simulator.Json.parse(client.journalPending())).size(), "closed once terminal");
+                Check.equal(0, list(JsonReader.parse(client.journalPending())).size(), "closed once terminal");
             }
             try (KlarnaClient plain = new KlarnaClient(sim.config())) {
                 Check.throwsExactly(KlarnaInvalidArgumentException.class, plain::journalPending, "no journal configured");
@@ -891,6 +895,174 @@ public final class KlarnaPosTests {
                 Check.equal(SessionStatus.CANCELED, heard.poll(), "the final call, already made");
                 Check.equal(null, heard.poll(), "nothing after it");
                 Check.equal("CANCELED", sim.session(session.id()).get("status"), "cancelled at Klarna");
+            }
+        });
+    }
+
+    // ---- the store's day --------------------------------------------------------------------
+
+    private interface WithJournal {
+        void run(Simulator sim, KlarnaClient client) throws Exception;
+    }
+
+    /** A simulator and a client with a journal_dir of its own. */
+    private static void withJournal(WithJournal body) throws Exception {
+        Path dir = Files.createTempDirectory("klarna-pos-java-day");
+        try (Simulator sim = new Simulator(simulatorBinary);
+             KlarnaClient client = new KlarnaClient(sim.config().journalDir(dir.resolve("journal").toString()))) {
+            body.run(sim, client);
+        } finally {
+            try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /** The test order with its merchant_reference1 replaced. */
+    private static String orderWithReference(String reference) throws IOException {
+        String order = order();
+        Check.isTrue(order.contains("\"K042-3-004711\""), "the order's merchant_reference1");
+        return order.replace("\"K042-3-004711\"", Json.quote(reference));
+    }
+
+    /** Creates a session for {@code reference} and lets the customer do {@code action}
+     * (approve, cancel, fail), the till seeing the outcome; returns the final status. */
+    private static SessionStatus sale(Simulator sim, KlarnaClient client, String reference, String action, String body)
+            throws IOException {
+        try (KlarnaSession session = client.createSession(orderWithReference(reference))) {
+            Check.equal(SessionStatus.DISTRIBUTED, session.poll(), reference + " distributed");
+            sim.customer(session.id(), action, body);
+            SessionStatus status = session.await(Duration.ofSeconds(10));
+            Check.isTrue(status.isTerminal(), reference + " terminal: " + status);
+            return status;
+        }
+    }
+
+    private static void storesDay() throws Exception {
+        withJournal((sim, client) -> {
+            OffsetDateTime start = OffsetDateTime.now().minusHours(1);
+            long amount = Simulator.number(object(JsonReader.parse(order())), "order_amount");
+            for (int i = 1; i <= 5; i++) {
+                Check.equal(SessionStatus.COMPLETED, sale(sim, client, "JAVA-PAID-" + i, "approve",
+                        "{\"order_id\":\"ORDER-JAVA-DAY-" + i + "\"}"), "paid " + i);
+            }
+            Check.equal(SessionStatus.CANCELED, sale(sim, client, "JAVA-CANCELLED", "cancel", null), "cancelled");
+            Check.equal(SessionStatus.FAILED, sale(sim, client, "JAVA-FAILED", "fail", "{\"code\":\"INTERNAL_ERROR\"}"),
+                    "failed");
+            try (KlarnaSession tillGaveUp = client.createSession(orderWithReference("JAVA-TILL-CANCELLED"))) {
+                tillGaveUp.poll();
+                tillGaveUp.cancel();
+            }
+            client.capture("ORDER-JAVA-DAY-1", amount, "C-1", "day-capture-1");
+            client.capture("ORDER-JAVA-DAY-2", 10000, "C-2", "day-capture-2");
+            client.refund("ORDER-JAVA-DAY-1", 1500, "R-1", "day-refund-1");
+            client.refund("ORDER-JAVA-DAY-1", 2500, "R-2", "day-refund-2");
+            client.refund("ORDER-JAVA-DAY-2", 999, "R-3", "day-refund-3");
+            Check.throwsExactly(KlarnaConflictException.class, () -> client.refund("ORDER-JAVA-DAY-2", 50000),
+                    "refund above the captured amount");
+
+            HistoryReport report = client.historyReport(start, start.plusHours(2));
+            CurrencyTotals sek = report.forCurrency("SEK");
+            Check.isTrue(sek != null, "a SEK row: " + report);
+            Check.equal(1, report.currencies().size(), "one currency: " + report);
+            Check.equal(5L, sek.get("paid").count(), "paid count");
+            Check.equal(5 * amount, sek.get("paid").amount(), "paid amount");
+            Check.equal(2L, sek.get("cancelled").count(), "cancelled count (customer and till)");
+            Check.equal(2 * amount, sek.get("cancelled").amount(), "cancelled amount");
+            Check.equal(1L, sek.get("failed").count(), "failed count");
+            Check.equal(0L, sek.get("open").count(), "nothing open");
+            Check.equal(2L, sek.get("captured").count(), "captures");
+            Check.equal(amount + 10000, sek.get("captured").amount(), "captured amount");
+            Check.equal(3L, sek.get("refunded").count(), "refunds: " + report);
+            Check.equal(1500L + 2500 + 999, sek.get("refunded").amount(), "refunded amount");
+            Check.equal(1L, sek.get("refused").count(), "the refused refund");
+            Check.equal(0L, report.unwritten(), "every line written");
+            long sessions = report.items().stream().filter(r -> r.kind().equals("session")).count();
+            Check.equal(8L, sessions, "session items");
+            HistoryRecord failed = report.items().stream().filter(r -> "failed".equals(r.outcome())).findFirst().get();
+            Check.equal("JAVA-FAILED", failed.merchantReference1(), "failed item's reference");
+            Check.isTrue(failed.failureCode() != null, "failed item's code: " + failed);
+            HistoryRecord refund = report.items().stream().filter(r -> "refunded".equals(r.outcome())).findFirst().get();
+            Check.equal("ORDER-JAVA-DAY-1", refund.orderId(), "refund's order");
+            Check.equal(1500L, refund.amount(), "refund's amount");
+            Check.equal("SEK", refund.purchaseCurrency(), "refund's currency from its sale");
+            Check.equal("JAVA-PAID-1", refund.merchantReference1(), "refund's sale reference");
+
+            HistoryReport before = client.historyReport("2000-01-01T00:00:00Z", "2000-01-02T00:00:00+01:00");
+            Check.equal(0, before.items().size(), "nothing on another day");
+            KlarnaInvalidArgumentException bad = Check.throwsExactly(KlarnaInvalidArgumentException.class,
+                    () -> client.historyReport("yesterday", "2026-12-01T00:00:00Z"), "bad bound");
+            Check.equal("from", bad.field(), "the bad bound is named");
+            bad = Check.throwsExactly(KlarnaInvalidArgumentException.class,
+                    () -> client.historyReport("2026-12-01T00:00:00Z", "2026-11-30T00:00:00Z"), "to before from");
+            Check.equal("to", bad.field(), "the later bound is named");
+        });
+        try (Simulator sim = new Simulator(simulatorBinary); KlarnaClient plain = new KlarnaClient(sim.config())) {
+            Check.throwsExactly(KlarnaInvalidArgumentException.class,
+                    () -> plain.historyReport("2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z"), "no journal_dir");
+        }
+    }
+
+    private static void findAfterLostAnswer() throws Exception {
+        withJournal((sim, client) -> {
+            String id;
+            String url;
+            // The till created the session, the customer paid, and the till never saw the
+            // answer (it crashed, or the line dropped): its record stays open.
+            try (KlarnaSession session = client.createSession(orderWithReference("JAVA-4711"))) {
+                session.poll();
+                id = session.id();
+                url = session.resultUrl();
+                sim.customer(id, "approve", "{\"order_id\":\"ORDER-JAVA-4711\"}");
+            }
+            List<HistoryRecord> found = client.historyFind("JAVA-4711");
+            Check.equal(1, found.size(), "one record: " + found);
+            Check.equal("open", found.get(0).outcome(), "outcome unknown to the till");
+            Check.equal(id, found.get(0).sessionId(), "with its session id, to resume");
+            try (KlarnaSession resumed = client.resumeSession(id, url)) {
+                Check.equal(SessionStatus.COMPLETED, resumed.poll(), "paid after all");
+            }
+            found = client.historyFind("JAVA-4711");
+            Check.equal(1, found.size(), "still one record: " + found);
+            Check.equal("paid", found.get(0).outcome(), "paid");
+            Check.equal("ORDER-JAVA-4711", found.get(0).orderId(), "Klarna's order");
+            Check.equal("042-till-3", found.get(0).merchantReference2(), "merchant_reference2");
+            Check.equal(1, client.historyFind("042-till-3").size(), "found by merchant_reference2 too");
+            Check.equal(0, client.historyFind("nothing-here").size(), "nothing known");
+            KlarnaInvalidArgumentException e = Check.throwsExactly(KlarnaInvalidArgumentException.class,
+                    () -> client.historyFind(""), "empty reference");
+            Check.equal("merchant_reference", e.field(), "field");
+        });
+    }
+
+    private static void receiptText() throws Exception {
+        withJournal((sim, client) -> {
+            long amount = Simulator.number(object(JsonReader.parse(order())), "order_amount");
+            String shown = (amount / 100) + "," + String.format("%02d", amount % 100) + " SEK";
+            try (KlarnaSession session = client.createSession(orderWithReference("JAVA-RECEIPT-4711"))) {
+                KlarnaConflictException e = Check.throwsExactly(KlarnaConflictException.class,
+                        () -> session.receiptText("de"), "no receipt before COMPLETED");
+                Check.equal(14, e.code(), "code");
+                session.poll();
+                sim.customer(session.id(), "approve", "{\"order_id\":\"ORDER-JAVA-RECEIPT\"}");
+                Check.equal(SessionStatus.COMPLETED, session.await(Duration.ofSeconds(10)), "completed");
+                String german = session.receiptText("de");
+                Check.isTrue(german.startsWith("Bezahlt mit Klarna\n"), german);
+                Check.isTrue(german.contains(shown), "the amount with a decimal comma: " + german);
+                Check.isTrue(german.contains("ORDER-JAVA-RECEIPT"), "the order id: " + german);
+                Check.isTrue(german.contains("JAVA-RECEIPT-4711"), "the reference: " + german);
+                String english = session.receiptText(null);
+                Check.isTrue(english.startsWith("Paid with Klarna\n"), english);
+                Check.isTrue(english.contains(shown.replace(',', '.')), "a decimal point in English: " + english);
+                Check.isTrue(!english.endsWith("\n"), "no newline after the last line");
+                for (String language : new String[] {"sv", "nb", "da", "fi", "de", "nl", "fr", "es", "it", "pl", "cs", "pt", "en"}) {
+                    String text = session.receiptText(language);
+                    for (String line : text.split("\n")) {
+                        Check.isTrue(line.codePointCount(0, line.length()) <= 42,
+                                language + ": at most 42 characters: " + line);
+                    }
+                    Check.isTrue(text.contains("Klarna"), language + ": names Klarna: " + text);
+                }
             }
         });
     }

@@ -1,5 +1,5 @@
 // The simulator (klarna-pos-sim) as a test fixture: a process on a free loopback port, its
-// control endpoints (/_sim/...) as method calls, and a small JSON reader for its answers.
+// control endpoints (/_sim/...) as method calls (answers read with the binding's JsonReader).
 
 package klarnapos;
 
@@ -12,9 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 final class Simulator implements AutoCloseable {
@@ -72,7 +69,7 @@ final class Simulator implements AutoCloseable {
     Map<String, Object> get(String path) {
         HttpResponse<String> r = request("GET", path, null);
         Check.equal(200, r.statusCode(), "GET " + path);
-        return (Map<String, Object>) Json.parse(r.body());
+        return (Map<String, Object>) JsonReader.parse(r.body());
     }
 
     Map<String, Object> session(String id) {
@@ -115,145 +112,6 @@ final class Simulator implements AutoCloseable {
             process.waitFor();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** A JSON reader: objects as LinkedHashMap, arrays as ArrayList, numbers as Long (BigInteger beyond) or Double. */
-    static final class Json {
-        private final String text;
-        private int at;
-
-        private Json(String text) {
-            this.text = text;
-        }
-
-        static Object parse(String text) {
-            Json j = new Json(text);
-            Object v = j.value();
-            j.space();
-            if (j.at != text.length()) {
-                throw j.error("trailing text");
-            }
-            return v;
-        }
-
-        private IllegalArgumentException error(String why) {
-            return new IllegalArgumentException("JSON: " + why + " at " + at + " of " + text);
-        }
-
-        private void space() {
-            while (at < text.length() && " \t\r\n".indexOf(text.charAt(at)) >= 0) {
-                at++;
-            }
-        }
-
-        private boolean take(char c) {
-            space();
-            if (at < text.length() && text.charAt(at) == c) {
-                at++;
-                return true;
-            }
-            return false;
-        }
-
-        private void expect(char c) {
-            if (!take(c)) {
-                throw error("expected " + c);
-            }
-        }
-
-        private Object value() {
-            space();
-            if (at >= text.length()) {
-                throw error("end of text");
-            }
-            char c = text.charAt(at);
-            if (c == '{') {
-                at++;
-                Map<String, Object> obj = new LinkedHashMap<>();
-                if (take('}')) {
-                    return obj;
-                }
-                do {
-                    space();
-                    String key = string();
-                    expect(':');
-                    obj.put(key, value());
-                } while (take(','));
-                expect('}');
-                return obj;
-            }
-            if (c == '[') {
-                at++;
-                List<Object> list = new ArrayList<>();
-                if (take(']')) {
-                    return list;
-                }
-                do {
-                    list.add(value());
-                } while (take(','));
-                expect(']');
-                return list;
-            }
-            if (c == '"') {
-                return string();
-            }
-            for (String word : new String[] {"true", "false", "null"}) {
-                if (text.startsWith(word, at)) {
-                    at += word.length();
-                    return word.equals("null") ? null : Boolean.valueOf(word.equals("true"));
-                }
-            }
-            int start = at;
-            while (at < text.length() && "+-0123456789.eE".indexOf(text.charAt(at)) >= 0) {
-                at++;
-            }
-            String number = text.substring(start, at);
-            if (number.isEmpty()) {
-                throw error("unexpected " + c);
-            }
-            if (number.contains(".") || number.contains("e") || number.contains("E")) {
-                return Double.valueOf(number);
-            }
-            try {
-                return Long.valueOf(number);
-            } catch (NumberFormatException e) {
-                return new java.math.BigInteger(number); // beyond a long: kept exact
-            }
-        }
-
-        private String string() {
-            if (at >= text.length() || text.charAt(at) != '"') {
-                throw error("expected a string");
-            }
-            at++;
-            StringBuilder sb = new StringBuilder();
-            while (true) {
-                if (at >= text.length()) {
-                    throw error("unterminated string");
-                }
-                char c = text.charAt(at++);
-                if (c == '"') {
-                    return sb.toString();
-                }
-                if (c != '\\') {
-                    sb.append(c);
-                    continue;
-                }
-                char e = text.charAt(at++);
-                switch (e) {
-                    case 'n': sb.append('\n'); break;
-                    case 't': sb.append('\t'); break;
-                    case 'r': sb.append('\r'); break;
-                    case 'b': sb.append('\b'); break;
-                    case 'f': sb.append('\f'); break;
-                    case 'u':
-                        sb.append((char) Integer.parseInt(text.substring(at, at + 4), 16));
-                        at += 4;
-                        break;
-                    default: sb.append(e);
-                }
-            }
         }
     }
 }

@@ -164,6 +164,12 @@ final class Ffi {
 
         Pointer kpos_status_customer_text_for(int status, byte[] language);
 
+        int kpos_history_report(Pointer client, byte[] from, byte[] to, PointerByReference reportJson);
+
+        int kpos_history_find(Pointer client, byte[] merchantReference, PointerByReference recordsJson);
+
+        int kpos_session_receipt_text(Pointer s, byte[] language, PointerByReference text);
+
         int kpos_webhook_verify(Pointer client, byte[] target, SizeT targetLen, byte[] body, SizeT bodyLen,
                 PointerByReference sessionIdOut, IntByReference statusOut);
     }

@@ -5,6 +5,11 @@ import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.PointerByReference;
 import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -199,6 +204,49 @@ public final class KlarnaClient implements AutoCloseable {
             }
             return new HealthCheck(code, Ffi.takeOwned(out.getValue()));
         });
+    }
+
+    // ---- the store's day -----------------------------------------------------------------------
+
+    /**
+     * The store's day for a cash-up (kpos_history_report): the work finished from {@code from}
+     * (inclusive) to {@code to} (exclusive), RFC 3339 date-times with an offset
+     * ("2026-11-30T00:00:00+01:00"), read from the history in journal_dir, parsed: counts and
+     * sums in minor units per currency and outcome, and the items. Throws
+     * KlarnaInvalidArgumentException (field() "from" or "to") for a bad bound, and for a client
+     * without a journal.
+     */
+    public HistoryReport historyReport(String from, String to) {
+        byte[] lower = Ffi.utf8(requireNonNull(from, "from"), "from");
+        byte[] upper = Ffi.utf8(requireNonNull(to, "to"), "to");
+        PointerByReference out = new PointerByReference();
+        return HistoryReport.parse(owned(client -> Ffi.lib().kpos_history_report(client, lower, upper, out), out));
+    }
+
+    /** {@link #historyReport(String, String)} for two instants (their offsets are kept). */
+    public HistoryReport historyReport(OffsetDateTime from, OffsetDateTime to) {
+        return historyReport(requireNonNull(from, "from").format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
+                requireNonNull(to, "to").format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+    }
+
+    /**
+     * "Was this sale paid?" (kpos_history_find): every session and Order Management record of
+     * the history and the journal whose merchant_reference1 or merchant_reference2 is
+     * {@code merchantReference}, oldest first, each with its outcome ("paid", "open",
+     * "refunded", ...). An empty list means nothing is known here: look the reference up in
+     * Klarna's merchant portal. Throws KlarnaInvalidArgumentException (field()
+     * "merchant_reference") for an empty or overlong reference, and for a client without a
+     * journal.
+     */
+    public List<HistoryRecord> historyFind(String merchantReference) {
+        byte[] reference = Ffi.utf8(requireNonNull(merchantReference, "merchantReference"), "merchant_reference");
+        PointerByReference out = new PointerByReference();
+        String json = owned(client -> Ffi.lib().kpos_history_find(client, reference, out), out);
+        List<HistoryRecord> records = new ArrayList<>();
+        for (Object item : (List<?>) JsonReader.parse(json)) {
+            records.add(HistoryRecord.of(item));
+        }
+        return Collections.unmodifiableList(records);
     }
 
     // ---- crash safety and webhooks ----------------------------------------------------------

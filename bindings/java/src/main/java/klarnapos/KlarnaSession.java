@@ -2,6 +2,7 @@ package klarnapos;
 
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.PointerByReference;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.time.Duration;
@@ -102,6 +103,21 @@ public final class KlarnaSession implements AutoCloseable {
         return call(s -> {
             int code = Ffi.lib().kpos_session_failure(s);
             return code == 0 ? null : KlarnaException.fromLastError(code);
+        });
+    }
+
+    /**
+     * The receipt lines of a COMPLETED payment (kpos_session_receipt_text) in {@code language}
+     * (a BCP 47 tag; English when null or unknown): paid with Klarna, amount and currency,
+     * Klarna's order id, date and time, merchant reference; separated by "\n", each at most 42
+     * characters. Throws KlarnaConflictException when the session is not COMPLETED.
+     */
+    public String receiptText(String language) {
+        byte[] tag = Ffi.utf8(language, "language");
+        PointerByReference out = new PointerByReference();
+        return call(s -> {
+            KlarnaException.check(Ffi.lib().kpos_session_receipt_text(s, tag, out));
+            return Ffi.takeOwned(out.getValue());
         });
     }
 
