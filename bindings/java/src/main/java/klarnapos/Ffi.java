@@ -174,7 +174,7 @@ final class Ffi {
                 PointerByReference sessionIdOut, IntByReference statusOut);
     }
 
-    private static Api loaded;
+    private static volatile Api loaded;
     private static String refused;
 
     /**
@@ -184,7 +184,12 @@ final class Ffi {
      * library whose major version differs from this binding's is refused with an
      * UnsatisfiedLinkError naming both versions, then and on every later call.
      */
-    static synchronized Api lib() {
+    static Api lib() {
+        Api api = loaded;
+        return api != null ? api : load();
+    }
+
+    private static synchronized Api load() {
         if (loaded != null) {
             return loaded;
         }
