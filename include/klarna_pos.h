@@ -464,8 +464,9 @@ KPOS_API void kpos_client_free(kpos_client *client);
  * `order_cancelled`, `released`, `refused` (Klarna said no; `failure_code`), and `unanswered`
  * (no definitive answer yet: repeat it, see `kpos_journal_pending`). An Order Management item
  * carries the currency and references of its sale when the history holds the sale; otherwise
- * its row has `"currency":null`. Finished items are placed by `finished_at`, open ones by
- * `created_at`; items come oldest first. `unwritten` counts history lines this process could not
+ * its row has `"currency":null`. Currency rows come in the order their currency first appears
+ * among the items; the items are the history's lines in the order they were recorded (the order
+ * the work finished), then the open records, oldest first. `unwritten` counts history lines this process could not
  * write (disk full; they are in the report, and written with the next line).
  *
  * Thread-safe. Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` with field `from` or `to` for a
@@ -488,7 +489,7 @@ kpos_result kpos_history_report(kpos_client *client,
  * "Was sale 4711 paid?": every record the history and the journal (in `journal_dir`, shared by
  * every client and process using it) hold whose `merchant_reference1` or
  * `merchant_reference2` is `merchant_reference`, with the Order Management work on their
- * orders, oldest first, each with its `outcome` (the items of `kpos_history_report`: `paid`,
+ * orders (history lines in the order recorded, then open records), each with its `outcome` (the items of `kpos_history_report`: `paid`,
  * `cancelled`, `failed`, `expired`, `open`, `captured`, `refunded`, ...).
  *
  * Writes a JSON array with one record per line to `*records_json` (release it with
@@ -631,7 +632,7 @@ KPOS_API uint32_t kpos_last_error_http_status(void);
  * Lists the open work recorded in the client's journal (config `journal_dir`), oldest first,
  * as a JSON array with one record per line:
  *
- * - `{"kind":"session","session_id","result_url","created_at","merchant_reference1","order_amount"}`:
+ * - `{"kind":"session","session_id","result_url","created_at","merchant_reference1","merchant_reference2","order_amount","purchase_currency"}`:
  *   a session not seen terminal. Continue it with `kpos_session_resume` and wait until it is
  *   terminal; its record then closes. `session_id` and `result_url` are `null` when the create
  *   was sent but its answer never arrived: such a session cannot be resumed (a payment of that
@@ -642,7 +643,8 @@ KPOS_API uint32_t kpos_last_error_http_status(void);
  *   JSON, `null` for cancel and release) with the same `idempotency_key`: Klarna applies it
  *   once, and the record closes.
  *
- * `created_at` is UTC (`2026-05-01T12:00:00Z`). Writes the array to `*json_out` (release it
+ * `created_at` is UTC (`2026-05-01T12:00:00Z`). Finished work is in the history
+ * (`kpos_history_report`, `kpos_history_find`). Writes the array to `*json_out` (release it
  * with `kpos_string_free`). Thread-safe; other processes sharing the directory are seen too.
  *
  * Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, a client without

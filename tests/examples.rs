@@ -1,4 +1,4 @@
-//! The C example tills (examples/c/refund.c, recover.c), compiled with gcc against the committed
+//! The C example tills (examples/c/refund.c, recover.c, day_report.c), compiled with gcc against the committed
 //! header exactly as a till developer would, and run against the simulator.
 #![cfg(unix)]
 
@@ -146,4 +146,86 @@ fn the_c_recover_example_finishes_what_a_till_left_open() {
         value_of(&stdout, "refund ", "refund_id")
     );
     assert_eq!(ledger["idempotency_keys"]["refunds"], json!(["ret-77"]));
+}
+
+/// A one-line order of `amount` minor units in SEK with `reference` as merchant_reference1.
+fn sek_sale(amount: i64, reference: &str) -> String {
+    json!({
+        "purchase_country": "SE", "purchase_currency": "SEK",
+        "order_amount": amount, "order_tax_amount": amount / 5,
+        "order_lines": [{"type": "physical", "name": "Item", "quantity": 1, "unit_price": amount,
+                         "tax_rate": 2500, "total_amount": amount, "total_tax_amount": amount / 5}],
+        "merchant_reference1": reference,
+    })
+    .to_string()
+}
+
+#[test]
+fn the_c_day_report_example_prints_the_cash_up_table() {
+    let day_report = compile("day_report");
+    let sim = Sim::start();
+    let dir = scratch_dir("day-report-example");
+    let mut cfg: Value = serde_json::from_str(&sim.config_json(json!({}))).unwrap();
+    cfg["journal_dir"] = json!(dir.to_str().unwrap());
+    let now = std::time::SystemTime::now();
+    let hour = std::time::Duration::from_secs(3600);
+    let from = klarna_pos::core::clock::rfc3339_utc(now - hour);
+    let to = klarna_pos::core::clock::rfc3339_utc(now + hour);
+    {
+        let till = Client::new(&cfg.to_string()).unwrap();
+        let mut orders = Vec::new();
+        for (i, amount) in [12500, 1000, 250].into_iter().enumerate() {
+            let s = till.create(&sek_sale(amount, &format!("day-{i}"))).unwrap();
+            sim.act(&s.id(), "approve", None);
+            assert_eq!(
+                s.poll().unwrap(),
+                klarna_pos::ffi::session::KPOS_STATUS_COMPLETED
+            );
+            orders.push(s.order_id().unwrap());
+        }
+        till.create(&sek_sale(500, "day-3"))
+            .unwrap()
+            .cancel()
+            .unwrap();
+        till.capture(&orders[0], r#"{"captured_amount": 12500}"#, None)
+            .unwrap();
+        till.refund(&orders[0], r#"{"refunded_amount": 1000}"#, None)
+            .unwrap();
+    }
+
+    let (out, stdout) = run(&day_report, &sim, Some(&dir), &[&from, &to]);
+    assert!(out.status.success(), "{}", stdout);
+    let row = |outcome: &str, count: u32, amount: &str| {
+        format!("{:<8} {:<20} {:>5} {:>15}", "SEK", outcome, count, amount)
+    };
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], format!("Klarna cash-up from {from} to {to}"));
+    assert_eq!(
+        &lines[2..8],
+        &[
+            row("paid", 3, "137.50").as_str(),
+            row("cancelled", 1, "5.00").as_str(),
+            row("captured", 1, "125.00").as_str(),
+            row("refunded", 1, "10.00").as_str(),
+            format!(
+                "{:<8} {:<26} {:>15}",
+                "SEK", "net (paid - refunded)", "127.50"
+            )
+            .as_str(),
+            "items:",
+        ],
+        "{stdout}"
+    );
+    assert_eq!(lines.len(), 8 + 6, "six items: {stdout}");
+    assert!(
+        lines[8].contains(" paid 125.00 SEK ref=day-0 order="),
+        "{stdout}"
+    );
+
+    let (out, stdout) = run(&day_report, &sim, Some(&dir), &["today", &to]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.starts_with("error=KPOS_E_INVALID_ARGUMENT") && stdout.contains("field=from"),
+        "{stdout}"
+    );
 }

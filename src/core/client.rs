@@ -14,7 +14,7 @@ use std::time::Instant;
 use super::config::Config;
 use super::error::{Code, Error, Result};
 use super::http::{Limits, Method, Object, Request, Response, Retry, Text, Transport};
-use super::journal::{Journal, RecordId};
+use super::journal::{Finished, Journal, RecordId};
 use super::log::{log, Level};
 use super::order;
 use super::session::{Sale, Session};
@@ -104,7 +104,7 @@ impl Client {
                 if let Some(r) = &record {
                     // Refused for good: no session exists. Otherwise one may: the record stays.
                     if is_definitive_refusal(&e) {
-                        self.close_record(r, "REFUSED", serde_json::Value::Null);
+                        self.close_record(r, "REFUSED", &Finished::default());
                     }
                 }
                 return Err(e);
@@ -154,11 +154,11 @@ impl Client {
     }
 
     /// Closes a journal record after the request, adding the finished work to the history
-    /// with `detail` (see [`Journal::close`]); a failure only leaves it open (logged), which
+    /// with `finished` (see [`Journal::close`]); a failure only leaves it open (logged), which
     /// makes the work show up as pending again: harmless to repeat.
-    pub(crate) fn close_record(&self, record: &RecordId, outcome: &str, detail: serde_json::Value) {
+    pub(crate) fn close_record(&self, record: &RecordId, outcome: &str, finished: &Finished) {
         if let Some(j) = &self.journal {
-            if let Err(e) = j.close(record, outcome, detail) {
+            if let Err(e) = j.close(record, outcome, finished) {
                 log!(
                     Level::Warn,
                     "journal: a finished record could not be closed ({}); it stays pending",

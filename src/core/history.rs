@@ -33,16 +33,16 @@
 //! and counted as `unwritten` in this process's reports (which include it). Up to
 //! [`MAX_BACKLOG`] lines are kept; beyond that the oldest are dropped with an error logged.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::clock;
 use super::error::{Error, Result};
-use super::journal::{self, Journal, Kind, Record};
+use super::journal::{self, Finished, Journal, Kind, Record};
 use super::log::{log, Level};
 
 pub const FORMAT_VERSION: u64 = 1;
@@ -110,65 +110,74 @@ fn call_amount(r: &Record) -> Value {
 }
 
 /// The line for journal record `r` closing with `outcome`, or `None` when the outcome is not
-/// finished work (a refused create). `detail` adds what the record does not hold.
-pub(super) fn entry(r: &Record, outcome: &str, detail: Value) -> Option<Value> {
-    let finished_at = clock::rfc3339_utc(SystemTime::now());
-    let detail = |k: &str| detail.get(k).cloned().unwrap_or(Value::Null);
-    let mut e = view(r, None);
-    match r.kind {
-        Kind::Session => {
-            e["outcome"] = json!(session_outcome(outcome)?);
-            e["status"] = json!(outcome);
-            if e["session_id"].is_null() {
-                e["session_id"] = detail("session_id");
-            }
-            e["order_id"] = detail("order_id");
-            e["klarna_reference"] = detail("klarna_reference");
-        }
-        k => {
-            e["outcome"] = json!(call_outcome(k, outcome)?);
-            e["created_id"] = detail("created_id");
-        }
-    }
-    e["failure_code"] = detail("failure_code");
-    e["finished_at"] = json!(finished_at);
-    Some(e)
-}
-
-/// A journal record as a history item; `outcome` `None` leaves it for the caller to set. The
-/// same fields for every record, `null` where they do not apply.
-fn view(r: &Record, outcome: Option<&str>) -> Value {
-    let field = |k: &str| r.open_line.get(k).cloned().unwrap_or(Value::Null);
-    let (amount, order_id) = match r.kind {
-        Kind::Session => (field("order_amount"), Value::Null),
-        _ => (call_amount(r), field("order_id")),
+/// finished work (a refused create). `finished` adds what the record does not hold.
+pub(super) fn entry(r: &Record, outcome: &str, finished: &Finished) -> Option<Value> {
+    let (name, status) = match r.kind {
+        Kind::Session => (session_outcome(outcome)?, Some(outcome)),
+        k => (call_outcome(k, outcome)?, None),
     };
-    json!({
-        "kind": r.kind.name(),
-        "record": r.id,
-        "outcome": outcome,
-        "amount": amount,
-        "purchase_currency": field("purchase_currency"),
-        "merchant_reference1": field("merchant_reference1"),
-        "merchant_reference2": field("merchant_reference2"),
-        "session_id": r.session_id,
-        "order_id": order_id,
-        "idempotency_key": field("idempotency_key"),
-        "created_at": field("created_at"),
-        "finished_at": null,
-    })
+    let mut e = view(r, name);
+    let text = |t: &Option<String>| Value::from(t.clone());
+    if r.session_id.is_none() {
+        e.insert("session_id".into(), text(&finished.session_id));
+    }
+    if let Some(status) = status {
+        e.insert("order_id".into(), text(&finished.order_id));
+        e.insert("status".into(), Value::from(status));
+        e.insert("klarna_reference".into(), text(&finished.klarna_reference));
+    } else {
+        e.insert("created_id".into(), text(&finished.created_id));
+    }
+    e.insert("failure_code".into(), text(&finished.failure_code));
+    e.insert(
+        "finished_at".into(),
+        Value::from(clock::rfc3339_utc(SystemTime::now())),
+    );
+    Some(Value::Object(e))
 }
 
-/// An Order Management line takes its sale's currency and references (and session id) when
+/// The fields every item has, in their order; `null` where they do not apply.
+const FIELDS: [&str; 12] = [
+    "kind",
+    "record",
+    "outcome",
+    "amount",
+    "purchase_currency",
+    "merchant_reference1",
+    "merchant_reference2",
+    "session_id",
+    "order_id",
+    "idempotency_key",
+    "created_at",
+    "finished_at",
+];
+
+/// A journal record as an item with `outcome`: what its opening line and its session id say.
+fn view(r: &Record, outcome: &str) -> Map<String, Value> {
+    let mut e = Map::new();
+    for key in FIELDS {
+        let value = match key {
+            "kind" => Some(Value::from(r.kind.name())),
+            "record" => Some(Value::from(r.id.as_str())),
+            "outcome" => Some(Value::from(outcome)),
+            "amount" if r.kind == Kind::Session => r.open_line.get("order_amount").cloned(),
+            "amount" => Some(call_amount(r)),
+            "session_id" => r.session_id.as_deref().map(Value::from),
+            "order_id" if r.kind == Kind::Session => None,
+            "finished_at" => None,
+            k => r.open_line.get(k).cloned(),
+        }
+        .unwrap_or(Value::Null);
+        e.insert(key.into(), value);
+    }
+    e
+}
+
+/// An Order Management item takes its sale's currency and references (and session id) when
 /// the history knows the session that made the order.
 fn adopt_sale(e: &mut Value, sale: &Value) {
-    for k in [
-        "purchase_currency",
-        "merchant_reference1",
-        "merchant_reference2",
-        "session_id",
-    ] {
-        e[k] = sale[k].clone();
+    for k in &FIELDS[4..8] {
+        e[*k] = sale[*k].clone();
     }
 }
 
@@ -266,22 +275,17 @@ impl History {
         Ok(())
     }
 
-    /// The month files, oldest first.
-    fn files(&self) -> Vec<((i64, i64), PathBuf)> {
+    /// The month files, oldest first (their names sort by month).
+    fn files(&self) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };
-        let mut files: Vec<_> = entries
+        let mut files: Vec<PathBuf> = entries
             .flatten()
             // Regular files only: a link or anything else of that name is not the history.
             .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|entry| {
-                let name = entry.file_name();
-                let month = name.to_str()?.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
-                let (y, m) = month.split_once('-')?;
-                let ym = (y.parse().ok()?, m.parse().ok()?);
-                (y.len() == 4 && m.len() == 2).then(|| (ym, entry.path()))
-            })
+            .map(|entry| entry.path())
+            .filter(|path| month_of(path).is_some())
             .collect();
         files.sort();
         files
@@ -334,14 +338,15 @@ impl History {
     /// then those not written yet; each record once.
     fn lines(&self, months: Option<((i64, i64), (i64, i64))>) -> Result<Vec<Value>> {
         let mut all = Vec::new();
-        for (month, path) in self.files() {
+        for path in self.files() {
+            let month = month_of(&path).unwrap_or_default();
             if months.is_none_or(|(first, last)| (first..=last).contains(&month)) {
                 all.extend(History::read(&path)?);
             }
         }
         all.extend(self.backlog().iter().cloned());
-        let mut seen = HashSet::new();
-        all.retain(|e| seen.insert(text(e, "record").unwrap_or("").to_string()));
+        let mut seen = Seen::new();
+        all.retain(|e| text(e, "record").is_none_or(|r| seen.insert(r.to_string(), 0).is_none()));
         Ok(all)
     }
 
@@ -354,8 +359,30 @@ impl History {
         self.files()
             .iter()
             .rev()
-            .find_map(|(_, path)| History::read(path).ok()?.iter().find(is_sale).cloned())
+            .find_map(|path| History::read(path).ok()?.iter().find(is_sale).cloned())
     }
+}
+
+/// The month of a history file's name (`history-2026-11.jsonl`).
+fn month_of(path: &Path) -> Option<(i64, i64)> {
+    let name = path.file_name()?.to_str()?;
+    let (y, m) = name
+        .strip_prefix(PREFIX)?
+        .strip_suffix(SUFFIX)?
+        .split_once('-')?;
+    let month = (y.parse().ok()?, m.parse().ok()?);
+    (y.len() == 4 && m.len() == 2).then_some(month)
+}
+
+/// Record ids seen (a map, for the one hash map type the library has).
+type Seen = HashMap<String, usize>;
+
+/// The record ids of history lines.
+fn known_records(lines: &[Value]) -> Seen {
+    lines
+        .iter()
+        .filter_map(|e| text(e, "record").map(|r| (r.to_string(), 0)))
+        .collect()
 }
 
 /// An RFC 3339 bound of a report, in milliseconds.
@@ -372,32 +399,30 @@ fn bound(value: &str, name: &str) -> Result<i64> {
 }
 
 /// A JSON array with one value per line (easy to split without a JSON parser); `[]` when empty.
-fn lines_array(values: &[Value]) -> String {
+pub(super) fn lines_array<T: std::fmt::Display>(values: &[T]) -> String {
     if values.is_empty() {
         return "[]".into();
     }
-    let lines: Vec<String> = values.iter().map(Value::to_string).collect();
+    let lines: Vec<String> = values.iter().map(T::to_string).collect();
     format!("[\n{}\n]", lines.join(",\n"))
 }
 
 impl Journal {
     /// The journal's open records as history items: sessions `open`, Order Management calls
     /// `unanswered`; records whose history line exists (in `known`) are left out.
-    fn open_items(&self, known: &HashSet<String>) -> Result<Vec<Value>> {
+    fn open_items(&self, known: &Seen) -> Result<Vec<Value>> {
         let folded = self.read()?;
         let mut items = Vec::new();
         for r in folded.open_records() {
-            if known.contains(&r.id) {
+            if known.contains_key(&r.id) {
                 continue;
             }
-            let mut e = view(
-                r,
-                Some(if r.kind == Kind::Session {
-                    "open"
-                } else {
-                    "unanswered"
-                }),
-            );
+            let outcome = if r.kind == Kind::Session {
+                "open"
+            } else {
+                "unanswered"
+            };
+            let mut e = Value::Object(view(r, outcome));
             if r.kind != Kind::Session {
                 if let Some(sale) = text(&e, "order_id").and_then(|o| self.history().sale_of(o)) {
                     adopt_sale(&mut e, &sale);
@@ -421,45 +446,49 @@ impl Journal {
             clock::utc_year_month(to_ms - 1),
         );
         let in_range = |e: &Value| when(e).is_some_and(|t| from_ms <= t && t < to_ms);
-        let (mut items, unwritten) = self.locked(|| {
+        let (items, unwritten) = self.locked(|| {
             let lines = self.history().lines(Some(months))?;
-            let known = lines
-                .iter()
-                .filter_map(|e| text(e, "record").map(str::to_string))
-                .collect();
+            let known = known_records(&lines);
             let mut items: Vec<Value> = lines.into_iter().filter(in_range).collect();
             items.extend(self.open_items(&known)?.into_iter().filter(in_range));
             Ok((items, self.history().backlog().len()))
         })?;
-        items.sort_by_key(when);
-        let mut totals: BTreeMap<Option<String>, Map<String, Value>> = BTreeMap::new();
+        // One row per currency, in the order they first appear (a shop has one or two): a
+        // count and a sum per outcome.
+        let mut totals: Vec<(Option<&str>, [(i64, i64); OUTCOMES.len()])> = Vec::new();
         for e in &items {
-            let currency = text(e, "purchase_currency").map(str::to_string);
-            let per = totals.entry(currency).or_insert_with(|| {
-                OUTCOMES
-                    .iter()
-                    .map(|o| (o.to_string(), json!({"count": 0, "amount": 0})))
-                    .collect()
-            });
-            if let Some(t) = text(e, "outcome").and_then(|o| per.get_mut(o)) {
-                t["count"] = json!(t["count"].as_i64().unwrap_or(0) + 1);
-                t["amount"] =
-                    json!(t["amount"].as_i64().unwrap_or(0) + e["amount"].as_i64().unwrap_or(0));
+            let currency = text(e, "purchase_currency");
+            let row = match totals.iter().position(|(c, _)| *c == currency) {
+                Some(row) => row,
+                None => {
+                    totals.push((currency, [(0, 0); OUTCOMES.len()]));
+                    totals.len() - 1
+                }
+            };
+            let outcome = text(e, "outcome").unwrap_or("");
+            if let Some(o) = OUTCOMES.iter().position(|name| *name == outcome) {
+                let t = &mut totals[row].1[o];
+                t.0 += 1;
+                t.1 += e["amount"].as_i64().unwrap_or(0);
             }
         }
-        let currencies: Vec<Value> = totals
-            .into_iter()
+        let currencies: Vec<String> = totals
+            .iter()
             .map(|(currency, per)| {
-                let mut row = Map::new();
-                row.insert("currency".into(), json!(currency));
-                row.extend(per);
-                Value::Object(row)
+                let mut row = format!("{{\"currency\":{}", Value::from(*currency));
+                for (name, (count, amount)) in OUTCOMES.iter().zip(per) {
+                    row.push_str(&format!(
+                        ",\"{name}\":{{\"count\":{count},\"amount\":{amount}}}"
+                    ));
+                }
+                row.push('}');
+                row
             })
             .collect();
         Ok(format!(
             "{{\"from\":{},\"to\":{},\"unwritten\":{},\n\"currencies\":{},\n\"items\":{}}}",
-            json!(from),
-            json!(to),
+            Value::from(from),
+            Value::from(to),
             unwritten,
             lines_array(&currencies),
             lines_array(&items)
@@ -468,7 +497,7 @@ impl Journal {
 
     /// The records of `kpos_history_find`: every history line and open journal record whose
     /// `merchant_reference1` or `merchant_reference2` is `reference`, with the Order Management
-    /// work on their orders, oldest first.
+    /// work on their orders: history lines in the order recorded, then open records.
     pub fn history_find(&self, reference: &str) -> Result<String> {
         if reference.is_empty()
             || reference.chars().count() > MAX_REFERENCE_CHARS
@@ -481,10 +510,7 @@ impl Journal {
         }
         let mut all = self.locked(|| {
             let mut all = self.history().lines(None)?;
-            let known = all
-                .iter()
-                .filter_map(|e| text(e, "record").map(str::to_string))
-                .collect();
+            let known = known_records(&all);
             all.extend(self.open_items(&known)?);
             Ok(all)
         })?;
@@ -492,17 +518,16 @@ impl Journal {
             text(e, "merchant_reference1") == Some(reference)
                 || text(e, "merchant_reference2") == Some(reference)
         };
-        let orders: HashSet<String> = all
+        let orders: Seen = all
             .iter()
             .filter(|e| e["kind"] == "session" && names(e))
-            .filter_map(|e| text(e, "order_id").map(str::to_string))
+            .filter_map(|e| text(e, "order_id").map(|o| (o.to_string(), 0)))
             .collect();
         all.retain(|e| {
             names(e)
                 || (e["kind"] != "session"
-                    && text(e, "order_id").is_some_and(|o| orders.contains(o)))
+                    && text(e, "order_id").is_some_and(|o| orders.contains_key(o)))
         });
-        all.sort_by_key(when);
         Ok(lines_array(&all))
     }
 }

@@ -130,6 +130,19 @@ impl Kind {
     }
 }
 
+/// What a closing record adds to its history line beyond what the journal holds.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// Klarna's session id (when the journal could not record it from the create's answer).
+    pub session_id: Option<String>,
+    pub order_id: Option<String>,
+    pub klarna_reference: Option<String>,
+    /// Klarna's error code of a failed session or a refused call (else the library's code name).
+    pub failure_code: Option<String>,
+    /// Klarna's capture or refund id.
+    pub created_id: Option<String>,
+}
+
 /// The id of one record in the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordId(String);
@@ -339,7 +352,7 @@ impl Journal {
                     && r.session_id.is_none()
                     && now.saturating_sub(created) > SESSION_LIFETIME.as_secs()
                 {
-                    journal.close_locked(r, "EXPIRED", Value::Null)?;
+                    journal.close_locked(r, "EXPIRED", &Finished::default())?;
                 }
             }
         }
@@ -479,19 +492,19 @@ impl Journal {
     }
 
     /// Closes a record with its outcome (a session status, `REFUSED`, `done` or `refused`),
-    /// first adding the finished work to the history with `detail` (an object of fields the
-    /// record does not hold: order id, failure code, created id); compacts now and then.
+    /// first adding the finished work to the history with what `finished` adds; compacts now
+    /// and then.
     ///
     /// A record already closed (by another process or client) is left alone: the history gets
     /// each record once. Writing the history line first means a crash between the two writes
     /// leaves the record open and its history line written; the repeat is recognised by the
     /// record id when the history is read.
-    pub fn close(&self, record: &RecordId, outcome: &str, detail: Value) -> Result<()> {
+    pub fn close(&self, record: &RecordId, outcome: &str, finished: &Finished) -> Result<()> {
         self.locked(|| {
             let folded = self.read()?;
             // Compaction drops closed records only: a record not found was closed.
             match folded.records.iter().find(|r| r.id == record.0) {
-                Some(r) if !r.closed => self.close_locked(r, outcome, detail),
+                Some(r) if !r.closed => self.close_locked(r, outcome, finished),
                 _ => Ok(()),
             }
         })?;
@@ -504,8 +517,8 @@ impl Journal {
 
     /// Adds `r` to the history (a failure there is logged and kept for later, never an error)
     /// and appends its close line. The caller holds the lock.
-    fn close_locked(&self, r: &Record, outcome: &str, detail: Value) -> Result<()> {
-        if let Some(entry) = history::entry(r, outcome, detail) {
+    fn close_locked(&self, r: &Record, outcome: &str, finished: &Finished) -> Result<()> {
+        if let Some(entry) = history::entry(r, outcome, finished) {
             self.history.append(entry);
         }
         self.append(&close_line(&r.id, outcome))
@@ -524,12 +537,7 @@ impl Journal {
     /// [`Journal::pending`] as a JSON array with one record per line (easy to split for tills
     /// without a JSON parser); `[]` when nothing is open.
     pub fn pending_json(&self) -> Result<String> {
-        let records = self.pending()?;
-        if records.is_empty() {
-            return Ok("[]".into());
-        }
-        let lines: Vec<String> = records.iter().map(Value::to_string).collect();
-        Ok(format!("[\n{}\n]", lines.join(",\n")))
+        Ok(history::lines_array(&self.pending()?))
     }
 
     /// Rewrites the journal without closed records when they outnumber the open ones, and
@@ -851,11 +859,13 @@ mod tests {
         assert_eq!(sale.order_amount, Some(12500));
         assert_eq!(sale.merchant_reference1.as_deref(), Some("R-1"));
         assert_eq!(j.pending().unwrap()[0]["result_url"], "https://x/s-1");
-        j.close(&r, "COMPLETED", json!({"order_id": "o-1"}))
-            .unwrap();
+        let paid = Finished {
+            order_id: Some("o-1".into()),
+            ..Finished::default()
+        };
+        j.close(&r, "COMPLETED", &paid).unwrap();
         // A second close (another process, a repeated getter) adds nothing.
-        j.close(&r, "COMPLETED", json!({"order_id": "o-1"}))
-            .unwrap();
+        j.close(&r, "COMPLETED", &paid).unwrap();
         assert!(j.pending().unwrap().is_empty());
         assert!(j.find_session("s-1").unwrap().is_none());
         let h = history_lines(&dir);
@@ -886,7 +896,7 @@ mod tests {
         let dir = temp_dir("refused");
         let j = Journal::open(&dir).unwrap();
         let r = j.open_session(&sale(100, "R-2")).unwrap();
-        j.close(&r, "REFUSED", Value::Null).unwrap();
+        j.close(&r, "REFUSED", &Finished::default()).unwrap();
         assert!(history_lines(&dir).is_empty());
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -938,6 +948,11 @@ mod tests {
         .unwrap();
         let j = Journal::open(&dir).unwrap();
         assert!(j.pending().unwrap().is_empty());
+        // The history says the sale of that create expired, without a session id.
+        let h = history_lines(&dir);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h[0]["outcome"], "expired");
+        assert_eq!(h[0]["session_id"], Value::Null);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -17,14 +17,14 @@
 //! fields pass through untouched. Failures are `BadRequest` with the field path.
 
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::client::{is_definitive_refusal, Client};
 use super::error::{Error, Result};
 use super::field::{self, Json};
 use super::http::{Limits, Method, Request, Response, Retry};
 use super::id;
-use super::journal::{Call, Kind};
+use super::journal::{Call, Finished, Kind};
 use super::log::{log, Level};
 use super::order::{self, rules};
 use super::url;
@@ -260,21 +260,25 @@ impl Client {
             },
             Limits::default(),
         );
-        let (outcome, detail) = match &result {
-            Ok(resp) => (
-                Some("done"),
-                json!({"created_id": created_id(action, resp).ok().filter(|id| !id.is_empty())}),
-            ),
-            Err(e) if is_definitive_refusal(e) => (
-                Some("refused"),
-                json!({"failure_code": e.klarna_error_code.clone()
-                    .unwrap_or_else(|| e.code.name().into())}),
-            ),
+        let mut finished = Finished::default();
+        let outcome = match &result {
+            Ok(resp) => {
+                finished.created_id = created_id(action, resp).ok().filter(|id| !id.is_empty());
+                Some("done")
+            }
+            Err(e) if is_definitive_refusal(e) => {
+                finished.failure_code = Some(
+                    e.klarna_error_code
+                        .clone()
+                        .unwrap_or_else(|| e.code.name().into()),
+                );
+                Some("refused")
+            }
             // Timeout, reset, 429, 5xx: Klarna may have acted. Repeat with the same key.
-            Err(_) => (None, Value::Null),
+            Err(_) => None,
         };
         match (&record, outcome) {
-            (Some(r), Some(o)) => self.close_record(r, o, detail),
+            (Some(r), Some(o)) => self.close_record(r, o, &finished),
             (Some(_), None) => log!(
                 Level::Warn,
                 "order {}: {} with idempotency key {} has no definitive answer; it stays in the \

@@ -5,12 +5,10 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::json;
-
 use super::client::Client;
 use super::error::{Code, Error, Result};
 use super::http::{Interrupt, Limits, Method, Request, Retry};
-use super::journal::RecordId;
+use super::journal::{Finished, RecordId};
 use super::log::{self, log, Level};
 use super::status::{Status, StatusPayload};
 use super::url;
@@ -299,13 +297,14 @@ impl Session {
             let failure_code = snap
                 .failure
                 .map(|e| e.klarna_error_code.unwrap_or_else(|| e.code.name().into()));
-            let detail = json!({
-                "session_id": self.id,
-                "order_id": snap.order_id,
-                "klarna_reference": snap.klarna_reference,
-                "failure_code": failure_code,
-            });
-            self.client.close_record(&r, status.name(), detail);
+            let finished = Finished {
+                session_id: Some(self.id.clone()),
+                order_id: snap.order_id,
+                klarna_reference: snap.klarna_reference,
+                failure_code,
+                created_id: None,
+            };
+            self.client.close_record(&r, status.name(), &finished);
         }
     }
 

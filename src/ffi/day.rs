@@ -41,8 +41,9 @@ fn journal_of(client: &crate::core::client::Client) -> Result<&Journal, Error> {
 /// `order_cancelled`, `released`, `refused` (Klarna said no; `failure_code`), and `unanswered`
 /// (no definitive answer yet: repeat it, see `kpos_journal_pending`). An Order Management item
 /// carries the currency and references of its sale when the history holds the sale; otherwise
-/// its row has `"currency":null`. Finished items are placed by `finished_at`, open ones by
-/// `created_at`; items come oldest first. `unwritten` counts history lines this process could not
+/// its row has `"currency":null`. Currency rows come in the order their currency first appears
+/// among the items; the items are the history's lines in the order they were recorded (the order
+/// the work finished), then the open records, oldest first. `unwritten` counts history lines this process could not
 /// write (disk full; they are in the report, and written with the next line).
 ///
 /// Thread-safe. Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` with field `from` or `to` for a
@@ -81,7 +82,7 @@ fn named(mut e: Error, field: &str) -> Error {
 /// "Was sale 4711 paid?": every record the history and the journal (in `journal_dir`, shared by
 /// every client and process using it) hold whose `merchant_reference1` or
 /// `merchant_reference2` is `merchant_reference`, with the Order Management work on their
-/// orders, oldest first, each with its `outcome` (the items of `kpos_history_report`: `paid`,
+/// orders (history lines in the order recorded, then open records), each with its `outcome` (the items of `kpos_history_report`: `paid`,
 /// `cancelled`, `failed`, `expired`, `open`, `captured`, `refunded`, ...).
 ///
 /// Writes a JSON array with one record per line to `*records_json` (release it with

@@ -9,7 +9,7 @@ use crate::core::Error;
 /// Lists the open work recorded in the client's journal (config `journal_dir`), oldest first,
 /// as a JSON array with one record per line:
 ///
-/// - `{"kind":"session","session_id","result_url","created_at","merchant_reference1","order_amount"}`:
+/// - `{"kind":"session","session_id","result_url","created_at","merchant_reference1","merchant_reference2","order_amount","purchase_currency"}`:
 ///   a session not seen terminal. Continue it with `kpos_session_resume` and wait until it is
 ///   terminal; its record then closes. `session_id` and `result_url` are `null` when the create
 ///   was sent but its answer never arrived: such a session cannot be resumed (a payment of that
@@ -20,7 +20,8 @@ use crate::core::Error;
 ///   JSON, `null` for cancel and release) with the same `idempotency_key`: Klarna applies it
 ///   once, and the record closes.
 ///
-/// `created_at` is UTC (`2026-05-01T12:00:00Z`). Writes the array to `*json_out` (release it
+/// `created_at` is UTC (`2026-05-01T12:00:00Z`). Finished work is in the history
+/// (`kpos_history_report`, `kpos_history_find`). Writes the array to `*json_out` (release it
 /// with `kpos_string_free`). Thread-safe; other processes sharing the directory are seen too.
 ///
 /// Returns `KPOS_OK`; `KPOS_E_INVALID_ARGUMENT` (NULL, freed client, a client without

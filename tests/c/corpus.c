@@ -302,7 +302,9 @@ static void expect(kpos_result got, kpos_result want, const char *field, const c
  * handle, 'x' out-pointer for a string, 'z' out-pointer for a string that may be NULL, 'p' / 'l'
  * out-pointers for bytes and their length, 's' out-pointer for a status, 'n' JSON text for
  * which NULL means "read the environment", 'w' a wait timeout or a format (not a pointer), 'q'
- * / 'y' a webhook's request and body (untrusted network input: not refused for bad text).
+ * / 'y' a webhook's request and body (untrusted network input: not refused for bad text), 'f' /
+ * 't' a report's RFC 3339 lower and upper bound, 'm' a merchant reference, 'g' a language tag
+ * (NULL means English).
  */
 typedef kpos_result (*call_fn)(void *a[6]);
 
@@ -345,6 +347,20 @@ static kpos_result call_session_failure(void *a[6])
 static kpos_result call_journal_pending(void *a[6])
 {
     return kpos_journal_pending((kpos_client *)a[0], (char **)a[1]);
+}
+static kpos_result call_history_report(void *a[6])
+{
+    return kpos_history_report((kpos_client *)a[0], (const char *)a[1], (const char *)a[2],
+                               (char **)a[3]);
+}
+static kpos_result call_history_find(void *a[6])
+{
+    return kpos_history_find((kpos_client *)a[0], (const char *)a[1], (char **)a[2]);
+}
+static kpos_result call_session_receipt_text(void *a[6])
+{
+    return kpos_session_receipt_text((const kpos_session *)a[0], (const char *)a[1],
+                                     (char **)a[2]);
 }
 static kpos_result call_client_check(void *a[6])
 {
@@ -396,6 +412,9 @@ static const struct entry ENTRIES[] = {
     {"kpos_session_cancel", "S", call_session_cancel},
     {"kpos_session_failure", "S", call_session_failure},
     {"kpos_journal_pending", "Jx", call_journal_pending},
+    {"kpos_history_report", "Jftx", call_history_report},
+    {"kpos_history_find", "Jmx", call_history_find},
+    {"kpos_session_receipt_text", "Sgx", call_session_receipt_text},
     {"kpos_client_check", "Cx", call_client_check},
     {"kpos_order_get", "Cdx", call_order_get},
     {"kpos_order_capture", "Cdbkx", call_order_capture},
@@ -458,6 +477,10 @@ static void valid_args(const struct world *w, const char *kinds, void *a[6])
         case 'k': a[i] = (void *)"corpus-key-1"; break;
         case 'q': a[i] = (void *)"/hook?kpos_ref=00&kpos_token=00"; break;
         case 'y': a[i] = (void *)"{}"; break;
+        case 'f': a[i] = (void *)"2026-11-30T00:00:00+01:00"; break;
+        case 't': a[i] = (void *)"2026-12-01T00:00:00+01:00"; break;
+        case 'm': a[i] = (void *)"corpus-sale-1"; break;
+        case 'g': a[i] = (void *)"sv-SE"; break;
         case 'x':
         case 'z': a[i] = &out_string; break;
         case 'p': a[i] = &out_bytes; break;
@@ -500,7 +523,7 @@ static void null_in_every_pointer_position(const struct world *w)
         for (i = 0; en->kinds[i]; i++) {
             void *a[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
             if (en->kinds[i] == 'n' || en->kinds[i] == 'w' || en->kinds[i] == 'k' ||
-                en->kinds[i] == 'z')
+                en->kinds[i] == 'z' || en->kinds[i] == 'g')
                 continue;
             valid_args(w, en->kinds, a);
             a[i] = NULL;
@@ -582,7 +605,8 @@ static void text_case(char **f, void *context)
         for (i = 0; en->kinds[i]; i++) {
             char kind = en->kinds[i];
             int is_json = kind == 'j' || kind == 'n' || kind == 'b' || kind == 'r';
-            int is_text = is_json || kind == 'i' || kind == 'u' || kind == 'd' || kind == 'k';
+            int is_text = is_json || kind == 'i' || kind == 'u' || kind == 'd' || kind == 'k' ||
+                          kind == 'f' || kind == 't' || kind == 'm' || kind == 'g';
             void *a[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
             char name[300];
             if (!is_text || (strcmp(class, "json") == 0 && !is_json))
@@ -689,6 +713,29 @@ static void om_body_case(char **f, void *context)
 }
 
 /* An order id and an idempotency key ("-": NULL, the library makes one). */
+/* history.txt: a bad report bound or merchant reference is refused naming its argument. */
+static void history_case(char **f, void *context)
+{
+    const struct world *w = context;
+    char *text = materialize(f[2]);
+    char *out = NULL;
+    if (skipped_as_too_big(text, NULL)) {
+        free(text);
+        return;
+    }
+    if (strcmp(f[0], "from") == 0)
+        expect(kpos_history_report(w->journal_client, text, "2100-01-01T00:00:00Z", &out),
+               KPOS_E_INVALID_ARGUMENT, "from", "kpos_history_report", f[1]);
+    else if (strcmp(f[0], "to") == 0)
+        expect(kpos_history_report(w->journal_client, "2026-11-30T00:00:00Z", text, &out),
+               KPOS_E_INVALID_ARGUMENT, "to", "kpos_history_report", f[1]);
+    else
+        expect(kpos_history_find(w->journal_client, text, &out), KPOS_E_INVALID_ARGUMENT,
+               "merchant_reference", "kpos_history_find", f[1]);
+    kpos_string_free(out);
+    free(text);
+}
+
 static void om_id_case(char **f, void *context)
 {
     const struct world *w = context;
@@ -1035,6 +1082,7 @@ int main(void)
     for_each_line("resume.txt", 4, resume_case, &w);
     for_each_line("om_bodies.txt", 4, om_body_case, &w);
     for_each_line("om_ids.txt", 4, om_id_case, &w);
+    for_each_line("history.txt", 3, history_case, &w);
     journal_cases(&w);
     webhooks();
     qr_cases();

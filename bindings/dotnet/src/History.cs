@@ -113,7 +113,7 @@ namespace KlarnaPos
         public long Unwritten { get; internal set; }
         /// <summary>One row per currency.</summary>
         public IList<CurrencyTotals> Currencies { get; internal set; }
-        /// <summary>The items, oldest first.</summary>
+        /// <summary>The items: history lines in the order recorded, then open records.</summary>
         public IList<HistoryRecord> Items { get; internal set; }
 
         /// <summary>The row of <paramref name="currency"/>, or null.</summary>

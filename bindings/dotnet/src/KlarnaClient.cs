@@ -216,7 +216,7 @@ namespace KlarnaPos
 
         /// <summary>"Was this sale paid?" (kpos_history_find): every session and Order Management
         /// record of the history and the journal whose merchant_reference1 or merchant_reference2
-        /// is <paramref name="merchantReference"/>, oldest first, each with its Outcome ("paid",
+        /// is <paramref name="merchantReference"/>, in the order recorded, each with its Outcome ("paid",
         /// "open", "refunded", ...). An empty list means nothing is known here: look the reference
         /// up in Klarna's merchant portal (docs/day.md).</summary>
         public IList<HistoryRecord> HistoryFind(string merchantReference)

@@ -335,7 +335,7 @@ class Client:
     def history_find(self, merchant_reference: str) -> List[Dict[str, Any]]:
         """"Was this sale paid?" (``kpos_history_find``): every session and Order Management
         record of the history and the journal whose ``merchant_reference1`` or
-        ``merchant_reference2`` is ``merchant_reference``, oldest first, each with its
+        ``merchant_reference2`` is ``merchant_reference``, in the order recorded, each with its
         ``outcome`` (``paid``, ``open``, ``refunded``, ...). An empty list means nothing is known
         here: look the reference up in Klarna's merchant portal (see docs/day.md)."""
         out = ctypes.c_void_p()
