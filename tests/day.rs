@@ -470,3 +470,22 @@ fn bad_bounds_and_references_are_refused_naming_the_argument() {
         .unwrap()
         .contains("journal_dir"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_planted_as_the_history_is_neither_followed_nor_read() {
+    let sim = Sim::start();
+    let dir = scratch_dir("planted");
+    let (from, to) = around_now();
+    let client = journal_client(&sim, &dir);
+    let victim = scratch_dir("victim").join("victim.txt");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    let month = &rfc3339_utc(SystemTime::now())[..7];
+    std::os::unix::fs::symlink(&victim, dir.join(format!("history-{month}.jsonl"))).unwrap();
+    let (s, _) = pay(&sim, &client, &sale(300, "SEK", "p-1"));
+    assert_eq!(s.status(), KPOS_STATUS_COMPLETED);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    let r = report(&client, &from, &to);
+    assert_eq!(r["unwritten"], 1, "the line waits in memory");
+    assert_eq!(total(&r, "SEK", "paid"), (1, 300));
+}

@@ -374,6 +374,9 @@ fn month_of(path: &Path) -> Option<(i64, i64)> {
     (y.len() == 4 && m.len() == 2).then_some(month)
 }
 
+/// A count and a sum of amounts per outcome of [`OUTCOMES`].
+type Totals = [(i64, i64); OUTCOMES.len()];
+
 /// Record ids seen (a map, for the one hash map type the library has).
 type Seen = HashMap<String, usize>;
 
@@ -455,7 +458,7 @@ impl Journal {
         })?;
         // One row per currency, in the order they first appear (a shop has one or two): a
         // count and a sum per outcome.
-        let mut totals: Vec<(Option<&str>, [(i64, i64); OUTCOMES.len()])> = Vec::new();
+        let mut totals: Vec<(Option<&str>, Totals)> = Vec::new();
         for e in &items {
             let currency = text(e, "purchase_currency");
             let row = match totals.iter().position(|(c, _)| *c == currency) {
