@@ -1,7 +1,9 @@
 //! The ABI surface: every function `include/klarna_pos.h` declares is exported by the shared
 //! library, and nothing else is (`nm -D --defined-only`); the Python declarations
 //! (`bindings/python/klarna_pos/_native.py`) and the .NET declarations
-//! (`bindings/dotnet/src/Native.cs`) declare each with the header's number of arguments; the C++
+//! (`bindings/dotnet/src/Native.cs`) and the Java declarations (`interface Api` of
+//! `bindings/java/src/main/java/klarnapos/Ffi.java`) declare each with the header's number of
+//! arguments; the C++
 //! header (`include/klarna_pos.hpp`) calls each. A function a binding leaves out on purpose is
 //! listed in ABSENT with the reason. A failure names every function missing or wrong.
 
@@ -26,6 +28,7 @@ const ABSENT: &[(&str, &str, &str)] = &[
     ("Python", "*_w", WIDE_LAYER),
     (".NET", "*_w", WIDE_LAYER),
     ("C++", "*_w", WIDE_LAYER),
+    ("Java", "*_w", WIDE_LAYER),
 ];
 
 /// Why no binding declares the `_w` functions.
@@ -118,6 +121,48 @@ fn dotnet_declarations() -> BTreeMap<String, usize> {
             let open = i + text[i..].find('(').unwrap();
             let name = text[..open].rsplit(' ').next().unwrap().to_string();
             (name, items(parenthesized(&text, open)).len())
+        })
+        .collect()
+}
+
+/// name -> parameter count of every `T kpos_x(...);` in the `interface Api` of Ffi.java (the
+/// JNA declarations; calls elsewhere in the file are not declarations).
+fn java_declarations() -> BTreeMap<String, usize> {
+    let text = read("bindings/java/src/main/java/klarnapos/Ffi.java");
+    let start = text
+        .find("interface Api extends Library {")
+        .expect("Ffi.java declares interface Api");
+    let open = start + text[start..].find('{').unwrap();
+    let mut depth = 0;
+    let mut end = open;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = open + i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let body = &text[open..end];
+    body.match_indices(" kpos_")
+        .filter_map(|(i, _)| {
+            let at = i + 1;
+            let paren = at + body[at..].find('(')?;
+            let name = &body[at..paren];
+            if !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                return None;
+            }
+            let params = parenthesized(body, paren);
+            let after = &body[paren + params.len() + 2..];
+            after
+                .trim_start()
+                .starts_with(';')
+                .then(|| (name.to_string(), items(params).len()))
         })
         .collect()
 }
@@ -215,6 +260,18 @@ fn python_declares_every_function_with_its_arguments() {
 #[test]
 fn dotnet_declares_every_function_with_its_arguments() {
     let problems = compare(".NET", &header_functions(), &dotnet_declarations(), true);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn java_declares_every_function_with_its_arguments() {
+    let declared = java_declarations();
+    assert!(
+        declared.len() > 40,
+        "only {} Java declarations read",
+        declared.len()
+    );
+    let problems = compare("Java", &header_functions(), &declared, true);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -1,6 +1,6 @@
 """Fixtures for the till command-line contract: every till (the C one compiled here with gcc, the
 C++ one with g++, the Python one run with this interpreter, the .NET one compiled with Mono's mcs
-and run on mono) and a fresh simulator per test."""
+and run on mono, the Java one compiled with javac against JNA) and a fresh simulator per test."""
 
 import os
 import queue
@@ -107,7 +107,34 @@ def dotnet_till(tmp_path_factory) -> List[str]:
     return ["mono", str(out / "Till.exe")]
 
 
-@pytest.fixture(params=["c", "cpp", "python", "dotnet"])
+@pytest.fixture(scope="session")
+def java_till(tmp_path_factory) -> List[str]:
+    """examples/java/Till.java compiled with javac (warnings are errors) against the binding's
+    jar from bindings/java/build.sh and JNA; the library comes from KLARNA_POS_LIBRARY."""
+    build()
+    out = tmp_path_factory.mktemp("java_till")
+    subprocess.run([str(ROOT / "bindings/java/build.sh"), str(out)], check=True)
+    jna = os.environ.get("JNA_JAR", "/usr/share/java/jna.jar")
+    classpath = os.pathsep.join([jna, str(out / "klarna-pos.jar"), str(out)])
+    subprocess.run(
+        [
+            "javac",
+            "-Xlint:all",
+            "-Werror",
+            "-encoding",
+            "UTF-8",
+            "-cp",
+            classpath,
+            "-d",
+            str(out),
+            str(ROOT / "examples/java/Till.java"),
+        ],
+        check=True,
+    )
+    return ["java", "-cp", classpath, "Till"]
+
+
+@pytest.fixture(params=["c", "cpp", "python", "dotnet", "java"])
 def till(request) -> List[str]:
     """The command that starts the till under test; every contract test runs for each."""
     return request.getfixturevalue(request.param + "_till")

@@ -1,5 +1,5 @@
 """The example tills' command-line contract (docs: c-api.md, "Example callers' command-line
-contract"), checked on the C, C++, Python and .NET tills alike.
+contract"), checked on the C, C++, Python, .NET and Java tills alike.
 
     till ORDER.json [--timeout-ms N] [--short-code DIGITS]
     stdout: session_id=, qr_url=, payment_link=, status= (each change), order_id=, error=
