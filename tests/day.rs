@@ -176,6 +176,24 @@ fn a_day_of_twenty_payments_and_three_refunds_is_reported_exactly() {
             .refund(order_id, &body, Some(&format!("ref-{n}")))
             .unwrap();
     }
+    // A refund and a capture repeated with their idempotency keys (a till retrying after a
+    // lost answer): Klarna answers with the same refund and capture, and the day counts each once.
+    let (order_id, amount, _) = &paid[0];
+    let first = client
+        .refund(
+            order_id,
+            &json!({"refunded_amount": 300}).to_string(),
+            Some("ref-0"),
+        )
+        .unwrap();
+    client
+        .capture(
+            order_id,
+            &json!({"captured_amount": amount}).to_string(),
+            Some("cap-0"),
+        )
+        .unwrap();
+    assert!(!first.is_empty());
     let over = json!({"refunded_amount": 100_000}).to_string();
     assert!(client.refund(&paid[2].0, &over, Some("too-much")).is_err());
 

@@ -347,6 +347,11 @@ impl History {
         all.extend(self.backlog().iter().cloned());
         let mut seen = Seen::new();
         all.retain(|e| text(e, "record").is_none_or(|r| seen.insert(r.to_string(), 0).is_none()));
+        // A call repeated with its idempotency key (after a lost answer, or by a careless till)
+        // is one piece of work at Klarna, which answers the repeat with the same capture or
+        // refund: its second line is read as the first.
+        let mut done = Seen::new();
+        all.retain(|e| repeat_key(e).is_none_or(|k| done.insert(k, 0).is_none()));
         Ok(all)
     }
 
@@ -361,6 +366,20 @@ impl History {
             .rev()
             .find_map(|path| History::read(path).ok()?.iter().find(is_sale).cloned())
     }
+}
+
+/// What makes a successful Order Management line the same work as another: its kind, order
+/// and idempotency key. `None` for sessions, refusals and lines without a key.
+fn repeat_key(e: &Value) -> Option<String> {
+    let kind = text(e, "kind").filter(|k| *k != "session")?;
+    if matches!(text(e, "outcome"), Some("refused" | "unanswered") | None) {
+        return None;
+    }
+    Some(format!(
+        "{kind}\n{}\n{}",
+        text(e, "order_id")?,
+        text(e, "idempotency_key")?
+    ))
 }
 
 /// The month of a history file's name (`history-2026-11.jsonl`).
