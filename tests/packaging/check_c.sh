@@ -18,14 +18,14 @@ start_sim "$work"
 
 cmake -S tests/packaging/cmake_till -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_BUILD_TYPE=Release > "$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; fail "cmake configure"; }
-found=$(sed -n 's/.*Found klarna_pos: \(.*\)/\1/p' "$work/cmake.log")
+found=$(sed -n 's/.*Found klarna_pos: \([^ ]*\) .*/\1/p' "$work/cmake.log")
 cmake --build "$work/cmake" > "$work/cmake-build.log" 2>&1 || { cat "$work/cmake-build.log" >&2; fail "cmake --build"; }
 readelf -d "$work/cmake/till" | grep -q "NEEDED.*\[libklarna_pos.so.$KPOS_MAJOR\]" \
     || fail "the CMake till does not need libklarna_pos.so.$KPOS_MAJOR"
 loaded=$(ldd "$work/cmake/till" | awk '/libklarna_pos/ {print $3}')
 case "$loaded" in "$prefix"/*) ;; *) fail "the CMake till loads '$loaded', not the one in $prefix" ;; esac
 pay_with "$work/cmake-till.out" "$work/cmake/till"
-ok "CMake: find_package(klarna_pos 0.1 REQUIRED) found $found; till linked with klarna_pos::klarna_pos needs libklarna_pos.so.$KPOS_MAJOR, loads ${loaded#"$prefix"/}, paid ($(grep '^status=COMPLETED' "$work/cmake-till.out"), $(grep -c . "$work/cmake-till.out") lines)"
+ok "CMake: find_package(klarna_pos 0.1 REQUIRED) found ${found#"$prefix"/}; till linked with klarna_pos::klarna_pos needs libklarna_pos.so.$KPOS_MAJOR, loads ${loaded#"$prefix"/}, paid ($(grep '^status=COMPLETED' "$work/cmake-till.out"), $(grep -c . "$work/cmake-till.out") lines)"
 
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 [ "$(pkg-config --modversion klarna_pos)" = "$KPOS_VERSION" ] || fail "pkg-config --modversion is not $KPOS_VERSION"
