@@ -8,7 +8,8 @@
 # its links, static library, header(s), klarna_pos.pc), that the .so exports only kpos_ symbols,
 # and that `gcc till.c $(pkg-config --cflags --libs klarna_pos)` builds a till that needs
 # libklarna_pos.so.<major> and takes a payment from the simulator; the same till linked with
-# the static library does too. --debug installs a debug build (quicker; tests/run uses it).
+# the static library does too; the CMake package (share/cmake/klarna_pos/) finds the installed
+# library for a CMake till that pays (tests/packaging/check_c.sh). --debug installs a debug build (quicker; tests/run uses it).
 # Needs cargo-c: cargo install --locked cargo-c --version 0.10.24
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,6 +54,10 @@ if [ -f include/klarna_pos.hpp ]; then
 fi
 [ -f "$LIB/pkgconfig/klarna_pos.pc" ] || fail "pkg-config file"
 ok "pkg-config file lib/pkgconfig/klarna_pos.pc"
+for f in klarna_posConfig.cmake klarna_posConfigVersion.cmake; do
+    cmp -s "$PREFIX/share/cmake/klarna_pos/$f" "packaging/cmake/$f" || fail "share/cmake/klarna_pos/$f not installed"
+done
+ok "CMake package share/cmake/klarna_pos/klarna_posConfig.cmake and its version file"
 foreign=$(nm -D --defined-only "$LIB/libklarna_pos.so" | awk '{print $NF}' | grep -v '^kpos_' || true)
 [ -z "$foreign" ] || fail "exports besides kpos_*: $foreign"
 ok "only kpos_ symbols exported ($(nm -D --defined-only "$LIB/libklarna_pos.so" | wc -l))"
@@ -85,4 +90,6 @@ for till in till till-static; do
     grep -q '^status=COMPLETED' "$WORK/$till.out" || fail "$till: no COMPLETED"
     ok "$till took a payment against the installed library: $(grep -c . "$WORK/$till.out") lines, $(grep '^status=COMPLETED' "$WORK/$till.out")"
 done
+# CMake (find_package, klarna_pos::klarna_pos) and pkg-config tills against the installed copy.
+tests/packaging/check_c.sh "$PREFIX" "$WORK/c-check"
 echo "install check passed: $PREFIX"
