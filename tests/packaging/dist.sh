@@ -27,7 +27,7 @@ started=$(date +%s)
 step() { printf '\n=== %s (%d s)\n' "$*" $(( $(date +%s) - started )); }
 
 missing=()
-for tool in cargo-zigbuild patchelf nuget mono mcs xbuild cmake zip unzip pkg-config auditwheel \
+for tool in cargo-zigbuild patchelf nuget mono mcs xbuild cmake zip unzip pkg-config auditwheel file \
     x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
@@ -195,6 +195,40 @@ ok "the sdist builds with cargo: $(cd "$WORK/sdist-wheel" && ls)"
 
 step "check: CMake and pkg-config against the unpacked Linux archive"
 tests/packaging/check_c.sh "$U/$linux" "$WORK/c-check"
+
+step "check: CMake (MinGW) against the unpacked Windows archives"
+# The MSVC import library lists the exports; MinGW links through the CMake package with
+# libklarna_pos.dll.a. The x64 till runs under wine64 against the simulator (32-bit wine is not
+# available everywhere; the x86 till is built and linked only).
+start_sim "$WORK/windows-check"
+for arch in x64 x86; do
+    z=klarna_pos-$V-windows-$arch
+    if [ "$arch" = x64 ]; then cc=x86_64-w64-mingw32-gcc; else cc=i686-w64-mingw32-gcc; fi
+    llvm-nm "$U/$z/lib/klarna_pos.lib" 2>/dev/null | grep -Eq ' _?kpos_version$' \
+        || objdump -t "$U/$z/lib/klarna_pos.lib" 2>/dev/null | grep -Eq '_?kpos_version$' \
+        || fail "$z: klarna_pos.lib does not import kpos_version"
+    b=$WORK/windows-check/$arch
+    cmake -S tests/packaging/cmake_till -B "$b" -DCMAKE_SYSTEM_NAME=Windows -DCMAKE_C_COMPILER="$cc" \
+        -DCMAKE_PREFIX_PATH="$U/$z" -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXE_LINKER_FLAGS=-static-libgcc \
+        > "$b.log" 2>&1 || { cat "$b.log" >&2; fail "$z: cmake configure (MinGW)"; }
+    cmake --build "$b" >> "$b.log" 2>&1 || { cat "$b.log" >&2; fail "$z: cmake --build (MinGW)"; }
+    "${cc%-gcc}-objdump" -p "$b/till.exe" | grep -q 'DLL Name: klarna_pos.dll' || fail "$z: till.exe does not import klarna_pos.dll"
+    ran="built and linked (not run)"
+    if [ "$arch" = x64 ] && [ -x /usr/lib/wine/wine64 ]; then
+        cp "$U/$z/bin/klarna_pos.dll" "$b/"
+        # wine lacks bcryptprimitives.dll, which Rust's standard library uses (docs/windows.md).
+        "$cc" -shared -O2 -o "$b/bcryptprimitives.dll" tests/packaging/windows/bcryptprimitives.c \
+            tests/packaging/windows/bcryptprimitives.def -ladvapi32
+        (cd "$b" && WINEPREFIX=$WORK/windows-check/wineprefix WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
+            KLARNA_API_URL=$SIM_URL KLARNA_USERNAME=test_user KLARNA_PASSWORD=test_password \
+            timeout 300 /usr/lib/wine/wine64 till.exe "$ROOT/examples/orders/se_coffee.json" --timeout-ms 60000 \
+            > till.out 2> till.err) || fail "$z: till.exe under wine64 exited $? ($(tr -d '\r' < "$b/till.out" | tr '\n' ' '))"
+        grep -q '^status=COMPLETED' <(tr -d '\r' < "$b/till.out") || fail "$z: till.exe did not pay"
+        ran="paid under $(/usr/lib/wine/wine64 --version) (status=COMPLETED)"
+    fi
+    ok "$z.zip: klarna_pos.lib imports kpos_*; CMake find_package + klarna_pos::klarna_pos with $cc: till.exe $ran"
+done
+kill "$KPOS_SIM_PID" 2>/dev/null || true
 
 step "check: the .NET package"
 tests/packaging/check_dotnet.sh "$U/nupkg" "$WORK/dotnet-check"
