@@ -29,7 +29,10 @@
  *    is never called again.
  *  - All functions use the C calling convention: cdecl on 32-bit Windows (not stdcall), with
  *    undecorated export names (kpos_version, not _kpos_version@0); .NET callers declare
- *    CallingConvention.Cdecl, Delphi callers `cdecl`.
+ *    CallingConvention.Cdecl, Delphi callers `cdecl`. The exception is the `_w` layer for
+ *    stdcall and UTF-16 callers (VB6, PowerBuilder): KPOS_STDCALL functions named like their
+ *    UTF-8 originals plus `_w`, taking NUL-terminated UTF-16 strings and writing strings into
+ *    the caller's buffers (docs/windows.md), also exported undecorated.
  *  - Numbers of result codes and statuses never change meaning.
  *  - The header is C89 and C++98: it compiles with -std=c89 -pedantic and -std=c++98 -pedantic.
  */
@@ -87,6 +90,19 @@
 #    define KPOS_MUST_USE _Check_return_
 #  else
 #    define KPOS_MUST_USE
+#  endif
+#endif
+
+/**
+ * KPOS_STDCALL marks the `_w` functions (UTF-16 strings, caller's buffers): __stdcall on 32-bit
+ * Windows, the convention VB6, PowerBuilder and Win32 callers use; nothing elsewhere (64-bit
+ * Windows and other systems have one calling convention). Their exports are undecorated too.
+ */
+#ifndef KPOS_STDCALL
+#  if defined(_WIN32) && !defined(_WIN64)
+#    define KPOS_STDCALL __stdcall
+#  else
+#    define KPOS_STDCALL
 #  endif
 #endif
 
@@ -1042,6 +1058,205 @@ kpos_result kpos_webhook_verify(kpos_client *client,
                                 size_t body_len,
                                 char **session_id_out,
                                 uint32_t *status_out);
+
+/**
+ * `kpos_client_new` with the configuration JSON as UTF-16 (NULL: from the environment, as
+ * there). Invalid UTF-16 gives `KPOS_E_INVALID_ARGUMENT` with field `config_json`.
+ *
+ * # Safety
+ * `config_json` must be NULL or a NUL-terminated UTF-16 string; `out` as for `kpos_client_new`.
+ */
+KPOS_API
+KPOS_MUST_USE
+kpos_result KPOS_STDCALL kpos_client_new_w(const uint16_t *config_json,
+                              kpos_client **out);
+
+/**
+ * `kpos_client_free` for stdcall callers.
+ *
+ * # Safety
+ * As for `kpos_client_free`.
+ */
+KPOS_API void KPOS_STDCALL kpos_client_free_w(kpos_client *client);
+
+/**
+ * `kpos_session_create` with the order JSON as UTF-16 (names and references may carry any
+ * Unicode text, e.g. "Größe"). Invalid UTF-16 gives `KPOS_E_INVALID_ARGUMENT` with field
+ * `order_json` and nothing is sent; every other result as for `kpos_session_create`.
+ *
+ * # Safety
+ * `order_json` must be NULL or a NUL-terminated UTF-16 string; `out` must be valid for a write.
+ */
+KPOS_API
+KPOS_MUST_USE
+kpos_result KPOS_STDCALL kpos_session_create_w(kpos_client *client,
+                                  const uint16_t *order_json,
+                                  kpos_session **out);
+
+/**
+ * `kpos_session_wait` for stdcall callers: the same arguments and results.
+ *
+ * # Safety
+ * As for `kpos_session_wait`.
+ */
+KPOS_API
+KPOS_MUST_USE
+kpos_result KPOS_STDCALL kpos_session_wait_w(kpos_session *s,
+                                uint32_t timeout_ms,
+                                uint32_t *status_out);
+
+/**
+ * `kpos_session_poll` for stdcall callers: the same arguments and results.
+ *
+ * # Safety
+ * As for `kpos_session_poll`.
+ */
+KPOS_API KPOS_MUST_USE kpos_result KPOS_STDCALL kpos_session_poll_w(kpos_session *s, uint32_t *status_out);
+
+/**
+ * `kpos_session_cancel` for stdcall callers: the same argument and results.
+ *
+ * # Safety
+ * As for `kpos_session_cancel`.
+ */
+KPOS_API KPOS_MUST_USE kpos_result KPOS_STDCALL kpos_session_cancel_w(kpos_session *s);
+
+/**
+ * `kpos_session_free` for stdcall callers.
+ *
+ * # Safety
+ * As for `kpos_session_free`.
+ */
+KPOS_API void KPOS_STDCALL kpos_session_free_w(kpos_session *s);
+
+/**
+ * Klarna's session id into the caller's buffer `buf` of `cap` UTF-16 units: writes at most
+ * `cap` units including the terminating NUL (never more; always terminated when `cap` > 0; a
+ * string that does not fit is cut, never inside a surrogate pair) and returns the number of
+ * units the whole id needs without the NUL, so `cap` 0 (with `buf` NULL) sizes a buffer and a
+ * return value >= `cap` means it was cut. Returns -1 with `KPOS_E_INVALID_ARGUMENT` as the
+ * last error for a NULL or freed session, a negative `cap`, or a NULL `buf` with `cap` > 0
+ * (the buffer is then left empty when it can be written).
+ *
+ * # Safety
+ * `s` must be NULL or a handle from this library; `buf` must be NULL or valid for `cap` writes.
+ */
+KPOS_API int32_t KPOS_STDCALL kpos_session_id_w(const kpos_session *s, uint16_t *buf, int32_t cap);
+
+/**
+ * Klarna's QR code image URL into the caller's buffer, as `kpos_session_id_w`; 0 (an empty
+ * buffer) until the session is distributed.
+ *
+ * # Safety
+ * As for `kpos_session_id_w`.
+ */
+KPOS_API int32_t KPOS_STDCALL kpos_session_qr_url_w(const kpos_session *s, uint16_t *buf, int32_t cap);
+
+/**
+ * The payment link into the caller's buffer, as `kpos_session_id_w`; 0 (an empty buffer) when
+ * Klarna gave none.
+ *
+ * # Safety
+ * As for `kpos_session_id_w`.
+ */
+KPOS_API int32_t KPOS_STDCALL kpos_session_payment_link_w(const kpos_session *s, uint16_t *buf, int32_t cap);
+
+/**
+ * The Klarna order id of a COMPLETED payment into the caller's buffer, as `kpos_session_id_w`;
+ * 0 (an empty buffer) until COMPLETED.
+ *
+ * # Safety
+ * As for `kpos_session_id_w`.
+ */
+KPOS_API int32_t KPOS_STDCALL kpos_session_order_id_w(const kpos_session *s, uint16_t *buf, int32_t cap);
+
+/**
+ * `kpos_order_capture` with its strings as UTF-16 (`idempotency_key` may be NULL, but pass
+ * one: it is how an id that did not fit is read again) and the Capture-Id written into the
+ * caller's buffer `capture_id` of `capture_id_cap` units as `kpos_session_id_w` writes (cap 0
+ * with NULL allowed). `*capture_id_len` (may be NULL) receives the units the whole id needs
+ * without the NUL; when it is >= `capture_id_cap` the id was cut, and the capture was made all
+ * the same: repeat the call with the same idempotency key and a larger buffer (Klarna answers
+ * with the same id and captures once). The buffer and the strings are checked before anything
+ * is sent: a negative cap, a NULL buffer with cap > 0 or invalid UTF-16 give
+ * `KPOS_E_INVALID_ARGUMENT` naming the argument. Every other result as for
+ * `kpos_order_capture`; the buffer and `*capture_id_len` are written only on `KPOS_OK`.
+ *
+ * # Safety
+ * String arguments must be NULL or NUL-terminated UTF-16; `capture_id` must be NULL or valid
+ * for `capture_id_cap` writes; `capture_id_len` must be NULL or valid for a write.
+ */
+KPOS_API
+KPOS_MUST_USE
+kpos_result KPOS_STDCALL kpos_order_capture_w(kpos_client *client,
+                                 const uint16_t *order_id,
+                                 const uint16_t *capture_json,
+                                 const uint16_t *idempotency_key,
+                                 uint16_t *capture_id,
+                                 int32_t capture_id_cap,
+                                 int32_t *capture_id_len);
+
+/**
+ * `kpos_order_refund` with its strings as UTF-16 and the Refund-Id written into the caller's
+ * buffer `refund_id` of `refund_id_cap` units, `*refund_id_len` (may be NULL) receiving the
+ * units it needs: exactly as `kpos_order_capture_w` (a refund is made once per idempotency
+ * key, and repeating it with its key gives the same Refund-Id). Every other result as for
+ * `kpos_order_refund`.
+ *
+ * # Safety
+ * As for `kpos_order_capture_w`.
+ */
+KPOS_API
+KPOS_MUST_USE
+kpos_result KPOS_STDCALL kpos_order_refund_w(kpos_client *client,
+                                const uint16_t *order_id,
+                                const uint16_t *refund_json,
+                                const uint16_t *idempotency_key,
+                                uint16_t *refund_id,
+                                int32_t refund_id_cap,
+                                int32_t *refund_id_len);
+
+/**
+ * The message of the most recent failing call on this thread (as `kpos_last_error_message`)
+ * into the caller's buffer, as `kpos_session_id_w` writes; 0 when nothing failed yet. A
+ * refused buffer returns -1 and becomes the last error itself.
+ *
+ * # Safety
+ * `buf` must be NULL or valid for `cap` writes.
+ */
+KPOS_API int32_t KPOS_STDCALL kpos_last_error_message_w(uint16_t *buf, int32_t cap);
+
+/**
+ * `kpos_last_error_code` for stdcall callers.
+ */
+KPOS_API KPOS_MUST_USE kpos_result KPOS_STDCALL kpos_last_error_code_w(void);
+
+/**
+ * The status name (as `kpos_status_name`, e.g. "COMPLETED") into the caller's buffer, as
+ * `kpos_session_id_w` writes.
+ *
+ * # Safety
+ * `buf` must be NULL or valid for `cap` writes.
+ */
+KPOS_API int32_t KPOS_STDCALL kpos_status_name_w(uint32_t status, uint16_t *buf, int32_t cap);
+
+/**
+ * The text to show for a status (as `kpos_status_display_text`) into the caller's buffer, as
+ * `kpos_session_id_w` writes.
+ *
+ * # Safety
+ * `buf` must be NULL or valid for `cap` writes.
+ */
+KPOS_API int32_t KPOS_STDCALL kpos_status_display_text_w(uint32_t status, uint16_t *buf, int32_t cap);
+
+/**
+ * The library version, "MAJOR.MINOR.PATCH", into the caller's buffer, as `kpos_session_id_w`
+ * writes.
+ *
+ * # Safety
+ * `buf` must be NULL or valid for `cap` writes.
+ */
+KPOS_API int32_t KPOS_STDCALL kpos_version_w(uint16_t *buf, int32_t cap);
 
 #ifdef __cplusplus
 }  /* extern "C" */

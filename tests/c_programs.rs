@@ -35,6 +35,7 @@ const PROGRAMS: &[&str] = &[
     "payment_flow",
     "version",
     "watch_events",
+    "wide_strings",
 ];
 
 /// Programs run under valgrind: the ones that exercise the most code paths with the least
@@ -43,10 +44,11 @@ const PROGRAMS: &[&str] = &[
 /// fail their own timing checks, and connection_reuse and failures add little beyond these:
 /// corpus (every bad input, every NULL, freed handle and double free), misuse (the same
 /// misuse through the ordinary API) and api_basics (static strings, last-error lifetimes,
-/// a second thread). Not adversarial_fork: a child forked while other threads are busy inherits
+/// a second thread), and wide_strings (every buffer of the `_w` layer written to its limit).
+/// Not adversarial_fork: a child forked while other threads are busy inherits
 /// memory those threads owned, which valgrind reports as definitely lost in every child (ASan
 /// runs it, with the parent's leaks checked).
-const VALGRIND: &[&str] = &["api_basics", "corpus", "misuse"];
+const VALGRIND: &[&str] = &["api_basics", "corpus", "misuse", "wide_strings"];
 
 /// A program that runs longer than this is killed and fails.
 const PROGRAM_TIME_LIMIT: Duration = Duration::from_secs(300);
@@ -337,6 +339,13 @@ fn version() {
 #[test]
 fn watch_events() {
     run_c_test("watch_events");
+}
+
+/// A till speaking only the `_w` layer (UTF-16 in, caller's buffers out) pays, captures and
+/// refunds with non-ASCII text reaching the simulator intact.
+#[test]
+fn wide_strings() {
+    run_c_test("wide_strings");
 }
 
 /// The shared library exports the C API and nothing else: every defined dynamic symbol starts

@@ -45,7 +45,10 @@ const PREAMBLE: &str = r#"/*
  *    is never called again.
  *  - All functions use the C calling convention: cdecl on 32-bit Windows (not stdcall), with
  *    undecorated export names (kpos_version, not _kpos_version@0); .NET callers declare
- *    CallingConvention.Cdecl, Delphi callers `cdecl`.
+ *    CallingConvention.Cdecl, Delphi callers `cdecl`. The exception is the `_w` layer for
+ *    stdcall and UTF-16 callers (VB6, PowerBuilder): KPOS_STDCALL functions named like their
+ *    UTF-8 originals plus `_w`, taking NUL-terminated UTF-16 strings and writing strings into
+ *    the caller's buffers (docs/windows.md), also exported undecorated.
  *  - Numbers of result codes and statuses never change meaning.
  *  - The header is C89 and C++98: it compiles with -std=c89 -pedantic and -std=c++98 -pedantic.
  */
@@ -105,6 +108,19 @@ fn after_includes() -> String {
 #  endif
 #endif
 
+/**
+ * KPOS_STDCALL marks the `_w` functions (UTF-16 strings, caller's buffers): __stdcall on 32-bit
+ * Windows, the convention VB6, PowerBuilder and Win32 callers use; nothing elsewhere (64-bit
+ * Windows and other systems have one calling convention). Their exports are undecorated too.
+ */
+#ifndef KPOS_STDCALL
+#  if defined(_WIN32) && !defined(_WIN64)
+#    define KPOS_STDCALL __stdcall
+#  else
+#    define KPOS_STDCALL
+#  endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {{
 #endif
@@ -131,14 +147,49 @@ fn generate() -> String {
     config.after_includes = Some(after_includes());
     config.trailer = Some(TRAILER.to_string());
     // Only the FFI layer is parsed: the core's public Rust types are not part of the C ABI.
+    // cbindgen reads only `extern "C"` functions, so it is given a copy of src/ffi in which the
+    // `_w` layer's `extern "system"` reads `extern "C"`; their declarations then get
+    // KPOS_STDCALL before the name.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let source = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("header-src-{}-{call}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&source);
+    std::fs::create_dir_all(&source).unwrap();
+    for entry in std::fs::read_dir(root.join("src/ffi")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace("extern \"system\" fn", "extern \"C\" fn");
+        std::fs::write(source.join(path.file_name().unwrap()), text).unwrap();
+    }
     let bindings = cbindgen::Builder::new()
         .with_config(config)
-        .with_src(root.join("src/ffi/mod.rs"))
+        .with_src(source.join("mod.rs"))
         .generate()
         .expect("cbindgen generates the header");
+    let _ = std::fs::remove_dir_all(&source);
     let mut out = Vec::new();
     bindings.write(&mut out);
-    String::from_utf8(out).expect("the header is UTF-8")
+    let header = String::from_utf8(out).expect("the header is UTF-8");
+    let mut marked = String::with_capacity(header.len());
+    for line in header.split_inclusive('\n') {
+        let declares_w = |open: usize| {
+            let name = line[..open].rsplit(' ').next().unwrap_or("");
+            !line.starts_with([' ', '*', '/', '#'])
+                && name.starts_with("kpos_")
+                && name.ends_with("_w")
+        };
+        match line.find('(') {
+            Some(open) if declares_w(open) => {
+                let name_start = line[..open].rfind(' ').unwrap() + 1;
+                marked.push_str(&line[..name_start]);
+                marked.push_str("KPOS_STDCALL ");
+                marked.push_str(&line[name_start..]);
+            }
+            _ => marked.push_str(line),
+        }
+    }
+    marked
 }
 
 /// The lines that differ, as `-committed` / `+generated` around the first difference.
@@ -222,7 +273,9 @@ fn every_function_is_exported_and_every_result_must_be_used() {
     for f in functions {
         assert!(f.head.starts_with("KPOS_API "), "not exported: {f:?}");
         assert_eq!(
-            f.head.ends_with(" kpos_result"),
+            f.head
+                .trim_end_matches(" KPOS_STDCALL")
+                .ends_with(" kpos_result"),
             f.head.contains("KPOS_MUST_USE"),
             "KPOS_MUST_USE must mark exactly the functions returning a kpos_result: {f:?}"
         );

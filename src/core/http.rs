@@ -20,6 +20,11 @@ use super::fork;
 use super::log::{log, Level};
 use super::{proxy, trust};
 
+#[cfg(unix)]
+mod conn;
+// Elsewhere (Windows) ureq's own TCP connector: the refinements of `conn.rs` are Unix calls.
+#[cfg(not(unix))]
+#[path = "http/conn_portable.rs"]
 mod conn;
 
 /// Upper bound on a response body; Klarna's are small, anything larger is not Klarna.

@@ -25,6 +25,7 @@ pub mod session;
 pub mod testing;
 pub mod watch;
 pub mod webhook;
+pub mod wide;
 
 pub use error::kpos_result;
 

@@ -1,6 +1,7 @@
 // The C ABI of include/klarna_pos.h as P/Invoke declarations, and UTF-8 string marshalling.
-// Nothing else in the assembly declares a native function: adding a C function is one
-// declaration here plus one method on the class that uses it.
+// Nothing else in the assembly declares a function of klarna_pos (NativeLoader declares the
+// Windows loader's LoadLibraryW): adding a C function is one declaration here plus one method
+// on the class that uses it.
 
 using System;
 using System.Runtime.InteropServices;
@@ -10,8 +11,15 @@ namespace KlarnaPos
 {
     internal static class Native
     {
-        // Resolved as libklarna_pos.so / klarna_pos.dll / libklarna_pos.dylib by the runtime.
+        // Resolved as libklarna_pos.so / klarna_pos.dll / libklarna_pos.dylib by the runtime;
+        // on Windows the DLL of the process's bitness is loaded first when the application
+        // carries both (NativeLoader).
         private const string Library = "klarna_pos";
+
+        static Native()
+        {
+            NativeLoader.LoadForProcess();
+        }
 
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void LogCallback(IntPtr userdata, uint level, IntPtr message);

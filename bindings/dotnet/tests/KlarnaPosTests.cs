@@ -84,6 +84,7 @@ namespace KlarnaPosTests
             Test("status numbers equal the header's", StatusNumbers),
             Test("every result code of the header has its exception class", ExceptionClasses),
             Test("version equals the header's; another major version is refused", Version),
+            Test("on Windows the DLL of the process's bitness is looked for first", NativeDllForBitness),
             Test("a thousand sessions are released by Dispose and by the finalizer", ManySessions),
             Test("GetOrder returns Klarna's order JSON", GetOrder),
             Test("a refund repeated with its key is booked once with the same id", RefundTwiceWithOneKey),
@@ -551,6 +552,20 @@ namespace KlarnaPosTests
                     Environment.SetEnvironmentVariable("KLARNA_PASSWORD", null);
                 }
             }
+        }
+
+        private static void NativeDllForBitness()
+        {
+            string app = Path.Combine("C:", "till");
+            var x64 = NativeLoader.Candidates(new[] { app, null }, true);
+            var x86 = NativeLoader.Candidates(new[] { app }, false);
+            Check.Equal(Path.Combine(app, "runtimes", "win-x64", "native", "klarna_pos.dll"), x64[0], "64-bit: NuGet's runtimes folder first");
+            Check.Equal(Path.Combine(app, "x64", "klarna_pos.dll"), x64[1], "64-bit: then x64");
+            Check.Equal(2, x64.Count, "an empty folder is skipped");
+            Check.Equal(Path.Combine(app, "runtimes", "win-x86", "native", "klarna_pos.dll"), x86[0], "32-bit (also Prefer32Bit): win-x86");
+            Check.Equal(Path.Combine(app, "x86", "klarna_pos.dll"), x86[1], "32-bit: then x86");
+            if (Environment.OSVersion.Platform != PlatformID.Win32NT)
+                Check.Equal<string>(null, NativeLoader.LoadForProcess(), "nothing is loaded elsewhere than on Windows");
         }
 
         private static void DisposedSession()
