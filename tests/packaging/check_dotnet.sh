@@ -7,7 +7,7 @@
 # nuspec's version, Cargo.toml's); then examples/dotnet/Till.cs as a .NET Framework 4.5 project
 # that references lib/net45/KlarnaPos.dll and imports build/net45/KlarnaPos.targets
 # (tests/packaging/net45_till), built with xbuild for x86, x64, AnyCPU with Prefer32Bit and
-# AnyCPU: each output must hold the win-x86 or win-x64 klarna_pos.dll the targets promise. The
+# AnyCPU: each output must hold the win-x86 and/or win-x64 klarna_pos.dll the targets promise. The
 # Till.exe built so takes a payment from the simulator on mono, with the package's
 # runtimes/linux-x64 library next to it.
 set -euo pipefail
@@ -31,8 +31,9 @@ python3 -c 'import sys; sys.exit(sys.argv[2].encode("utf-16-le") not in open(sys
     "$pkg/lib/net45/KlarnaPos.dll" "$KPOS_VERSION" || fail "KlarnaPos.dll does not carry the binding version $KPOS_VERSION"
 ok "package files: lib/net45 and lib/netstandard2.0 KlarnaPos.dll (one assembly, binding version $KPOS_VERSION), runtimes/{linux-x64,win-x64,win-x86}/native, build/net45/KlarnaPos.targets, licences; nuspec version $version"
 
-# x86, x64, AnyCPU with Prefer32Bit (a 32-bit process), AnyCPU (64-bit on 64-bit Windows).
-for case in "x86:/p:PlatformTarget=x86" "x64:/p:PlatformTarget=x64" "x86:/p:Prefer32Bit=true" "x64:"; do
+# x86 and x64: the DLL of that architecture next to Till.exe; AnyCPU, with and without
+# Prefer32Bit: both, in x86/ and x64/, for KlarnaPos.dll to load the one of the process.
+for case in "x86:/p:PlatformTarget=x86" "x64:/p:PlatformTarget=x64" "both:/p:Prefer32Bit=true" "both:"; do
     arch=${case%%:*}; prop=${case#*:}
     name=${prop:-AnyCPU}; name=${name#/p:}
     out=$work/net45-${name//=/-}
@@ -40,10 +41,18 @@ for case in "x86:/p:PlatformTarget=x86" "x64:/p:PlatformTarget=x64" "x86:/p:Pref
     xbuild /nologo /v:quiet /p:KlarnaPosPackage="$pkg" /p:OutputPath="$out/" \
         /p:BaseIntermediateOutputPath="$out/obj/" $prop tests/packaging/net45_till/Till.csproj \
         > "$out.log" 2>&1 || { cat "$out.log" >&2; fail "xbuild $name"; }
-    cmp -s "$out/klarna_pos.dll" "$pkg/runtimes/win-$arch/native/klarna_pos.dll" \
-        || fail "xbuild $name: the output's klarna_pos.dll is not win-$arch's"
     [ -f "$out/KlarnaPos.dll" ] && [ -f "$out/Till.exe" ] || fail "xbuild $name: Till.exe or KlarnaPos.dll missing"
-    ok "xbuild ($name): Till.exe, KlarnaPos.dll and runtimes/win-$arch/native/klarna_pos.dll in the output"
+    if [ "$arch" = both ]; then
+        cmp -s "$out/x86/klarna_pos.dll" "$pkg/runtimes/win-x86/native/klarna_pos.dll" \
+            && cmp -s "$out/x64/klarna_pos.dll" "$pkg/runtimes/win-x64/native/klarna_pos.dll" \
+            || fail "xbuild $name: x86/ and x64/klarna_pos.dll are not win-x86's and win-x64's"
+        [ ! -e "$out/klarna_pos.dll" ] || fail "xbuild $name: a klarna_pos.dll next to Till.exe"
+        ok "xbuild ($name): Till.exe, KlarnaPos.dll, x86/klarna_pos.dll and x64/klarna_pos.dll (win-x86, win-x64)"
+    else
+        cmp -s "$out/klarna_pos.dll" "$pkg/runtimes/win-$arch/native/klarna_pos.dll" \
+            || fail "xbuild $name: the output's klarna_pos.dll is not win-$arch's"
+        ok "xbuild ($name): Till.exe, KlarnaPos.dll and runtimes/win-$arch/native/klarna_pos.dll in the output"
+    fi
 done
 
 start_sim "$work"
