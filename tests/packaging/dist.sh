@@ -81,7 +81,7 @@ tests/packaging/layout.sh nuget "$WORK/nuget" "$WORK/wheel-linux/libklarna_pos.s
 (cd "$WORK/nuget" && nuget pack KlarnaPos.nuspec -OutputDirectory "$DIST" -NoPackageAnalysis -NonInteractive) \
     > "$WORK/nuget.log" 2>&1 || { cat "$WORK/nuget.log" >&2; fail "nuget pack"; }
 [ -f "$DIST/KlarnaPos.$V.nupkg" ] || fail "no KlarnaPos.$V.nupkg"
-ok "KlarnaPos.$V.nupkg (nuget $(nuget 2>/dev/null | sed -n 's/NuGet Version: //p' | head -1))"
+ok "KlarnaPos.$V.nupkg (nuget pack, Debian nuget $(dpkg-query -W -f='${Version}' nuget 2>/dev/null || echo '?'))"
 
 (cd "$DIST" && sha256sum -- * > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
 
