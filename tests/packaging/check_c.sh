@@ -20,7 +20,7 @@ cmake -S tests/packaging/cmake_till -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefi
     -DCMAKE_BUILD_TYPE=Release > "$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; fail "cmake configure"; }
 found=$(sed -n 's/.*Found klarna_pos: \([^ ]*\) .*/\1/p' "$work/cmake.log")
 cmake --build "$work/cmake" > "$work/cmake-build.log" 2>&1 || { cat "$work/cmake-build.log" >&2; fail "cmake --build"; }
-readelf -d "$work/cmake/till" | grep -q "NEEDED.*\[libklarna_pos.so.$KPOS_MAJOR\]" \
+readelf -d "$work/cmake/till" | grep -c "NEEDED.*\[libklarna_pos.so.$KPOS_MAJOR\]" >/dev/null \
     || fail "the CMake till does not need libklarna_pos.so.$KPOS_MAJOR"
 loaded=$(ldd "$work/cmake/till" | awk '/libklarna_pos/ {print $3}')
 case "$loaded" in "$prefix"/*) ;; *) fail "the CMake till loads '$loaded', not the one in $prefix" ;; esac
@@ -31,6 +31,6 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 [ "$(pkg-config --modversion klarna_pos)" = "$KPOS_VERSION" ] || fail "pkg-config --modversion is not $KPOS_VERSION"
 # shellcheck disable=SC2046
 gcc -std=c99 -Wall -Wextra -Werror -O2 examples/c/till.c -o "$work/till-pc" $(pkg-config --cflags --libs klarna_pos)
-readelf -d "$work/till-pc" | grep -q "NEEDED.*\[libklarna_pos.so.$KPOS_MAJOR\]" || fail "the pkg-config till does not need libklarna_pos.so.$KPOS_MAJOR"
+readelf -d "$work/till-pc" | grep -c "NEEDED.*\[libklarna_pos.so.$KPOS_MAJOR\]" >/dev/null || fail "the pkg-config till does not need libklarna_pos.so.$KPOS_MAJOR"
 LD_LIBRARY_PATH=$prefix/lib pay_with "$work/pc-till.out" "$work/till-pc"
 ok "pkg-config: gcc till.c \$(pkg-config --cflags --libs klarna_pos) (version $KPOS_VERSION), paid ($(grep '^status=COMPLETED' "$work/pc-till.out"))"

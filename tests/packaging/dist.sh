@@ -121,7 +121,7 @@ for whl in "$DIST"/*.whl; do
     *win_amd64) lib=klarna_pos/klarna_pos.dll; machine='PE32\+ executable.*x86-64' ;;
     *win32) lib=klarna_pos/klarna_pos.dll; machine='PE32 executable.*Intel 80386' ;;
     esac
-    file -b "$U/$name/$lib" | grep -Eq "$machine" || fail "$name: $lib is $(file -b "$U/$name/$lib")"
+    file -b "$U/$name/$lib" | grep -Ec "$machine" >/dev/null || fail "$name: $lib is $(file -b "$U/$name/$lib")"
     [ -z "$(ls "$U/$name/klarna_pos" | grep -E '\.(so|dll)$' | grep -vx "$(basename "$lib")")" ] \
         || fail "$name: more than one native library"
     ok "$name: METADATA Version $V, WHEEL tags, licences, $lib ($(file -b "$U/$name/$lib" | cut -d, -f1-2))"
@@ -156,7 +156,7 @@ ok "every artifact's name and metadata say $V (Cargo.toml)"
 
 step "check: auditwheel show"
 auditwheel show "$DIST/klarna_pos-$V-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" | tee "$WORK/auditwheel.txt"
-tr -s ' \n' ' ' < "$WORK/auditwheel.txt" | grep -q 'consistent with the following platform tag: "manylinux_2_17_x86_64"' \
+tr -s ' \n' ' ' < "$WORK/auditwheel.txt" | grep -c 'consistent with the following platform tag: "manylinux_2_17_x86_64"' >/dev/null \
     || fail "auditwheel does not confirm manylinux_2_17_x86_64"
 ok "auditwheel: manylinux_2_17_x86_64 (manylinux2014)"
 
@@ -204,15 +204,15 @@ start_sim "$WORK/windows-check"
 for arch in x64 x86; do
     z=klarna_pos-$V-windows-$arch
     if [ "$arch" = x64 ]; then cc=x86_64-w64-mingw32-gcc; else cc=i686-w64-mingw32-gcc; fi
-    llvm-nm "$U/$z/lib/klarna_pos.lib" 2>/dev/null | grep -Eq ' _?kpos_version$' \
-        || objdump -t "$U/$z/lib/klarna_pos.lib" 2>/dev/null | grep -Eq '_?kpos_version$' \
+    llvm-nm "$U/$z/lib/klarna_pos.lib" 2>/dev/null | grep -Ec ' _?kpos_version$' >/dev/null \
+        || objdump -t "$U/$z/lib/klarna_pos.lib" 2>/dev/null | grep -Ec '_?kpos_version$' >/dev/null \
         || fail "$z: klarna_pos.lib does not import kpos_version"
     b=$WORK/windows-check/$arch
     cmake -S tests/packaging/cmake_till -B "$b" -DCMAKE_SYSTEM_NAME=Windows -DCMAKE_C_COMPILER="$cc" \
         -DCMAKE_PREFIX_PATH="$U/$z" -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXE_LINKER_FLAGS=-static-libgcc \
         > "$b.log" 2>&1 || { cat "$b.log" >&2; fail "$z: cmake configure (MinGW)"; }
     cmake --build "$b" >> "$b.log" 2>&1 || { cat "$b.log" >&2; fail "$z: cmake --build (MinGW)"; }
-    "${cc%-gcc}-objdump" -p "$b/till.exe" | grep -q 'DLL Name: klarna_pos.dll' || fail "$z: till.exe does not import klarna_pos.dll"
+    "${cc%-gcc}-objdump" -p "$b/till.exe" | grep -c 'DLL Name: klarna_pos.dll' >/dev/null || fail "$z: till.exe does not import klarna_pos.dll"
     ran="built and linked (not run)"
     if [ "$arch" = x64 ] && [ -x /usr/lib/wine/wine64 ]; then
         cp "$U/$z/bin/klarna_pos.dll" "$b/"
