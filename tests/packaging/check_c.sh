@@ -7,6 +7,7 @@
 # 1. CMake: find_package(klarna_pos 0.1 REQUIRED) and target_link_libraries(till
 #    klarna_pos::klarna_pos) (tests/packaging/cmake_till); the till needs libklarna_pos.so.<major>
 #    and loads it from PREFIX. 2. pkg-config: gcc till.c $(pkg-config --cflags --libs klarna_pos).
+# 3. The static library, linked with the libraries `pkg-config --static` lists.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/packaging/lib.sh
@@ -34,3 +35,12 @@ gcc -std=c99 -Wall -Wextra -Werror -O2 examples/c/till.c -o "$work/till-pc" $(pk
 readelf -d "$work/till-pc" | grep -c "NEEDED.*\[libklarna_pos.so.$KPOS_MAJOR\]" >/dev/null || fail "the pkg-config till does not need libklarna_pos.so.$KPOS_MAJOR"
 LD_LIBRARY_PATH=$prefix/lib pay_with "$work/pc-till.out" "$work/till-pc"
 ok "pkg-config: gcc till.c \$(pkg-config --cflags --libs klarna_pos) (version $KPOS_VERSION), paid ($(grep '^status=COMPLETED' "$work/pc-till.out"))"
+
+# The static library, with the system libraries pkg-config --static lists for it.
+# shellcheck disable=SC2046
+gcc -std=c99 -Wall -Wextra -Werror -O2 examples/c/till.c -o "$work/till-static" \
+    $(pkg-config --cflags klarna_pos) "$prefix/lib/libklarna_pos.a" \
+    $(pkg-config --static --libs klarna_pos | sed 's/-lklarna_pos//; s/-L[^ ]*//g')
+readelf -d "$work/till-static" | grep -c "libklarna_pos" >/dev/null && fail "the static till needs the shared library"
+pay_with "$work/static-till.out" "$work/till-static"
+ok "static: till.c linked with lib/libklarna_pos.a and pkg-config --static's libraries, paid ($(grep '^status=COMPLETED' "$work/static-till.out"))"
