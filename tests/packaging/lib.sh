@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
 # Sourced by the packaging scripts (layout.sh, check_c.sh, layout_check.sh, dist.sh): the
 # project's version and a simulator to pay against. Expects to run from the repository root.
 
