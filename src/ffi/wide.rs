@@ -1,11 +1,11 @@
 //! The `_w` layer for tills that can call only stdcall functions and speak UTF-16 (VB6,
 //! PowerBuilder, Clarion, older Delphi and Visual C++ code): the functions a till needs to take
-//! a payment, cancel it, refund it and report errors, each named as its UTF-8 original plus `_w`.
-//! They are `extern "system"`: stdcall on 32-bit Windows, the C convention everywhere else, with
-//! undecorated export names (`kpos_version_w`, see `build.rs`). Strings go in as NUL-terminated
-//! UTF-16 and come out through the caller's buffers (`wide_out`); integers are 32-bit and
-//! handles the same opaque pointers as the UTF-8 functions'. Each is a shell over its original:
-//! convert, call, copy.
+//! a payment, cancel it, capture and refund it and report errors, each named as its UTF-8 original
+//! plus `_w`. They are `extern "system"`: stdcall on 32-bit Windows, the C convention everywhere
+//! else, with undecorated export names (`kpos_version_w`, see `build.rs`). Strings go in as
+//! NUL-terminated UTF-16 and come out through the caller's buffers (`wide_out`); integers are
+//! 32-bit and handles the same opaque pointers as the UTF-8 functions'. Each is a shell over its
+//! original: convert, call, copy.
 
 use std::ffi::{c_char, CStr, CString};
 
@@ -21,10 +21,7 @@ use crate::core::Error;
 /// `ptr` must be NULL or point to a NUL-terminated UTF-16 string.
 unsafe fn wide_arg(ptr: *const u16, name: &str) -> Result<CString, Error> {
     if ptr.is_null() {
-        return Err(Error::invalid_field(
-            name,
-            format!("{name} must not be NULL"),
-        ));
+        return Err(Error::invalid_field(name, "must not be NULL"));
     }
     let mut len = 0;
     while *ptr.add(len) != 0 {
@@ -43,7 +40,7 @@ unsafe fn wide_arg(ptr: *const u16, name: &str) -> Result<CString, Error> {
                 return Err(Error::invalid_field(
                     name,
                     format!(
-                        "{name} is not valid UTF-16: unpaired surrogate 0x{:04X} at unit {at}",
+                        "is not valid UTF-16: unpaired surrogate 0x{:04X} at unit {at}",
                         e.unpaired_surrogate()
                     ),
                 ))
@@ -70,13 +67,13 @@ fn check_buffer(buf: *mut u16, cap: i32, name: &str) -> Result<(), Error> {
     if cap < 0 {
         return Err(Error::invalid_field(
             name,
-            format!("{name}: the capacity {cap} is negative"),
+            format!("has a negative capacity ({cap})"),
         ));
     }
     if buf.is_null() && cap > 0 {
         return Err(Error::invalid_field(
             name,
-            format!("{name} must not be NULL when its capacity is {cap}"),
+            format!("must not be NULL when its capacity is {cap}"),
         ));
     }
     Ok(())
