@@ -1,53 +1,86 @@
 """The build step pyproject.toml cannot express: compile the Rust library and ship it.
 
-``build_py`` runs ``cargo build --release --lib -p klarna-pos`` in the repository root (two levels
-above this file, or ``KLARNA_POS_SOURCE_DIR``), honouring ``CARGO_TARGET_DIR``, and copies the
-shared library next to the package's modules, where ``klarna_pos._native`` loads it. The wheel is
-tagged for the platform (the library is native code) but for any Python 3 (ctypes needs no
-Python ABI): ``py3-none-<platform>``.
+``build_py`` runs ``cargo build --release --lib -p klarna-pos`` in the Rust sources (the
+directory ``rust/`` of an sdist, else the repository root two levels above this file, or
+``KLARNA_POS_SOURCE_DIR``), honouring ``CARGO_TARGET_DIR``, and copies the shared library next to
+the package's modules, where ``klarna_pos._native`` loads it. The wheel is tagged for the
+platform (the library is native code) but for any Python 3 (ctypes needs no Python ABI):
+``py3-none-<platform>``.
+
+The release wheels (tests/packaging/dist.sh) are built from a library built beforehand:
+``KLARNA_POS_PREBUILT_LIBRARY`` names it (the glibc 2.17 ``libklarna_pos.so``, or a Windows
+``klarna_pos.dll``; cargo is then not run) and ``KLARNA_POS_WHEEL_PLATFORM`` gives the wheel's
+platform tag (``manylinux_2_17_x86_64.manylinux2014_x86_64``, ``win_amd64``, ``win32``).
+The sdist carries the crate (``cargo package``) in ``rust/``, so that it builds wherever cargo is.
 """
 
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 from setuptools.command.bdist_wheel import bdist_wheel
+from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
+PREBUILT = os.environ.get("KLARNA_POS_PREBUILT_LIBRARY")
+PLATFORM = os.environ.get("KLARNA_POS_WHEEL_PLATFORM")
+# Where an sdist keeps the crate's sources.
+SDIST_SOURCES = "rust"
 
-if sys.platform == "win32":
+if PREBUILT:
+    LIBRARY = Path(PREBUILT).name
+elif sys.platform == "win32":
     LIBRARY = "klarna_pos.dll"
 elif sys.platform == "darwin":
     LIBRARY = "libklarna_pos.dylib"
 else:
     LIBRARY = "libklarna_pos.so"
 
+NEEDS_CARGO = (
+    "klarna-pos: building this package from source compiles the klarna_pos library, which needs "
+    "a Rust toolchain: cargo and rustc 1.89 or newer on PATH (https://rustup.rs), and access to "
+    "crates.io or a vendored copy of the crates. On Linux x86_64 (glibc 2.17 or newer) and Windows "
+    "x86/x64 a prebuilt wheel needs none of this: pip install --only-binary :all: klarna-pos"
+)
+
 
 def repository_root() -> Path:
-    """The checkout holding the library's Cargo.toml."""
-    root = Path(os.environ.get("KLARNA_POS_SOURCE_DIR") or HERE.parents[1]).resolve()
+    """The sources holding the library's Cargo.toml: an sdist's rust/, or the checkout."""
+    bundled = HERE / SDIST_SOURCES
+    default = bundled if (bundled / "Cargo.toml").is_file() else HERE.parents[1]
+    root = Path(os.environ.get("KLARNA_POS_SOURCE_DIR") or default).resolve()
     manifest = root / "Cargo.toml"
     if not manifest.is_file() or 'name = "klarna-pos"' not in manifest.read_text("utf-8"):
         raise SystemExit(
             "klarna-pos: the Rust sources were not found at {} (build the package from a checkout "
-            "of the repository, or set KLARNA_POS_SOURCE_DIR to one)".format(root)
+            "of the repository or from its sdist, or set KLARNA_POS_SOURCE_DIR to one)".format(root)
         )
     return root
 
 
 def build_library() -> Path:
-    """Compiles the library in release mode and returns the path of the shared library."""
+    """Compiles the library in release mode and returns the path of the shared library (or
+    the prebuilt one KLARNA_POS_PREBUILT_LIBRARY names)."""
+    if PREBUILT:
+        library = Path(PREBUILT)
+        if not library.is_file():
+            raise SystemExit("klarna-pos: KLARNA_POS_PREBUILT_LIBRARY={} is no file".format(PREBUILT))
+        return library
     root = repository_root()
+    if shutil.which("cargo") is None:
+        raise SystemExit(NEEDS_CARGO)
     command = ["cargo", "build", "--release", "--lib", "-p", "klarna-pos"]
     print("klarna-pos: " + " ".join(command), flush=True)
     try:
         subprocess.run(command, cwd=str(root), check=True)
     except FileNotFoundError:
-        raise SystemExit("klarna-pos: cargo is needed to build the library (https://rustup.rs)")
+        raise SystemExit(NEEDS_CARGO)
     except subprocess.CalledProcessError as e:
         raise SystemExit("klarna-pos: cargo build failed with status {}".format(e.returncode))
     # cargo reads a relative CARGO_TARGET_DIR from its working directory: the root.
@@ -98,15 +131,42 @@ class NativeDistribution(Distribution):
 
 
 class PlatformWheel(bdist_wheel):
-    """A wheel that holds native code: not pure, but independent of the Python version."""
+    """A wheel that holds native code: not pure, but independent of the Python version; its
+    platform tag is KLARNA_POS_WHEEL_PLATFORM's when set (a library built for another platform)."""
 
     def get_tag(self):
         _, _, platform = super().get_tag()
-        return "py3", "none", platform
+        return "py3", "none", PLATFORM or platform
+
+
+class SdistWithCrate(sdist):
+    """An sdist that carries the crate's sources (as `cargo package` selects them, with its
+    normalised Cargo.toml and Cargo.lock) in rust/, so that it builds outside the checkout."""
+
+    def make_release_tree(self, base_dir, files) -> None:
+        super().make_release_tree(base_dir, files)
+        if shutil.which("cargo") is None:
+            raise SystemExit("klarna-pos: making the sdist runs `cargo package`: cargo is needed")
+        root = repository_root()
+        with tempfile.TemporaryDirectory() as scratch:
+            subprocess.run(
+                ["cargo", "package", "--quiet", "--no-verify", "--allow-dirty", "-p", "klarna-pos",
+                 "--target-dir", scratch],
+                cwd=str(root),
+                check=True,
+            )
+            crate = Path(scratch) / "package" / "klarna-pos-{}.crate".format(cargo_version())
+            with tarfile.open(str(crate)) as archive:
+                archive.extractall(scratch)
+            shutil.copytree(
+                str(Path(scratch) / crate.name[: -len(".crate")]),
+                os.path.join(base_dir, SDIST_SOURCES),
+                ignore=shutil.ignore_patterns("bindings"),
+            )
 
 
 setup(
     version=cargo_version(),
     distclass=NativeDistribution,
-    cmdclass={"build_py": BuildWithLibrary, "bdist_wheel": PlatformWheel},
+    cmdclass={"build_py": BuildWithLibrary, "bdist_wheel": PlatformWheel, "sdist": SdistWithCrate},
 )

@@ -5,10 +5,12 @@
 #   tests/packaging/install.sh [--debug] [PREFIX]     (default PREFIX: target/install-check/prefix)
 #
 # Checks: the files cargo-c installs (shared library with SONAME libklarna_pos.so.<major> and
-# its links, static library, header(s), klarna_pos.pc), that the .so exports only kpos_ symbols,
-# and that `gcc till.c $(pkg-config --cflags --libs klarna_pos)` builds a till that needs
-# libklarna_pos.so.<major> and takes a payment from the simulator; the same till linked with
-# the static library does too. --debug installs a debug build (quicker; tests/run uses it).
+# its links, static library, header(s), klarna_pos.pc, the CMake package in
+# share/cmake/klarna_pos/), that the .so exports only kpos_ symbols, then tests/packaging/check_c.sh
+# on the prefix: the C till built with CMake (find_package, klarna_pos::klarna_pos), with
+# `gcc till.c $(pkg-config --cflags --libs klarna_pos)` and with the static library, each
+# needing what it should and taking a payment from the simulator. --debug installs a debug build
+# (quicker; tests/run uses it).
 # Needs cargo-c: cargo install --locked cargo-c --version 0.10.24
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,8 +33,7 @@ fi
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 
-rm -rf "$PREFIX" "$WORK/bin"
-mkdir -p "$WORK/bin"
+rm -rf "$PREFIX"
 cargo cinstall "${PROFILE_ARGS[@]}" -p klarna-pos --prefix "$PREFIX" --libdir lib >&2
 
 LIB=$PREFIX/lib
@@ -53,36 +54,14 @@ if [ -f include/klarna_pos.hpp ]; then
 fi
 [ -f "$LIB/pkgconfig/klarna_pos.pc" ] || fail "pkg-config file"
 ok "pkg-config file lib/pkgconfig/klarna_pos.pc"
+for f in klarna_posConfig.cmake klarna_posConfigVersion.cmake; do
+    cmp -s "$PREFIX/share/cmake/klarna_pos/$f" "packaging/cmake/$f" || fail "share/cmake/klarna_pos/$f not installed"
+done
+ok "CMake package share/cmake/klarna_pos/klarna_posConfig.cmake and its version file"
 foreign=$(nm -D --defined-only "$LIB/libklarna_pos.so" | awk '{print $NF}' | grep -v '^kpos_' || true)
 [ -z "$foreign" ] || fail "exports besides kpos_*: $foreign"
 ok "only kpos_ symbols exported ($(nm -D --defined-only "$LIB/libklarna_pos.so" | wc -l))"
 
-export PKG_CONFIG_PATH=$LIB/pkgconfig
-# shellcheck disable=SC2046
-gcc -std=c99 -Wall -Wextra -Werror -O2 examples/c/till.c -o "$WORK/bin/till" \
-    $(pkg-config --cflags --libs klarna_pos)
-readelf -d "$WORK/bin/till" | grep -q "NEEDED.*\[libklarna_pos.so.$MAJOR\]" || fail "till does not need libklarna_pos.so.$MAJOR"
-ok "gcc till.c \$(pkg-config --cflags --libs klarna_pos): needs libklarna_pos.so.$MAJOR"
-# The static library with the system libraries pkg-config lists for it.
-# shellcheck disable=SC2046
-gcc -std=c99 -Wall -Wextra -Werror -O2 examples/c/till.c -o "$WORK/bin/till-static" \
-    $(pkg-config --cflags klarna_pos) "$LIB/libklarna_pos.a" \
-    $(pkg-config --static --libs klarna_pos | sed 's/-lklarna_pos//; s/-L[^ ]*//g')
-! readelf -d "$WORK/bin/till-static" | grep -q "libklarna_pos" || fail "till-static needs the shared library"
-ok "till linked with libklarna_pos.a"
-
-# Both tills take a payment from the simulator's automatic customer.
-cargo build --quiet -p klarna-pos-sim
-SIM=${CARGO_TARGET_DIR:-$ROOT/target}/debug/klarna-pos-sim
-"$SIM" --listen 127.0.0.1:0 --customer auto --auto-delay-ms 300 > "$WORK/sim.out" 2>/dev/null &
-SIM_PID=$!
-trap 'kill $SIM_PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q '^listening on ' "$WORK/sim.out" 2>/dev/null && break; sleep 0.05; done
-export KLARNA_API_URL=$(sed -n 's/^listening on //p' "$WORK/sim.out") KLARNA_USERNAME=test_user KLARNA_PASSWORD=test_password
-for till in till till-static; do
-    LD_LIBRARY_PATH=$LIB "$WORK/bin/$till" examples/orders/se_coffee.json --timeout-ms 20000 > "$WORK/$till.out" \
-        || fail "$till exited $? ($(tr '\n' ' ' < "$WORK/$till.out"))"
-    grep -q '^status=COMPLETED' "$WORK/$till.out" || fail "$till: no COMPLETED"
-    ok "$till took a payment against the installed library: $(grep -c . "$WORK/$till.out") lines, $(grep '^status=COMPLETED' "$WORK/$till.out")"
-done
+# CMake, pkg-config and static tills against the installed copy, each paying.
+tests/packaging/check_c.sh "$PREFIX" "$WORK/c-check"
 echo "install check passed: $PREFIX"
