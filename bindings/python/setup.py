@@ -1,6 +1,7 @@
 """The build step pyproject.toml cannot express: compile the Rust library and ship it.
 
-``build_py`` runs ``cargo build --release --lib -p klarna-pos`` in the Rust sources (the
+``build_py`` runs ``cargo rustc --release --lib -p klarna-pos --crate-type cdylib,staticlib``
+(the shipped build: see Cargo.toml's release profile) in the Rust sources (the
 directory ``rust/`` of an sdist, else the repository root two levels above this file, or
 ``KLARNA_POS_SOURCE_DIR``), honouring ``CARGO_TARGET_DIR``, and copies the shared library next to
 the package's modules, where ``klarna_pos._native`` loads it. The wheel is tagged for the
@@ -75,7 +76,7 @@ def build_library() -> Path:
     root = repository_root()
     if shutil.which("cargo") is None:
         raise SystemExit(NEEDS_CARGO)
-    command = ["cargo", "build", "--release", "--lib", "-p", "klarna-pos"]
+    command = ["cargo", "rustc", "--release", "--lib", "-p", "klarna-pos", "--crate-type", "cdylib,staticlib"]
     print("klarna-pos: " + " ".join(command), flush=True)
     try:
         subprocess.run(command, cwd=str(root), check=True)

@@ -33,7 +33,7 @@ RESULTS=$OUT/results.txt
 : > "$RESULTS"
 
 echo "building (release) ..." >&2
-cargo build --release --quiet -p klarna-pos --lib
+cargo rustc --release --quiet -p klarna-pos --lib --crate-type cdylib,staticlib
 cargo build --release --quiet -p klarna-pos-sim
 LIBDIR=$TARGET/release
 CFLAGS=(-std=c99 -O2 -Wall -Wextra -Werror -pthread -I "$ROOT/include" -I "$ROOT/tests/bench")

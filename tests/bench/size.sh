@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 LIMIT=${KPOS_SIZE_LIMIT:-3000000}
 TARGET=${CARGO_TARGET_DIR:-$(pwd)/target}
-cargo build --release --quiet -p klarna-pos --lib
+cargo rustc --release --quiet -p klarna-pos --lib --crate-type cdylib,staticlib
 SO=$TARGET/release/libklarna_pos.so
 mkdir -p "$TARGET/bench"
 STRIPPED=$TARGET/bench/libklarna_pos.stripped.so

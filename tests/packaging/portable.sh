@@ -19,7 +19,7 @@ if ! command -v cargo-zigbuild >/dev/null || ! { command -v zig >/dev/null || py
     echo "cargo-zigbuild or zig is missing; get them with: python3 -m pip install cargo-zigbuild ziglang" >&2
     exit 2
 fi
-cargo zigbuild --release --quiet --lib -p klarna-pos --target "$TARGET.$GLIBC"
+cargo-zigbuild rustc --release --quiet --lib -p klarna-pos --target "$TARGET.$GLIBC" --crate-type cdylib,staticlib
 SO=$TARGET_DIR/$TARGET/release/libklarna_pos.so
 
 versions=$(objdump -T "$SO" | grep -o 'GLIBC_[0-9.]*' | sort -uV)

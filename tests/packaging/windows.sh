@@ -107,7 +107,7 @@ for arch in "${ARCHES[@]}"; do
         results+=("$arch: skipped (apt-get install gcc-mingw-w64-${triple/_/-})"); continue
     fi
     echo "=== $arch: building klarna_pos.dll ($target, release)" >&2
-    if ! nice -n 10 cargo build --release --quiet --lib -p klarna-pos --target "$target"; then
+    if ! nice -n 10 cargo rustc --release --quiet --lib -p klarna-pos --target "$target" --crate-type cdylib,staticlib; then
         fail "$arch" "cargo build"; continue
     fi
     rm -rf "$out" "$test"
