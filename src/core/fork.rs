@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex, Once, OnceLock, RwLock};
 
+#[cfg(unix)]
 use super::log;
 
 /// A process-wide lock the fork handlers hold across `fork`.

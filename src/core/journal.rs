@@ -247,13 +247,15 @@ fn nothing_sent(mut e: Error) -> Error {
 
 /// Mode 0600, and never through a symbolic link.
 pub(super) fn open_options() -> OpenOptions {
-    let mut o = OpenOptions::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
+        let mut o = OpenOptions::new();
         o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        o
     }
-    o
+    #[cfg(not(unix))]
+    OpenOptions::new()
 }
 
 /// Creates `dir` (mode 0700 on Unix) when missing, and refuses a directory that another user

@@ -172,12 +172,14 @@ impl Drop for Deferred {
 }
 
 /// The sink's lock, held by the fork handlers across `fork`.
+#[cfg(unix)]
 pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
     Box::new(LOGGER.write().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// In a forked child: calls that were running in the parent's other threads are not running
 /// here, so the child counts its own from zero (the parent's count is left behind, unused).
+#[cfg(unix)]
 pub(crate) fn forked() {
     let mut guard = LOGGER.write().unwrap_or_else(|e| e.into_inner());
     if let Some(l) = guard.as_mut() {
