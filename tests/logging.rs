@@ -26,16 +26,28 @@ unsafe extern "C" fn collect(_userdata: *mut c_void, level: u32, message: *const
     LINES.lock().unwrap().push((level, text));
 }
 
+/// Installs `collect` at `level` with no line collected yet.
+fn start_collecting(level: u32) {
+    LINES.lock().unwrap().clear();
+    assert_eq!(
+        unsafe { kpos_set_log_callback(Some(collect), std::ptr::null_mut(), level) },
+        KPOS_OK
+    );
+}
+
+/// Removes the callback and returns the lines it collected.
+fn stop_collecting() -> Vec<(u32, String)> {
+    let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
+    assert_eq!(removed, KPOS_OK);
+    LINES.lock().unwrap().clone()
+}
+
 #[test]
 fn trace_logs_cover_the_flow_but_never_the_password_or_authorization() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    LINES.lock().unwrap().clear();
     const PASSWORD: &str = "s3cret-Pa55word";
     let sim = Sim::start_with(&["--password", PASSWORD]);
-    assert_eq!(
-        unsafe { kpos_set_log_callback(Some(collect), std::ptr::null_mut(), KPOS_LOG_TRACE) },
-        KPOS_OK
-    );
+    start_collecting(KPOS_LOG_TRACE);
     let client = Client::new(&sim.config_json(json!({"password": PASSWORD}))).unwrap();
     let s = client.create(&order()).unwrap();
     s.poll().unwrap();
@@ -44,10 +56,7 @@ fn trace_logs_cover_the_flow_but_never_the_password_or_authorization() {
     // A failing request too: its error message goes to the log.
     let wrong = Client::new(&sim.config_json(json!({"password": "other-" }))).unwrap();
     assert!(wrong.create(&order()).is_err());
-    let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
-    assert_eq!(removed, KPOS_OK);
-
-    let lines = LINES.lock().unwrap().clone();
+    let lines = stop_collecting();
     assert!(
         lines.iter().any(|(_, l)| l.contains("COMPLETED")),
         "{:?}",
@@ -178,15 +187,9 @@ fn no_level_ever_shows_credentials_webhook_secrets_or_tokens_and_personal_data_s
         KPOS_LOG_DEBUG,
         KPOS_LOG_TRACE,
     ] {
-        LINES.lock().unwrap().clear();
-        assert_eq!(
-            unsafe { kpos_set_log_callback(Some(collect), std::ptr::null_mut(), level) },
-            KPOS_OK
-        );
+        start_collecting(level);
         let errors = flow_with_failures(&sim, &tls_sim);
-        let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
-        assert_eq!(removed, KPOS_OK);
-        let lines = LINES.lock().unwrap().clone();
+        let lines = stop_collecting();
         report(
             "redaction",
             &format!(
@@ -259,15 +262,11 @@ fn deliver(client: &Client, request: &str, body: serde_json::Value) -> (u32, u32
 #[test]
 fn trace_of_a_webhook_payment_and_a_refund_never_shows_the_token_password_or_authorization() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    LINES.lock().unwrap().clear();
     let sim = Sim::start_with(&["--password", SECRET_PASSWORD]);
     sim.config(json!({"auto_capture": true}));
     let basic =
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", USER, SECRET_PASSWORD));
-    assert_eq!(
-        unsafe { kpos_set_log_callback(Some(collect), std::ptr::null_mut(), KPOS_LOG_TRACE) },
-        KPOS_OK
-    );
+    start_collecting(KPOS_LOG_TRACE);
     let mut errors = Vec::new();
     let client = Client::new(&sim.config_json(json!({"password": SECRET_PASSWORD,
         "webhook_url": "http://127.0.0.1:9/klarna-hook", "request_timeout_ms": 1000,
@@ -370,10 +369,7 @@ fn trace_of_a_webhook_payment_and_a_refund_never_shows_the_token_password_or_aut
             .detail
             .to_string(),
     );
-    let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
-    assert_eq!(removed, KPOS_OK);
-
-    let lines = LINES.lock().unwrap().clone();
+    let lines = stop_collecting();
     report(
         "redaction",
         &format!(
@@ -413,12 +409,8 @@ fn trace_of_a_chain_webhook_flow_never_shows_the_webhook_secret_or_a_token() {
     const CHAIN_SECRET: &str = "6a1f0c9e4b7d2385f0e1a6c4b9d72e53a8f1c0d4e7b2965a3c8e1f4d0b7a2c69";
     const OTHER_SECRET: &str = "q2Vx8Lm4Rt7Yb1Nc5Hd9Ks3Pf6Wg0Zj2Ue8Ia4Oo7Ss";
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    LINES.lock().unwrap().clear();
     let sim = Sim::start();
-    assert_eq!(
-        unsafe { kpos_set_log_callback(Some(collect), std::ptr::null_mut(), KPOS_LOG_TRACE) },
-        KPOS_OK
-    );
+    start_collecting(KPOS_LOG_TRACE);
     let mut errors = Vec::new();
     let till_config = sim.config_json(json!({
         "webhook_url": "http://127.0.0.1:9/klarna/status?till=4",
@@ -483,10 +475,7 @@ fn trace_of_a_chain_webhook_flow_never_shows_the_webhook_secret_or_a_token() {
         assert_eq!(refused.detail["field"], "webhook_secret");
         errors.push(refused.detail.to_string());
     }
-    let removed = unsafe { kpos_set_log_callback(None, std::ptr::null_mut(), KPOS_LOG_TRACE) };
-    assert_eq!(removed, KPOS_OK);
-
-    let lines = LINES.lock().unwrap().clone();
+    let lines = stop_collecting();
     report(
         "redaction",
         &format!(

@@ -80,8 +80,13 @@ USAGE = (
 )
 
 
+# The relay thread and the status loop both write lines: one at a time, whole.
+EMIT_LOCK = threading.Lock()
+
+
 def emit(line: str) -> None:
-    print(line, flush=True)
+    with EMIT_LOCK:
+        print(line, flush=True)
 
 
 def chain_config() -> Dict[str, Any]:

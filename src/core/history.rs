@@ -309,15 +309,7 @@ impl History {
                 Ok(Value::Object(m)) => {
                     if let Some(version) = m.get("klarna_pos_history") {
                         if version.as_u64() != Some(FORMAT_VERSION) {
-                            return Err(Error::bad_config(
-                                "journal_dir",
-                                format!(
-                                    "{} has format version {} but this library reads version {}",
-                                    path.display(),
-                                    version,
-                                    FORMAT_VERSION
-                                ),
-                            ));
+                            return Err(journal::version_error(path, version, FORMAT_VERSION));
                         }
                     } else if m.contains_key("kind") {
                         lines.push(Value::Object(m));

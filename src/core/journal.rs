@@ -239,6 +239,20 @@ pub(super) fn journal_error(what: &str, path: &Path, e: std::io::Error) -> Error
     )
 }
 
+/// A journal or history file of another format version than this library's (`supported`):
+/// refused rather than misread.
+pub(super) fn version_error(path: &Path, found: &Value, supported: u64) -> Error {
+    Error::bad_config(
+        "journal_dir",
+        format!(
+            "{} has format version {} but this library reads version {}",
+            path.display(),
+            found,
+            supported
+        ),
+    )
+}
+
 /// A record that could not be written before its request: the request is not sent.
 fn nothing_sent(mut e: Error) -> Error {
     e.message.push_str(" (nothing was sent)");
@@ -676,15 +690,7 @@ fn fold(text: &str, path: &Path) -> Result<Folded> {
         };
         if let Some(version) = obj.get("klarna_pos_journal") {
             if version.as_u64() != Some(FORMAT_VERSION) {
-                return Err(Error::bad_config(
-                    "journal_dir",
-                    format!(
-                        "{} has format version {} but this library reads version {}",
-                        path.display(),
-                        version,
-                        FORMAT_VERSION
-                    ),
-                ));
+                return Err(version_error(path, version, FORMAT_VERSION));
             }
             continue;
         }
