@@ -475,6 +475,7 @@ fn bad_bounds_and_references_are_refused_naming_the_argument() {
     let code =
         unsafe { kpos_history_report(client.0, r.as_ptr(), r.as_ptr(), std::ptr::null_mut()) };
     assert_eq!(code, KPOS_E_INVALID_ARGUMENT);
+    assert_eq!(last_error()["field"], "report_json");
     // Without journal_dir there is no history.
     let plain = sim.client();
     assert_eq!(

@@ -97,6 +97,16 @@ impl Client {
         self.journal.as_ref()
     }
 
+    /// The journal, and with it the history, for a call that needs them (`what`): a client
+    /// without `journal_dir` has neither, and asking it is the caller's mistake.
+    pub fn journal_for(&self, what: &str) -> Result<&Journal> {
+        self.journal().ok_or_else(|| {
+            Error::invalid_argument(format!(
+                "the client has no journal: {what} needs journal_dir in its config"
+            ))
+        })
+    }
+
     /// Validates the order locally, records it in the journal (when configured), then creates
     /// the session with one POST (never repeated automatically: a second POST could start a
     /// second payment). With `webhook_url` configured, the session gets its own callback URL.

@@ -5,16 +5,7 @@ use std::ffi::c_char;
 use super::client::{client_arg, kpos_client};
 use super::session::{kpos_session, session_arg};
 use super::{boundary, kpos_result, opt_str_arg, require_non_null, str_arg, string_out};
-use crate::core::journal::Journal;
-use crate::core::{receipt, Error};
-
-fn journal_of(client: &crate::core::client::Client) -> Result<&Journal, Error> {
-    client.journal().ok_or_else(|| {
-        Error::invalid_argument(
-            "the client has no history: set journal_dir in its config (the history lives there)",
-        )
-    })
-}
+use crate::core::receipt;
 
 /// The store's day for a cash-up: the work finished between `from` (inclusive) and `to`
 /// (exclusive), RFC 3339 date-times with an offset (`"2026-11-30T00:00:00+01:00"`,
@@ -65,18 +56,14 @@ pub unsafe extern "C" fn kpos_history_report(
     boundary(|| {
         require_non_null!(report_json, "report_json");
         let client = client_arg(client)?;
-        let from = str_arg(from, "from").map_err(|e| named(e, "from"))?;
-        let to = str_arg(to, "to").map_err(|e| named(e, "to"))?;
-        let report = journal_of(&client)?.history_report(from, to)?;
+        let from = str_arg(from, "from")?;
+        let to = str_arg(to, "to")?;
+        let report = client
+            .journal_for("kpos_history_report")?
+            .history_report(from, to)?;
         string_out(report_json, &report);
         Ok(())
     })
-}
-
-/// An argument error of a named bound carries its name as the field.
-fn named(mut e: Error, field: &str) -> Error {
-    e.field = Some(field.into());
-    e
 }
 
 /// "Was sale 4711 paid?": every record the history and the journal (in `journal_dir`, shared by
@@ -117,9 +104,10 @@ pub unsafe extern "C" fn kpos_history_find(
     boundary(|| {
         require_non_null!(records_json, "records_json");
         let client = client_arg(client)?;
-        let reference = str_arg(merchant_reference, "merchant_reference")
-            .map_err(|e| named(e, "merchant_reference"))?;
-        let records = journal_of(&client)?.history_find(reference)?;
+        let reference = str_arg(merchant_reference, "merchant_reference")?;
+        let records = client
+            .journal_for("kpos_history_find")?
+            .history_find(reference)?;
         string_out(records_json, &records);
         Ok(())
     })

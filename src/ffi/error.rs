@@ -168,8 +168,9 @@ pub extern "C" fn kpos_last_error_json() -> *const c_char {
 }
 
 /// Path of the offending field of the most recent failure on this thread (e.g.
-/// `order_lines[1].total_tax_amount`, or a configuration key such as `journal_dir`), or NULL when
-/// the failure named no field or nothing failed yet. Owned by the library; valid until the next
+/// `order_lines[1].total_tax_amount`, a configuration key such as `journal_dir`, or the name of
+/// a refused argument such as `order_json`), or NULL when the failure named no field or nothing
+/// failed yet. Owned by the library; valid until the next
 /// failing `kpos_` call on this thread. Thread-safe: each thread reads its own last error.
 /// Never fails (no error code of its own).
 #[no_mangle]

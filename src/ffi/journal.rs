@@ -4,7 +4,6 @@ use std::ffi::c_char;
 
 use super::client::{client_arg, kpos_client};
 use super::{boundary, kpos_result, require_non_null, string_out};
-use crate::core::Error;
 
 /// Lists the open work recorded in the client's journal (config `journal_dir`), oldest first,
 /// as a JSON array with one record per line:
@@ -38,9 +37,7 @@ pub unsafe extern "C" fn kpos_journal_pending(
     boundary(|| {
         require_non_null!(json_out, "json_out");
         let client = client_arg(client)?;
-        let journal = client.journal().ok_or_else(|| {
-            Error::invalid_argument("the client has no journal: set journal_dir in its config")
-        })?;
+        let journal = client.journal_for("kpos_journal_pending")?;
         string_out(json_out, &journal.pending_json()?);
         Ok(())
     })

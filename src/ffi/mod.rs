@@ -86,10 +86,10 @@ where
 macro_rules! require_non_null {
     ($ptr:expr, $name:literal) => {
         if $ptr.is_null() {
-            return Err($crate::core::Error::invalid_argument(concat!(
+            return Err($crate::core::Error::invalid_field(
                 $name,
-                " must not be NULL"
-            )));
+                "must not be NULL",
+            ));
         }
     };
 }
@@ -101,14 +101,11 @@ pub(crate) use require_non_null;
 /// `ptr` must be NULL or point to a NUL-terminated string that lives for `'a`.
 pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
     if ptr.is_null() {
-        return Err(Error::invalid_argument(format!(
-            "{} must not be NULL",
-            name
-        )));
+        return Err(Error::invalid_field(name, "must not be NULL"));
     }
     CStr::from_ptr(ptr)
         .to_str()
-        .map_err(|e| Error::invalid_argument(format!("{} is not valid UTF-8: {}", name, e)))
+        .map_err(|e| Error::invalid_field(name, format!("is not valid UTF-8: {}", e)))
 }
 
 /// Reads an optional NUL-terminated UTF-8 string argument (NULL gives `None`).
@@ -137,16 +134,13 @@ pub(crate) unsafe fn bytes_arg<'a>(
     name: &str,
 ) -> Result<&'a [u8], Error> {
     if ptr.is_null() {
-        return Err(Error::invalid_argument(format!(
-            "{} must not be NULL",
-            name
-        )));
+        return Err(Error::invalid_field(name, "must not be NULL"));
     }
     if len > isize::MAX as usize {
-        return Err(Error::invalid_argument(format!(
-            "{}_len is {}, above PTRDIFF_MAX: not the length of a buffer",
-            name, len
-        )));
+        return Err(Error::invalid_field(
+            format!("{}_len", name),
+            format!("is {}, above PTRDIFF_MAX: not the length of a buffer", len),
+        ));
     }
     Ok(std::slice::from_raw_parts(ptr, len))
 }

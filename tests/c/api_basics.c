@@ -217,6 +217,20 @@ static void last_error(void)
     CHECK_CONTAINS(json, "\"field\":null", "an HTTP refusal names no field");
     CHECK(session == NULL, "no session was written");
 
+    /* A refused argument is named as the field, whichever argument check refused it. */
+    CHECK_CODE(kpos_session_create(client, NULL, &session), KPOS_E_INVALID_ARGUMENT,
+               "a NULL order is refused");
+    CHECK(kpos_last_error_field() != NULL && strcmp(kpos_last_error_field(), "order_json") == 0,
+          "a NULL order names the field order_json");
+    CHECK_CODE(kpos_session_create(client, "{\"purchase_country\":\"\xff\"}", &session),
+               KPOS_E_INVALID_ARGUMENT, "an order that is not UTF-8 is refused");
+    CHECK(kpos_last_error_field() != NULL && strcmp(kpos_last_error_field(), "order_json") == 0,
+          "an order that is not UTF-8 names the field order_json");
+    CHECK_CODE(kpos_session_create(client, VALID_ORDER, NULL), KPOS_E_INVALID_ARGUMENT,
+               "a NULL out-pointer is refused");
+    CHECK(kpos_last_error_field() != NULL && strcmp(kpos_last_error_field(), "out") == 0,
+          "a NULL out-pointer names its argument");
+
     kpos_client_free(wrong);
     kpos_client_free(client);
 }
