@@ -1,5 +1,7 @@
-//! The one HTTP path of the library: one ureq agent per client (a keep-alive pool shared by all
-//! threads), Basic auth, the User-Agent, one retry policy and one tolerant error parser.
+//! The one HTTP path of the library: one keep-alive pool per client (shared by all threads, one
+//! per process after a fork), Basic auth, the User-Agent, one retry policy and one tolerant error
+//! parser. Connections are made by the connector chain of `http/conn.rs` (CONNECT proxy, socket,
+//! rustls); each request and its answer go over one in `http/exchange.rs`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,7 +12,6 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use ureq::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
@@ -23,6 +24,7 @@ use super::{proxy, trust};
 
 #[cfg(unix)]
 mod conn;
+mod exchange;
 // Elsewhere (Windows) ureq's own TCP connector: the refinements of `conn.rs` are Unix calls.
 #[cfg(not(unix))]
 #[path = "http/conn_portable.rs"]
@@ -36,7 +38,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(4);
 /// A `Retry-After` longer than this is not waited out: the caller gets `RateLimited`.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
 /// Idle keep-alive connections kept per host: one per till thread of a busy store process
-/// sharing the client (ureq keeps 3, so a fourth concurrent till reconnected on every request).
+/// sharing the client (with 3, a fourth concurrent till reconnected on every request).
 const IDLE_CONNECTIONS_PER_HOST: usize = 32;
 /// How long the addresses of a host name are reused: libcurl's default DNS cache time.
 const HOST_LOOKUP_TTL: Duration = Duration::from_secs(60);
@@ -97,15 +99,18 @@ impl Request<'_> {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
-    /// The headers as the HTTP layer read them (not copied).
-    pub headers: HeaderMap,
+    /// The headers that are text, names in lowercase, in the order they came.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Response {
     /// The value of header `name` (any case), when it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name)?.to_str().ok()
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn correlation_id(&self) -> Option<&str> {
@@ -137,16 +142,12 @@ impl Response {
     /// A response with these headers, for unit tests of what is read from answers.
     #[cfg(test)]
     pub fn for_test(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
         Response {
             status,
-            headers: map,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+                .collect(),
             body: body.to_vec(),
         }
     }
@@ -330,10 +331,12 @@ pub struct Transport {
     /// This process's connection pool and pacing; see [`Transport::pool`].
     pool: AtomicPtr<Pool>,
     agent_config: ureq::config::Config,
-    /// Built once: each request adds a reference to these, not a copy. The Authorization value
-    /// is marked sensitive and its bytes are a [`Secret`], wiped when the last reference goes.
-    authorization: HeaderValue,
-    user_agent: HeaderValue,
+    /// Header lines built once (each ends in CRLF); a request copies them into its buffer,
+    /// which is wiped after use. The Authorization line is a [`Secret`], wiped when the client
+    /// goes.
+    authorization: Secret,
+    user_agent: Vec<u8>,
+    connect_timeout: Duration,
     request_timeout: Duration,
     max_retries: u32,
     safe_request_spacing: Duration,
@@ -345,7 +348,7 @@ pub struct Transport {
 struct Pool {
     /// The fork generation of the process that built it.
     generation: u64,
-    agent: ureq::Agent,
+    connections: exchange::Connections,
     /// Earliest moment the next safe request may start (see `Config::safe_request_spacing`).
     next_safe_slot: Mutex<Instant>,
     /// Per [`Budget`]: until when Klarna asked (`Retry-After`) that this client send no request
@@ -354,13 +357,20 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(agent_config: &ureq::config::Config, generation: u64) -> Pool {
+    fn new(
+        agent_config: &ureq::config::Config,
+        connect_timeout: Duration,
+        generation: u64,
+    ) -> Pool {
         Pool {
             generation,
-            agent: ureq::Agent::with_parts(
-                agent_config.clone(),
+            connections: exchange::Connections::new(
                 conn::connector(),
-                HostLookup::default(),
+                agent_config.clone(),
+                Box::new(HostLookup::default()),
+                IDLE_CONNECTIONS_PER_HOST,
+                connect_timeout,
+                MAX_RESPONSE_BYTES,
             ),
             next_safe_slot: Mutex::new(Instant::now()),
             not_before: [Mutex::new(None), Mutex::new(None)],
@@ -420,17 +430,20 @@ impl Transport {
                 None
             }
         };
-        let user_agent = HeaderValue::from_str(&user_agent)
-            .map_err(|_| Error::bad_config("user_agent", "is not a valid header value"))?;
+        if user_agent
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        {
+            return Err(Error::bad_config(
+                "user_agent",
+                "is not a valid header value",
+            ));
+        }
+        let user_agent = format!("User-Agent: {}\r\n", user_agent).into_bytes();
+        // What the connector chain reads: TLS roots, the proxy, TCP_NODELAY.
         let agent_config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_global(Some(config.request_timeout))
             .tls_config(tls.build())
             .proxy(proxy)
-            .max_idle_connections(IDLE_CONNECTIONS_PER_HOST)
-            .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
             .build();
         // Each intermediate copy is a Secret built at its final capacity, so no reallocation
         // leaves an unwiped copy of the credentials behind.
@@ -443,23 +456,25 @@ impl Transport {
         let encoded = Secret::new(
             base64::engine::general_purpose::STANDARD.encode(credentials.expose().as_bytes()),
         );
-        let mut header = String::with_capacity(6 + encoded.expose().len());
-        header.push_str("Basic ");
-        header.push_str(encoded.expose());
-        let mut authorization = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(
-            SecretBytes(Secret::new(header)),
-        ))
-        .map_err(|_| {
-            Error::bad_config("username", "username or password is not valid in a header")
-        })?;
-        authorization.set_sensitive(true);
+        // Base64 is always valid in a header.
+        const PREFIX: &str = "Authorization: Basic ";
+        let mut line = String::with_capacity(PREFIX.len() + encoded.expose().len() + 2);
+        line.push_str(PREFIX);
+        line.push_str(encoded.expose());
+        line.push_str("\r\n");
+        let authorization = Secret::new(line);
         fork::install(None);
-        let pool = Box::new(Pool::new(&agent_config, fork::generation()));
+        let pool = Box::new(Pool::new(
+            &agent_config,
+            config.connect_timeout,
+            fork::generation(),
+        ));
         Ok(Transport {
             pool: AtomicPtr::new(Box::into_raw(pool)),
             agent_config,
             authorization,
             user_agent,
+            connect_timeout: config.connect_timeout,
             request_timeout: config.request_timeout,
             max_retries: config.max_retries,
             safe_request_spacing: config.safe_request_spacing,
@@ -479,7 +494,11 @@ impl Transport {
             if pool.generation == generation {
                 return pool;
             }
-            let fresh = Box::into_raw(Box::new(Pool::new(&self.agent_config, generation)));
+            let fresh = Box::into_raw(Box::new(Pool::new(
+                &self.agent_config,
+                self.connect_timeout,
+                generation,
+            )));
             match self
                 .pool
                 .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
@@ -648,86 +667,53 @@ impl Transport {
     }
 
     fn send_once(&self, req: &Request<'_>, limits: Limits<'_>) -> Result<Response> {
-        // The agent's own timeout is `request_timeout`; a request-level one (a copy of the
-        // agent's configuration) only when a deadline ends the request sooner.
-        let timeout = limits
-            .deadline
-            .map(|d| {
-                d.saturating_duration_since(Instant::now())
-                    .max(Duration::from_millis(1))
-            })
-            .filter(|t| *t < self.request_timeout);
-        let outcome = match req.method {
-            Method::Get => self.run(self.request(req, ())?, timeout),
-            Method::Delete => self.run(self.request(req, ())?, timeout),
-            Method::Post => self.run(self.request(req, req.body.unwrap_or(&[]))?, timeout),
-        };
-        let (parts, mut body) = outcome.map_err(transport_error)?.into_parts();
-        let body = read_body(&mut body)?;
-        Ok(Response {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-        })
-    }
-}
-
-impl Transport {
-    /// The HTTP request for `req`, built in place. Header names are the http crate's constants
-    /// and values are built once: adding a header costs no parsing and no allocation.
-    fn request<B>(&self, req: &Request<'_>, body: B) -> Result<ureq::http::Request<B>> {
-        const JSON: HeaderValue = HeaderValue::from_static("application/json");
-        let invalid = |e: ureq::http::Error| transport_error(ureq::Error::Http(e));
-        let mut request = ureq::http::Request::new(body);
-        *request.method_mut() = match req.method {
-            Method::Get => ureq::http::Method::GET,
-            Method::Post => ureq::http::Method::POST,
-            Method::Delete => ureq::http::Method::DELETE,
-        };
-        *request.uri_mut() = req
-            .url
-            .parse::<ureq::http::Uri>()
-            .map_err(|e| invalid(e.into()))?;
-        let headers = request.headers_mut();
-        headers.insert(header::AUTHORIZATION, self.authorization.clone());
-        headers.insert(header::USER_AGENT, self.user_agent.clone());
-        headers.insert(header::ACCEPT, JSON);
+        // The request's deadline: `request_timeout`, or sooner when the caller's ends sooner.
+        let now = Instant::now();
+        let mut deadline = now + self.request_timeout;
+        if let Some(d) = limits.deadline {
+            deadline = deadline.min(d.max(now + Duration::from_millis(1)));
+        }
+        const ACCEPT: &[u8] = b"Accept: application/json\r\n";
+        const CONTENT_TYPE: &[u8] = b"Content-Type: application/json\r\n";
+        let key_line;
+        let mut lines: [&[u8]; 5] = [
+            self.authorization.expose().as_bytes(),
+            &self.user_agent,
+            ACCEPT,
+            b"",
+            b"",
+        ];
+        let mut count = 3;
         if let Some(key) = req.idempotency_key {
-            let value = HeaderValue::from_str(key).map_err(|e| invalid(e.into()))?;
-            headers.insert(HeaderName::from_static("klarna-idempotency-key"), value);
+            // Checked where it is taken (orders.rs); never a line break into the request.
+            if key.bytes().any(|b| b < 0x20 || b == 0x7f) {
+                let mut e = Error::invalid_argument("idempotency_key: must be printable ASCII");
+                e.field = Some("idempotency_key".into());
+                return Err(e);
+            }
+            key_line = format!("Klarna-Idempotency-Key: {}\r\n", key);
+            lines[count] = key_line.as_bytes();
+            count += 1;
         }
         if req.body.is_some() {
-            headers.insert(header::CONTENT_TYPE, JSON);
+            lines[count] = CONTENT_TYPE;
+            count += 1;
         }
-        Ok(request)
-    }
-
-    /// Runs `request` on the agent; with `timeout`, under a request-level configuration.
-    fn run(
-        &self,
-        request: ureq::http::Request<impl ureq::AsSendBody>,
-        timeout: Option<Duration>,
-    ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-        use ureq::RequestExt as _;
-        let agent = &self.pool().agent;
-        match timeout {
-            Some(t) => request
-                .with_agent(agent)
-                .configure()
-                .timeout_global(Some(t))
-                .build()
-                .run(),
-            None => agent.run(request),
-        }
-    }
-}
-
-/// The Authorization header's bytes: a [`Secret`], so they are wiped when the header goes.
-struct SecretBytes(Secret);
-
-impl AsRef<[u8]> for SecretBytes {
-    fn as_ref(&self) -> &[u8] {
-        self.0.expose().as_bytes()
+        let outgoing = exchange::Outgoing {
+            method: req.method.as_str(),
+            url: req.url,
+            header_lines: &lines[..count],
+            body: req.body,
+        };
+        let answer = self
+            .pool()
+            .connections
+            .exchange(&outgoing, Some(deadline))?;
+        Ok(Response {
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+        })
     }
 }
 
@@ -749,22 +735,9 @@ fn sleep(d: Duration, limits: Limits<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Reads a response body of at most MAX_RESPONSE_BYTES, into a buffer sized by its
-/// Content-Length when the server sent one.
-fn read_body(body: &mut ureq::Body) -> Result<Vec<u8>> {
-    use std::io::Read as _;
-    let expected = body.content_length().unwrap_or(0).min(MAX_RESPONSE_BYTES);
-    let mut buf = Vec::with_capacity(expected as usize);
-    let mut reader = body.with_config().limit(MAX_RESPONSE_BYTES).reader();
-    reader
-        .read_to_end(&mut buf)
-        .map_err(|e| transport_error(ureq::Error::from(e)))?;
-    Ok(buf)
-}
-
-/// Host name lookups for the agent. ureq asks its resolver before every request, also when the
-/// request then goes over a pooled connection, and with a timeout set it starts a thread for
-/// each lookup. An IP address needs no lookup; a name is looked up (by ureq's resolver, within
+/// Host name lookups for new connections (a pooled one needs none). ureq's resolver starts a
+/// thread for each lookup made with a timeout, so lookups are kept: an IP address needs no
+/// lookup; a name is looked up (by ureq's resolver, within
 /// the connect timeout) at most once per HOST_LOOKUP_TTL.
 #[derive(Debug, Default)]
 struct HostLookup {
@@ -913,7 +886,7 @@ pub fn error_from_response(resp: &Response) -> Error {
     }
 }
 
-fn transport_error(e: ureq::Error) -> Error {
+pub(super) fn transport_error(e: ureq::Error) -> Error {
     use ureq::Error as U;
     let (code, what) = match &e {
         U::Timeout(_) => (Code::Timeout, "no answer in time"),

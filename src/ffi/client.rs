@@ -90,8 +90,8 @@ mod tests {
 
     const CONFIG: &std::ffi::CStr =
         c"{\"api_url\":\"http://127.0.0.1:9\",\"username\":\"u\",\"password\":\"pw-0123456789\"}";
-    /// "Basic " + base64("u:pw-0123456789").
-    const AUTHORIZATION_LEN: usize = 6 + 20;
+    /// The Authorization header line: "Authorization: Basic " + base64("u:pw-0123456789") + CRLF.
+    const AUTHORIZATION_LEN: usize = 21 + 20 + 2;
 
     fn new_client() -> *mut kpos_client {
         let mut client = std::ptr::null_mut();

@@ -1,4 +1,4 @@
-//! The connection layer under the HTTP path: TCP sockets for the agent's keep-alive pool, with
+//! The connection layer under the HTTP path: TCP sockets for the client's keep-alive pool, with
 //! as few system calls per request as the work allows (docs/transport.md has the count).
 //!
 //! - A request is written with one `send`: what the HTTP layer hands over (request line and
@@ -32,7 +32,7 @@ const SEND_AT: usize = 64 * 1024;
 /// Shortest connect attempt given to an address when a host has several.
 const MIN_CONNECT_PER_ADDRESS: Duration = Duration::from_millis(10);
 
-/// The agent's connector chain: an HTTP CONNECT proxy when one is configured, a [`Socket`] to
+/// The connector chain: an HTTP CONNECT proxy when one is configured, a [`Socket`] to
 /// the server (or proxy), and rustls on top for `https://` (verified by ureq's TLS config).
 pub(super) fn connector() -> impl Connector {
     ().chain(ConnectProxyConnector::default())
@@ -120,7 +120,7 @@ fn open(details: &ConnectionDetails) -> Result<TcpStream, Error> {
 
 /// One TCP connection of the pool.
 pub(super) struct Socket {
-    /// Shared (weakly) with the agent's shutdown registry only.
+    /// Handed (weakly) to the connector chain's shutdown hook, which the library leaves unused.
     stream: Arc<TcpStream>,
     buffers: LazyBuffers,
     /// Output handed over by the HTTP layer and not yet sent.
