@@ -7,7 +7,8 @@
 # Needs gcc, libcurl4-openssl-dev, pkg-config, python3, strace and valgrind. Builds the library and the simulator
 # in release mode (the simulator must not be the bottleneck), then measures, alternating the
 # two sides round by round:
-#   seq       N x (create a session + one status read) on one client / one curl handle
+#   seq       N x (create a session + one status read) on one client / one curl handle, and
+#             on a bare socket (tests/bench/bare_bench.c: the floor both clients stand on)
 #   syscalls  system calls per create + read (strace -f -c), both sides
 #   instr     user-space instructions per create + read (valgrind --tool=callgrind), both sides
 #   threads   16 threads on one shared client / 16 curl handles, 16 x M sessions
@@ -42,6 +43,7 @@ gcc "${CFLAGS[@]}" tests/bench/kpos_bench.c -o "$OUT/kpos_bench" \
 # shellcheck disable=SC2046
 gcc "${CFLAGS[@]}" tests/bench/curl_bench.c -o "$OUT/curl_bench" $(pkg-config --cflags --libs libcurl)
 gcc "${CFLAGS[@]}" tests/bench/coldstart.c -o "$OUT/coldstart" -ldl
+gcc "${CFLAGS[@]}" tests/bench/bare_bench.c -o "$OUT/bare_bench"
 
 "$LIBDIR/klarna-pos-sim" --listen 127.0.0.1:0 > "$OUT/sim.out" 2>/dev/null &
 SIM_PID=$!
@@ -63,6 +65,7 @@ cpu0=$(sim_cpu); req0=$(stat_of requests); t0=$(date +%s.%N)
 for r in $(seq "$ROUNDS"); do
     record "round=$r $("$OUT/kpos_bench" "$URL" seq "$N")"
     record "round=$r $("$OUT/curl_bench" "$URL" seq "$N")"
+    record "round=$r $("$OUT/bare_bench" "$URL" seq "$N")"
 done
 cpu1=$(sim_cpu); req1=$(stat_of requests); t1=$(date +%s.%N)
 record "sim requests=$((req1 - req0)) cpu_s=$(awk "BEGIN { print $cpu1 - $cpu0 }") wall_s=$(awk "BEGIN { print $t1 - $t0 }")"
@@ -154,6 +157,12 @@ print("|---|---|---|---|")
 pk, pc = med(seq_k, "p99_us"), med(seq_c, "p99_us")
 print(f"| create session + status read, median of {len(seq_k)} round medians | {mk:.1f} µs | {mc:.1f} µs | ratio {mk/mc:.2f} (≤ 0.90) |")
 print(f"| same, p99 (median over rounds) | {pk:.1f} µs | {pc:.1f} µs | ratio {pk/pc:.2f} |")
+per_round = sorted(float(k["median_us"]) / float(c["median_us"]) for k, c in zip(seq_k, seq_c))
+print(f"| same, ratio of each round's medians: median (lowest, highest) | {statistics.median(per_round):.2f} ({per_round[0]:.2f}, {per_round[-1]:.2f}) | | |")
+seq_b = pick(side="bare", mode="seq")
+if seq_b:
+    mb = med(seq_b, "median_us")
+    print(f"| same, above a bare socket client's {mb:.1f} µs (server, kernel and loopback) | {mk - mb:.1f} µs | {mc - mb:.1f} µs | ratio {(mk - mb) / (mc - mb):.2f} |")
 sk, sc = pick(side="kpos", mode="syscalls"), pick(side="curl", mode="syscalls")
 if sk and sc:
     print(f"| system calls per create + read (strace -f -c) | {sk[0]['per_pair']} ({sk[0]['by_call']}) | {sc[0]['per_pair']} ({sc[0]['by_call']}) | ≤ libcurl |")

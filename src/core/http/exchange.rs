@@ -585,7 +585,7 @@ fn read_chunked(
             while !read_line(conn, deadline)?.is_empty() {}
             return Ok(());
         }
-        if body.len() as u64 + size > max_body {
+        if size > max_body.saturating_sub(body.len() as u64) {
             return Err(too_large(max_body));
         }
         read_exact(conn, deadline, size as usize, body)?;
@@ -929,6 +929,52 @@ mod tests {
             ]
         );
         assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn mangled_answers_end_in_an_answer_or_a_documented_error() {
+        // Valid answers with bytes replaced, cut, repeated or inserted; deterministic (xorshift).
+        let seeds: [&[u8]; 4] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nuntil close",
+        ];
+        const ALPHABET: &[u8] = b"0f:\r\n ;9-";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for case in 0..300 {
+            let mut bytes = seeds[case % seeds.len()].to_vec();
+            for _ in 0..1 + next(3) {
+                let at = next(bytes.len() + 1);
+                match next(5) {
+                    0 if at < bytes.len() => bytes[at] = ALPHABET[next(ALPHABET.len())],
+                    1 => bytes.truncate(at),
+                    2 => drop(bytes.splice(at..at, *b"\r\n")),
+                    3 => drop(bytes.splice(at..at, *b"ffffffffffffffff")),
+                    _ => {
+                        let piece = bytes[at..].to_vec();
+                        bytes.extend_from_slice(&piece);
+                    }
+                }
+            }
+            let reply: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            let server = serve(vec![Reply(reply, true)]);
+            match get(&connections(64), &format!("{}/a", server.url)) {
+                Ok(answer) => assert!(answer.body.len() <= 64),
+                Err(e) => assert!(
+                    matches!(e.code, Code::Protocol | Code::Network),
+                    "{:?} for {:?}",
+                    e,
+                    String::from_utf8_lossy(reply)
+                ),
+            }
+        }
     }
 
     #[test]
