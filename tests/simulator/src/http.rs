@@ -82,6 +82,9 @@ impl Request {
 
 /// Form-style decoding: `+` is a space, `%XY` its byte, an incomplete escape stays as it is.
 fn percent_decode(s: &str) -> String {
+    if !s.contains(['+', '%']) {
+        return s.to_string();
+    }
     percent_encoding::percent_decode_str(&s.replace('+', " "))
         .decode_utf8_lossy()
         .into_owned()
@@ -502,6 +505,7 @@ mod tests {
         assert_eq!(percent_decode("a+b%20c%2B"), "a b c+");
         assert_eq!(percent_decode("%%41%4g%2%"), "%A%4g%2%");
         assert_eq!(percent_decode("%C3%A9%FF"), "é\u{fffd}");
+        assert_eq!(percent_decode("plain-é"), "plain-é");
     }
 
     #[test]

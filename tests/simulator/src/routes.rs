@@ -235,7 +235,8 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
         .unwrap_or_default()
         .to_string();
     let short_code = order
-        .pointer("/distribution/short_code")
+        .get("distribution")
+        .and_then(|d| d.get("short_code"))
         .and_then(Value::as_str)
         .map(str::to_string);
     // The stored copy of the body, exactly as received (lossy only if it is not UTF-8).

@@ -290,8 +290,11 @@ impl Session {
     }
 
     pub fn callback_url(&self) -> Option<&str> {
+        // Key by key rather than by JSON pointer, which allocates for each step.
         self.order
-            .pointer("/distribution/callback_urls/status_update")
+            .get("distribution")
+            .and_then(|d| d.get("callback_urls"))
+            .and_then(|c| c.get("status_update"))
             .and_then(Value::as_str)
     }
 
