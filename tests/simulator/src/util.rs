@@ -200,24 +200,28 @@ pub fn push_decimal(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
+/// Whether serde_json writes `s` inside quotes as it is: it escapes only quotes,
+/// backslashes and control characters.
+fn json_plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 /// Appends `s` as a JSON string, quoted and escaped exactly as serde_json writes it.
 pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail, and a str always serializes.
-    let _ = serde_json::to_writer(&mut *out, s);
+    push_json_concat(out, &[s]);
 }
 
 /// Appends the concatenation of `parts` as one JSON string.
 pub fn push_json_concat(out: &mut Vec<u8>, parts: &[&str]) {
-    // serde_json escapes only quotes, backslashes and control characters.
-    let plain = |s: &&str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-    if parts.iter().all(plain) {
+    if parts.iter().all(|p| json_plain(p)) {
         out.push(b'"');
         for p in parts {
             out.extend_from_slice(p.as_bytes());
         }
         out.push(b'"');
     } else {
-        push_json_str(out, &parts.concat());
+        // Writing into a Vec cannot fail, and a str always serializes.
+        let _ = serde_json::to_writer(&mut *out, &parts.concat());
     }
 }
 
@@ -290,12 +294,11 @@ mod tests {
         out.clear();
         push_json_concat(&mut out, &["a\"", "\n"]);
         assert_eq!(out, b"\"a\\\"\\n\"");
-        out.clear();
-        push_json_str(&mut out, "a\"b\\c\u{1}é");
-        assert_eq!(
-            out,
-            serde_json::json!("a\"b\\c\u{1}é").to_string().as_bytes()
-        );
+        for text in ["a\"b\\c\u{1}é\u{7f}", "plain é/\u{2028}", ""] {
+            out.clear();
+            push_json_str(&mut out, text);
+            assert_eq!(out, serde_json::json!(text).to_string().as_bytes());
+        }
         for _ in 0..2 {
             out.clear();
             let before = SystemTime::now();
