@@ -133,16 +133,24 @@ pub fn rfc3339(t: SystemTime) -> String {
 
 /// Appends `rfc3339(t)`.
 pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
-    use std::io::Write as _;
     let (y, m, d, s) = split_time(t);
-    // Writing into a Vec cannot fail.
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    );
+    // Days are counted from 1970 on, so the year is never negative; at least four digits.
+    let year = y.max(0) as u64;
+    for width in [1000, 100, 10] {
+        if year < width {
+            out.push(b'0');
+        }
+    }
+    push_decimal(out, year);
+    let two = |out: &mut Vec<u8>, sep: u8, n: u64| {
+        out.extend_from_slice(&[sep, b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+    };
+    two(out, b'-', u64::from(m));
+    two(out, b'-', u64::from(d));
+    two(out, b'T', s / 3600);
+    two(out, b':', s / 60 % 60);
+    two(out, b':', s % 60);
+    out.push(b'Z');
 }
 
 /// `Wed, 01 May 2024 12:34:56 GMT`, for the Date header.
@@ -203,7 +211,10 @@ pub fn push_decimal(out: &mut Vec<u8>, n: u64) {
 /// Whether serde_json writes `s` inside quotes as it is: it escapes only quotes,
 /// backslashes and control characters.
 fn json_plain(s: &str) -> bool {
-    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+    // No early exit, so that the loop vectorises.
+    !s.bytes().fold(false, |bad, b| {
+        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 /// Appends `s` as a JSON string, quoted and escaped exactly as serde_json writes it.
@@ -262,6 +273,15 @@ mod tests {
         assert_eq!(
             rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(253_402_300_799)),
+            "9999-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
+            "10000-01-01T00:00:00Z"
         );
     }
 
