@@ -189,7 +189,7 @@ pub fn read_head<R: BufRead>(r: &mut R) -> Result<Request, ReadError> {
 
     let (method, path, query) = (method.to_string(), path.to_string(), query.to_string());
 
-    let mut headers = Vec::new();
+    let mut headers = Vec::with_capacity(16);
     loop {
         if !read_line(r, &mut budget, &mut line)? {
             return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()));
