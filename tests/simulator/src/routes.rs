@@ -51,7 +51,8 @@ pub fn is_control(path: &str) -> bool {
 
 /// Whether the request creates a session (`POST /payments/v1/sessions`).
 pub fn is_create(method: &str, path: &str) -> bool {
-    method == "POST" && segments(path) == ["payments", "v1", "sessions"]
+    // The same test as `segments(path) == ["payments", "v1", "sessions"]`, without the list.
+    method == "POST" && path.trim_start_matches('/') == "payments/v1/sessions"
 }
 
 fn segments(path: &str) -> Vec<&str> {
@@ -649,6 +650,25 @@ mod tests {
         let v: Value = serde_json::from_slice(text).unwrap();
         assert_eq!(serde_json::to_vec(&v).unwrap(), text);
         v
+    }
+
+    #[test]
+    fn create_requests() {
+        for (method, path, create) in [
+            ("POST", "/payments/v1/sessions", true),
+            ("POST", "//payments/v1/sessions", true),
+            ("POST", "payments/v1/sessions", true),
+            ("GET", "/payments/v1/sessions", false),
+            ("POST", "/payments/v1/sessions/", false),
+            ("POST", "/payments/v1//sessions", false),
+            ("POST", "/payments/v1", false),
+        ] {
+            assert_eq!(is_create(method, path), create, "{method} {path}");
+            assert_eq!(
+                method == "POST" && segments(path) == ["payments", "v1", "sessions"],
+                create
+            );
+        }
     }
 
     #[test]
