@@ -2,10 +2,8 @@
 //! response serialisation. Written by hand (rather than with a framework) because the
 //! simulator needs socket-level control for fault injection and connection counting.
 
-use std::io::{self, BufRead, Read, Write};
-use std::time::SystemTime;
-
 use serde_json::Value;
+use std::io::{self, BufRead, Read, Write};
 
 use crate::util;
 
@@ -84,25 +82,32 @@ impl Request {
 
 /// Form-style decoding: `+` is a space, `%XY` its byte, an incomplete escape stays as it is.
 fn percent_decode(s: &str) -> String {
+    if !s.contains(['+', '%']) {
+        return s.to_string();
+    }
     percent_encoding::percent_decode_str(&s.replace('+', " "))
         .decode_utf8_lossy()
         .into_owned()
 }
 
-/// Reads one line ending in LF (a preceding CR is dropped) while spending at most
-/// `budget` bytes. `Ok(None)` means EOF before any byte.
-fn read_line<R: BufRead>(r: &mut R, budget: &mut usize) -> Result<Option<Vec<u8>>, ReadError> {
+/// Reads one line ending in LF (a preceding CR is dropped) into `buf` (cleared first) while
+/// spending at most `budget` bytes. `Ok(false)` means EOF before any byte.
+fn read_line<R: BufRead>(
+    r: &mut R,
+    budget: &mut usize,
+    buf: &mut Vec<u8>,
+) -> Result<bool, ReadError> {
     if *budget == 0 {
         return Err(ReadError::HeadTooLarge);
     }
-    let mut buf = Vec::new();
+    buf.clear();
     let n = r
         .by_ref()
         .take(*budget as u64)
-        .read_until(b'\n', &mut buf)
+        .read_until(b'\n', buf)
         .map_err(ReadError::Io)?;
     if n == 0 {
-        return Ok(None);
+        return Ok(false);
     }
     if buf.last() != Some(&b'\n') {
         if n == *budget {
@@ -115,7 +120,7 @@ fn read_line<R: BufRead>(r: &mut R, budget: &mut usize) -> Result<Option<Vec<u8>
     if buf.last() == Some(&b'\r') {
         buf.pop();
     }
-    Ok(Some(buf))
+    Ok(true)
 }
 
 fn is_token(s: &str) -> bool {
@@ -139,17 +144,19 @@ pub fn read_request<R: BufRead, W: Write>(
 /// caller can account for the request even when its body turns out to be too large.
 pub fn read_head<R: BufRead>(r: &mut R) -> Result<Request, ReadError> {
     let mut budget = MAX_HEAD;
+    let mut line = Vec::with_capacity(256);
     // RFC 9112 section 2.2: ignore empty lines received before the request line.
-    let line = loop {
-        match read_line(r, &mut budget)? {
-            None => return Err(ReadError::Closed),
-            Some(l) if l.is_empty() => continue,
-            Some(l) => break l,
+    loop {
+        if !read_line(r, &mut budget, &mut line)? {
+            return Err(ReadError::Closed);
         }
-    };
-    let line =
-        String::from_utf8(line).map_err(|_| ReadError::Malformed("request line is not text"))?;
-    let mut parts = line.split(' ');
+        if !line.is_empty() {
+            break;
+        }
+    }
+    let request_line =
+        std::str::from_utf8(&line).map_err(|_| ReadError::Malformed("request line is not text"))?;
+    let mut parts = request_line.split(' ');
     let (method, target, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(m), Some(t), Some(v), None) => (m, t, v),
         _ => return Err(ReadError::Malformed("bad request line")),
@@ -180,10 +187,13 @@ pub fn read_head<R: BufRead>(r: &mut R) -> Result<Request, ReadError> {
     let target = target.split('#').next().unwrap_or(target);
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
 
-    let mut headers = Vec::new();
+    let (method, path, query) = (method.to_string(), path.to_string(), query.to_string());
+
+    let mut headers = Vec::with_capacity(16);
     loop {
-        let line =
-            read_line(r, &mut budget)?.ok_or(ReadError::Io(io::ErrorKind::UnexpectedEof.into()))?;
+        if !read_line(r, &mut budget, &mut line)? {
+            return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
         if line.is_empty() {
             break;
         }
@@ -199,9 +209,13 @@ pub fn read_head<R: BufRead>(r: &mut R) -> Result<Request, ReadError> {
         if !is_token(name) {
             return Err(ReadError::Malformed("bad header name"));
         }
-        let value = String::from_utf8_lossy(&line[colon + 1..])
-            .trim_matches(|c| c == ' ' || c == '\t')
-            .to_string();
+        let blank = |c| c == ' ' || c == '\t';
+        let value = match std::str::from_utf8(&line[colon + 1..]) {
+            Ok(v) => v.trim_matches(blank).to_string(),
+            Err(_) => String::from_utf8_lossy(&line[colon + 1..])
+                .trim_matches(blank)
+                .to_string(),
+        };
         if headers.len() == MAX_HEADERS {
             return Err(ReadError::HeadTooLarge);
         }
@@ -209,9 +223,9 @@ pub fn read_head<R: BufRead>(r: &mut R) -> Result<Request, ReadError> {
     }
 
     Ok(Request {
-        method: method.to_string(),
-        path: path.to_string(),
-        query: query.to_string(),
+        method,
+        path,
+        query,
         http10,
         headers,
         body: Vec::new(),
@@ -302,13 +316,14 @@ fn read_chunked<R: BufRead>(r: &mut R) -> Result<Vec<u8>, ReadError> {
         e => e,
     };
     let mut body = Vec::new();
+    let mut line = Vec::new();
     loop {
         let mut budget = MAX_CHUNK_LINE;
-        let line = read_line(r, &mut budget)
-            .map_err(too_long)?
-            .ok_or_else(eof)?;
-        let line = String::from_utf8_lossy(&line);
-        let size = line.split(';').next().unwrap_or("").trim();
+        if !read_line(r, &mut budget, &mut line).map_err(too_long)? {
+            return Err(eof());
+        }
+        let text = String::from_utf8_lossy(&line);
+        let size = text.split(';').next().unwrap_or("").trim();
         if size.is_empty() || size.len() > 16 {
             return Err(ReadError::Malformed("bad chunk size"));
         }
@@ -318,9 +333,9 @@ fn read_chunked<R: BufRead>(r: &mut R) -> Result<Vec<u8>, ReadError> {
             // Trailer fields are read and ignored.
             let mut budget = MAX_TRAILERS;
             loop {
-                let line = read_line(r, &mut budget)
-                    .map_err(too_long)?
-                    .ok_or_else(eof)?;
+                if !read_line(r, &mut budget, &mut line).map_err(too_long)? {
+                    return Err(eof());
+                }
                 if line.is_empty() {
                     return Ok(body);
                 }
@@ -333,9 +348,9 @@ fn read_chunked<R: BufRead>(r: &mut R) -> Result<Vec<u8>, ReadError> {
         body.resize(start + size as usize, 0);
         r.read_exact(&mut body[start..]).map_err(ReadError::Io)?;
         let mut budget = 2;
-        match read_line(r, &mut budget) {
-            Ok(Some(l)) if l.is_empty() => {}
-            Ok(None) => return Err(eof()),
+        match read_line(r, &mut budget, &mut line) {
+            Ok(true) if line.is_empty() => {}
+            Ok(false) => return Err(eof()),
             Err(ReadError::Io(e)) => return Err(ReadError::Io(e)),
             _ => return Err(ReadError::Malformed("chunk not followed by CRLF")),
         }
@@ -362,9 +377,15 @@ impl Response {
     }
 
     pub fn json(status: u16, value: &Value) -> Self {
+        // A Value always serializes; writing into a Vec cannot fail.
+        Response::json_text(status, serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    /// A JSON answer whose body is already written.
+    pub fn json_text(status: u16, body: Vec<u8>) -> Self {
         Response::new(status)
             .header("Content-Type", "application/json")
-            .body(value.to_string().into_bytes())
+            .body(body)
     }
 
     pub fn html(status: u16, html: &str) -> Self {
@@ -391,21 +412,39 @@ impl Response {
     /// The bytes on the wire. `connection` is the value of the Connection header, if any.
     /// Content-Length is always sent, except where HTTP forbids it (1xx, 204, 304).
     pub fn to_bytes(&self, correlation_id: &str, connection: Option<&str>) -> Vec<u8> {
-        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
-        head.push_str(&format!("Date: {}\r\n", util::http_date(SystemTime::now())));
-        head.push_str(&format!("Klarna-Correlation-Id: {correlation_id}\r\n"));
-        for (k, v) in &self.headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
         let bodiless = self.status < 200 || self.status == 204 || self.status == 304;
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum();
+        let mut out = Vec::with_capacity(192 + headers + self.body.len());
+        out.extend_from_slice(b"HTTP/1.1 ");
+        util::push_decimal(&mut out, u64::from(self.status));
+        out.push(b' ');
+        out.extend_from_slice(reason(self.status).as_bytes());
+        out.extend_from_slice(b"\r\nDate: ");
+        util::http_date_now(&mut out);
+        out.extend_from_slice(b"\r\nKlarna-Correlation-Id: ");
+        out.extend_from_slice(correlation_id.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (k, v) in &self.headers {
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
         if !bodiless {
-            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+            out.extend_from_slice(b"Content-Length: ");
+            util::push_decimal(&mut out, self.body.len() as u64);
+            out.extend_from_slice(b"\r\n");
         }
         if let Some(c) = connection {
-            head.push_str(&format!("Connection: {c}\r\n"));
+            out.extend_from_slice(b"Connection: ");
+            out.extend_from_slice(c.as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
-        head.push_str("\r\n");
-        let mut out = head.into_bytes();
+        out.extend_from_slice(b"\r\n");
         if !bodiless {
             out.extend_from_slice(&self.body);
         }
@@ -466,6 +505,7 @@ mod tests {
         assert_eq!(percent_decode("a+b%20c%2B"), "a b c+");
         assert_eq!(percent_decode("%%41%4g%2%"), "%A%4g%2%");
         assert_eq!(percent_decode("%C3%A9%FF"), "é\u{fffd}");
+        assert_eq!(percent_decode("plain-é"), "plain-é");
     }
 
     #[test]
@@ -549,5 +589,22 @@ mod tests {
         assert!(text.ends_with("\r\n\r\n{\"a\":1}"));
         let text = String::from_utf8(Response::new(204).to_bytes("cid", None)).unwrap();
         assert!(!text.contains("Content-Length"));
+        let r = Response::json(201, &serde_json::json!({"a": 1})).header("Location", "/x");
+        let text = String::from_utf8(r.to_bytes("cid", Some("keep-alive"))).unwrap();
+        let date = text
+            .split("\r\n")
+            .nth(1)
+            .unwrap()
+            .strip_prefix("Date: ")
+            .unwrap();
+        assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
+        assert_eq!(
+            text,
+            format!(
+                "HTTP/1.1 201 Created\r\nDate: {date}\r\nKlarna-Correlation-Id: cid\r\n\
+                 Content-Type: application/json\r\nLocation: /x\r\nContent-Length: 7\r\n\
+                 Connection: keep-alive\r\n\r\n{{\"a\":1}}"
+            )
+        );
     }
 }

@@ -368,8 +368,17 @@ fn base_url(req: &Request, local: Option<SocketAddr>, scheme: &str) -> String {
 }
 
 fn log(method: &str, path: &str, outcome: &str) {
-    // The query is left out: the result_url's token is a capability.
-    eprintln!("{method} {path} {outcome}");
+    // The query is left out: the result_url's token is a capability. The line is put together
+    // first so that it reaches unbuffered stderr in one write.
+    let mut line = String::with_capacity(method.len() + path.len() + outcome.len() + 3);
+    for (i, part) in [method, path, outcome].into_iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        line.push_str(part);
+    }
+    line.push('\n');
+    eprint!("{line}");
 }
 
 /// Closes after a final answer without losing it: a close with unread input makes the
@@ -435,8 +444,13 @@ fn serve(sim: &Sim, stream: TcpStream, scheme: &str) {
         first = false;
 
         let read = http::read_body(&mut reader, &mut out, &mut req);
+        // A create request's body is parsed once, here (outside the lock), for duplicate
+        // detection and for the creation itself.
+        let mut create_body = None;
         if !control && read.is_ok() && routes::is_create(&req.method, &req.path) {
-            sim.lock().note_create(&req.body);
+            let parsed = serde_json::from_slice::<serde_json::Value>(&req.body).ok();
+            sim.lock().note_create(parsed.as_ref());
+            create_body = parsed;
         }
         if let Err(e) = read {
             let resp = match e {
@@ -468,6 +482,7 @@ fn serve(sim: &Sim, stream: TcpStream, scheme: &str) {
             sim,
             correlation_id: &correlation_id,
             base_url: base_url(&req, local, scheme),
+            create_body: std::cell::Cell::new(create_body),
         };
         let mut close_after = false;
         let (resp, drip) = match fault.map(|r| faults::action(&r, &correlation_id)) {

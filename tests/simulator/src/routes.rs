@@ -1,6 +1,7 @@
 //! Request routing: Klarna's in-store API surface (Basic auth) and the simulator's own
 //! control endpoints under /_sim/ (no auth).
 
+use std::cell::Cell;
 use std::time::SystemTime;
 
 use serde_json::{json, Map, Value};
@@ -22,6 +23,9 @@ pub struct Ctx<'a> {
     pub correlation_id: &'a str,
     /// `http://host:port` as the client addressed us; used to build absolute URLs.
     pub base_url: String,
+    /// A create request's body as parsed when it was received (`None` when it is not JSON);
+    /// taken by the creation so that the body is parsed once.
+    pub create_body: Cell<Option<Value>>,
 }
 
 /// Klarna's error shape: `{"error_code","error_messages","correlation_id"}`.
@@ -47,7 +51,8 @@ pub fn is_control(path: &str) -> bool {
 
 /// Whether the request creates a session (`POST /payments/v1/sessions`).
 pub fn is_create(method: &str, path: &str) -> bool {
-    method == "POST" && segments(path) == ["payments", "v1", "sessions"]
+    // The same test as `segments(path) == ["payments", "v1", "sessions"]`, without the list.
+    method == "POST" && path.trim_start_matches('/') == "payments/v1/sessions"
 }
 
 fn segments(path: &str) -> Vec<&str> {
@@ -165,29 +170,59 @@ fn merchant<'s>(sim: &'s Sim, req: &Request) -> Option<&'s str> {
 
 /// A JWT-shaped opaque token, as Klarna's client_token looks.
 fn client_token(session_id: &str, base_url: &str, country: &str) -> String {
-    let header = json!({"alg": "RS256", "kid": "klarna-pos-sim", "typ": "JWT"});
-    let payload = json!({
-        "session_id": session_id,
-        "base_url": base_url,
-        "design": "klarna",
-        "purchase_country": country,
-        "environment": "simulator",
-    });
-    let signature: Vec<u8> = (0..32)
-        .flat_map(|_| util::random_u64().to_le_bytes())
-        .collect();
-    format!(
-        "{}.{}.{}",
-        util::base64url_encode(header.to_string().as_bytes()),
-        util::base64url_encode(payload.to_string().as_bytes()),
-        util::base64url_encode(&signature)
-    )
+    // The header is always `{"alg":"RS256","kid":"klarna-pos-sim","typ":"JWT"}`.
+    const HEADER: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImtsYXJuYS1wb3Mtc2ltIiwidHlwIjoiSldUIn0";
+    let mut payload = Vec::with_capacity(160 + base_url.len());
+    payload.extend_from_slice(b"{\"base_url\":");
+    util::push_json_str(&mut payload, base_url);
+    payload.extend_from_slice(b",\"design\":\"klarna\",\"environment\":\"simulator\"");
+    payload.extend_from_slice(b",\"purchase_country\":");
+    util::push_json_str(&mut payload, country);
+    payload.extend_from_slice(b",\"session_id\":");
+    util::push_json_str(&mut payload, session_id);
+    payload.push(b'}');
+    let mut signature = [0u8; 256];
+    for chunk in signature.chunks_exact_mut(8) {
+        chunk.copy_from_slice(&util::random_u64().to_le_bytes());
+    }
+    let mut token = String::with_capacity(HEADER.len() + payload.len() * 4 / 3 + 348);
+    token.push_str(HEADER);
+    token.push('.');
+    token.push_str(&util::base64url_encode(&payload));
+    token.push('.');
+    token.push_str(&util::base64url_encode(&signature));
+    token
+}
+
+/// The answer to a successful creation, written directly (keys in sorted order, as a
+/// `serde_json::Value` object writes them).
+fn created_answer(id: &str, client_token: &str, result_url: &str) -> Vec<u8> {
+    const ASSET: &str =
+        "\"https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg\"";
+    let mut out = Vec::with_capacity(320 + client_token.len() + result_url.len());
+    out.extend_from_slice(b"{\"client_token\":");
+    util::push_json_str(&mut out, client_token);
+    out.extend_from_slice(b",\"distribution\":{\"result_url\":");
+    util::push_json_str(&mut out, result_url);
+    out.extend_from_slice(b"},\"payment_method_categories\":[{\"asset_urls\":{\"descriptive\":");
+    out.extend_from_slice(ASSET.as_bytes());
+    out.extend_from_slice(b",\"standard\":");
+    out.extend_from_slice(ASSET.as_bytes());
+    out.extend_from_slice(b"},\"identifier\":\"klarna\",\"name\":\"Pay with Klarna\"}]");
+    out.extend_from_slice(b",\"session_id\":");
+    util::push_json_str(&mut out, id);
+    out.push(b'}');
+    out
 }
 
 fn create_session(ctx: &Ctx, req: &Request) -> Response {
     let cid = ctx.correlation_id;
-    let order: Value = match serde_json::from_slice(&req.body) {
-        Ok(v @ Value::Object(_)) => v,
+    let parsed = ctx
+        .create_body
+        .take()
+        .or_else(|| serde_json::from_slice(&req.body).ok());
+    let order: Value = match parsed {
+        Some(v @ Value::Object(_)) => v,
         _ => return klarna_error(400, "BAD_VALUE", "Invalid JSON", cid),
     };
     if let Err(path) = validate_session(&order) {
@@ -201,9 +236,21 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
         .unwrap_or_default()
         .to_string();
     let short_code = order
-        .pointer("/distribution/short_code")
+        .get("distribution")
+        .and_then(|d| d.get("short_code"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    // The stored copy of the body, exactly as received (lossy only if it is not UTF-8).
+    let request_body = match std::str::from_utf8(&req.body) {
+        Ok(text) => text.to_string(),
+        Err(_) => String::from_utf8_lossy(&req.body).into_owned(),
+    };
+    let headers = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k != "authorization" && k != "proxy-authorization")
+        .cloned()
+        .collect();
     let mut st = ctx.sim.lock();
     // A short code that was never issued, has expired or was used already does not stop the
     // session from being created: its distribution fails, as Klarna's in-store guide describes.
@@ -227,13 +274,8 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
         order_id: None,
         klarna_reference: None,
         error,
-        request_body: String::from_utf8_lossy(&req.body).into_owned(),
-        headers: req
-            .headers
-            .iter()
-            .filter(|(k, _)| k != "authorization" && k != "proxy-authorization")
-            .cloned()
-            .collect(),
+        request_body,
+        headers,
         order,
         polls: 0,
         deletes: 0,
@@ -257,20 +299,8 @@ fn create_session(ctx: &Ctx, req: &Request) -> Response {
     st.insert(session);
     drop(st);
 
-    let asset = "https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg";
-    Response::json(
-        200,
-        &json!({
-            "session_id": id,
-            "client_token": client_token(&id, &ctx.base_url, &country),
-            "payment_method_categories": [{
-                "identifier": "klarna",
-                "name": "Pay with Klarna",
-                "asset_urls": {"descriptive": asset, "standard": asset},
-            }],
-            "distribution": {"result_url": result_url},
-        }),
-    )
+    let token = client_token(&id, &ctx.base_url, &country);
+    Response::json_text(200, created_answer(&id, &token, &result_url))
 }
 
 fn session_not_found(ctx: &Ctx) -> Response {
@@ -324,9 +354,8 @@ fn distribution_status(ctx: &Ctx, req: &Request, id: &str) -> Response {
         s.auto_clock = Some(std::time::Instant::now());
     }
     st.refresh(id);
-    let cfg = st.config.clone();
     match st.sessions.get(id) {
-        Some(s) => Response::json(200, &s.status_payload(&cfg)),
+        Some(s) => Response::json_text(200, s.status_payload(&st.config)),
         None => session_not_found(ctx),
     }
 }
@@ -607,4 +636,82 @@ fn customer_action(ctx: &Ctx, id: &str, action: &str, body: &Map<String, Value>)
         answer["klarna_reference"] = json!(s.klarna_reference);
     }
     Response::json(200, &answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    /// The text is what serde_json writes for the same object: parsing and writing it again
+    /// gives the same bytes (in sorted key order, or the text's own order with preserve_order).
+    fn canonical(text: &[u8]) -> Value {
+        let v: Value = serde_json::from_slice(text).unwrap();
+        assert_eq!(serde_json::to_vec(&v).unwrap(), text);
+        v
+    }
+
+    #[test]
+    fn create_requests() {
+        for (method, path, create) in [
+            ("POST", "/payments/v1/sessions", true),
+            ("POST", "//payments/v1/sessions", true),
+            ("POST", "payments/v1/sessions", true),
+            ("GET", "/payments/v1/sessions", false),
+            ("POST", "/payments/v1/sessions/", false),
+            ("POST", "/payments/v1//sessions", false),
+            ("POST", "/payments/v1", false),
+        ] {
+            assert_eq!(is_create(method, path), create, "{method} {path}");
+            assert_eq!(
+                method == "POST" && segments(path) == ["payments", "v1", "sessions"],
+                create
+            );
+        }
+    }
+
+    #[test]
+    fn created_answer_shape() {
+        let asset = "https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg";
+        let url = "http://h:1/instore/v1/distributions/s-1?dt=abc";
+        let v = canonical(&created_answer("s-1", "to\"ken", url));
+        assert_eq!(
+            v,
+            json!({
+                "session_id": "s-1",
+                "client_token": "to\"ken",
+                "payment_method_categories": [{
+                    "identifier": "klarna",
+                    "name": "Pay with Klarna",
+                    "asset_urls": {"descriptive": asset, "standard": asset},
+                }],
+                "distribution": {"result_url": url},
+            })
+        );
+    }
+
+    #[test]
+    fn client_token_shape() {
+        let token = client_token("s-1", "http://h:1", "SE");
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let decode = |p: &str| URL_SAFE_NO_PAD.decode(p).unwrap();
+        assert_eq!(
+            canonical(&decode(parts[0])),
+            json!({"alg": "RS256", "kid": "klarna-pos-sim", "typ": "JWT"})
+        );
+        assert_eq!(
+            canonical(&decode(parts[1])),
+            json!({
+                "session_id": "s-1",
+                "base_url": "http://h:1",
+                "design": "klarna",
+                "purchase_country": "SE",
+                "environment": "simulator",
+            })
+        );
+        assert_eq!(decode(parts[2]).len(), 256);
+        assert_ne!(token, client_token("s-1", "http://h:1", "SE"));
+    }
 }

@@ -285,17 +285,16 @@ impl Session {
         )
     }
 
-    pub fn qr_url(&self) -> String {
-        format!("{}/qr/{}.png", self.base_url, self.id)
-    }
-
     pub fn payment_link(&self) -> String {
         format!("{}/pay/{}", self.base_url, self.id)
     }
 
     pub fn callback_url(&self) -> Option<&str> {
+        // Key by key rather than by JSON pointer, which allocates for each step.
         self.order
-            .pointer("/distribution/callback_urls/status_update")
+            .get("distribution")
+            .and_then(|d| d.get("callback_urls"))
+            .and_then(|c| c.get("status_update"))
             .and_then(Value::as_str)
     }
 
@@ -306,35 +305,49 @@ impl Session {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The distribution status payload (answer of the result_url, and webhook body).
-    pub fn status_payload(&self, cfg: &Config) -> Value {
+    /// The distribution status payload (answer of the result_url, and webhook body), written
+    /// directly as JSON text (keys in sorted order, as a `serde_json::Value` object writes them).
+    pub fn status_payload(&self, cfg: &Config) -> Vec<u8> {
         let status = if self.status == CANCELED {
             cfg.cancel_spelling
         } else {
             self.status.as_str()
         };
-        let mut m = Map::new();
-        m.insert("status".into(), json!(status));
-        m.insert("session_id".into(), json!(self.id));
+        let completed = self.status == COMPLETED;
+        let mut out = Vec::with_capacity(160 + 2 * self.base_url.len());
+        out.push(b'{');
+        if let (FAILED, Some((code, message))) = (self.status.as_str(), &self.error) {
+            out.extend_from_slice(b"\"error\":{\"code\":");
+            util::push_json_str(&mut out, code);
+            out.extend_from_slice(b",\"message\":");
+            util::push_json_str(&mut out, message);
+            out.extend_from_slice(b"},");
+        }
+        out.extend_from_slice(b"\"expires_at\":\"");
+        util::push_rfc3339(&mut out, self.expires);
+        out.push(b'"');
+        if let (true, Some(r)) = (completed, &self.klarna_reference) {
+            out.extend_from_slice(b",\"klarna_reference\":");
+            util::push_json_str(&mut out, r);
+        }
+        if let (true, Some(id)) = (completed, &self.order_id) {
+            out.extend_from_slice(b",\"order_id\":");
+            util::push_json_str(&mut out, id);
+        }
         if self.short_code.is_none() {
-            m.insert(cfg.qr_field.into(), json!(self.qr_url()));
-            m.insert("payment_link".into(), json!(self.payment_link()));
+            out.extend_from_slice(b",\"payment_link\":");
+            util::push_json_concat(&mut out, &[&self.base_url, "/pay/", &self.id]);
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(cfg.qr_field.as_bytes());
+            out.extend_from_slice(b"\":");
+            util::push_json_concat(&mut out, &[&self.base_url, "/qr/", &self.id, ".png"]);
         }
-        m.insert("expires_at".into(), json!(util::rfc3339(self.expires)));
-        if self.status == COMPLETED {
-            if let Some(id) = &self.order_id {
-                m.insert("order_id".into(), json!(id));
-            }
-            if let Some(r) = &self.klarna_reference {
-                m.insert("klarna_reference".into(), json!(r));
-            }
-        }
-        if self.status == FAILED {
-            if let Some((code, message)) = &self.error {
-                m.insert("error".into(), json!({"code": code, "message": message}));
-            }
-        }
-        Value::Object(m)
+        out.extend_from_slice(b",\"session_id\":");
+        util::push_json_str(&mut out, &self.id);
+        out.extend_from_slice(b",\"status\":");
+        util::push_json_str(&mut out, status);
+        out.push(b'}');
+        out
     }
 
     /// Answer of `GET /payments/v1/sessions/{id}`: Klarna's read-session shape.
@@ -508,7 +521,8 @@ impl State {
         let Some(url) = s.callback_url().map(str::to_string) else {
             return;
         };
-        let body = s.status_payload(&self.config).to_string();
+        // The payload is written from strings only, so it is UTF-8.
+        let body = String::from_utf8(s.status_payload(&self.config)).unwrap_or_default();
         let status = s.status.clone();
         let times = if self.config.webhook_duplicate { 2 } else { 1 };
         for _ in 0..times {
@@ -653,15 +667,12 @@ impl State {
         self.set_status(id, COMPLETED, false);
     }
 
-    /// Records a create request's body (valid or not) for duplicate detection.
-    pub fn note_create(&mut self, body: &[u8]) {
-        let reference = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
-            v.get("merchant_reference1")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        });
+    /// Records a create request's body (valid or not; `None` when it is not JSON) for
+    /// duplicate detection.
+    pub fn note_create(&mut self, body: Option<&Value>) {
+        let reference = body.and_then(|v| v.get("merchant_reference1").and_then(Value::as_str));
         if let Some(r) = reference {
-            if !self.merchant_references.insert(r) {
+            if !self.merchant_references.insert(r.to_string()) {
                 self.stats.duplicate_creates += 1;
             }
         }
@@ -703,5 +714,90 @@ impl Sim {
     /// so a poisoned lock is simply taken over.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(status: &str) -> Session {
+        let created = std::time::UNIX_EPOCH + Duration::from_secs(1_714_566_896);
+        Session {
+            id: "s-1".into(),
+            token: "tok".into(),
+            base_url: "http://h:1".into(),
+            created,
+            expires: created + SESSION_LIFETIME,
+            status: status.into(),
+            order_id: Some("o-1".into()),
+            klarna_reference: Some("REF".into()),
+            error: Some(("CODE".into(), "it \"failed\"".into())),
+            request_body: String::new(),
+            headers: Vec::new(),
+            order: json!({}),
+            polls: 0,
+            deletes: 0,
+            auto_clock: None,
+            auto_delay_extra_ms: 0,
+            approved_at: None,
+            history: Vec::new(),
+            webhooks: Vec::new(),
+            short_code: None,
+        }
+    }
+
+    fn config() -> Config {
+        Config {
+            customer_auto: false,
+            auto_delay_ms: 0,
+            auto_delay_max_ms: 0,
+            auto_start_at_creation: false,
+            rate_limits: None,
+            cancel_spelling: "CANCELED",
+            qr_field: "qr_code",
+            webhook_duplicate: false,
+            auto_capture: false,
+        }
+    }
+
+    /// The payload, checked to be exactly what serde_json writes for the same object.
+    fn payload(s: &Session, cfg: &Config) -> Value {
+        let text = s.status_payload(cfg);
+        let v: Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(serde_json::to_vec(&v).unwrap(), text);
+        v
+    }
+
+    #[test]
+    fn status_payloads() {
+        let mut cfg = config();
+        let links = |v: Value| {
+            let mut v = v;
+            v["qr_code"] = json!("http://h:1/qr/s-1.png");
+            v["payment_link"] = json!("http://h:1/pay/s-1");
+            v
+        };
+        let base = |status: &str| json!({"status": status, "session_id": "s-1", "expires_at": "2024-05-03T10:34:56Z"});
+        assert_eq!(
+            payload(&session(DISTRIBUTED), &cfg),
+            links(base(DISTRIBUTED))
+        );
+        let mut completed = links(base(COMPLETED));
+        completed["order_id"] = json!("o-1");
+        completed["klarna_reference"] = json!("REF");
+        assert_eq!(payload(&session(COMPLETED), &cfg), completed);
+        let mut failed = links(base(FAILED));
+        failed["error"] = json!({"code": "CODE", "message": "it \"failed\""});
+        assert_eq!(payload(&session(FAILED), &cfg), failed);
+        let mut s = session(CANCELED);
+        s.short_code = Some("1234".into());
+        cfg.cancel_spelling = "CANCELLED";
+        assert_eq!(payload(&s, &cfg), base("CANCELLED"));
+        cfg.qr_field = "qr";
+        let mut v = links(base("a\"b"));
+        let qr = v.as_object_mut().unwrap().remove("qr_code").unwrap();
+        v["qr"] = qr;
+        assert_eq!(payload(&session("a\"b"), &cfg), v);
     }
 }

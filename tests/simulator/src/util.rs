@@ -48,20 +48,21 @@ pub fn random_u64() -> u64 {
 
 /// A random version-4 UUID in its usual lowercase textual form.
 pub fn uuid_v4() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&random_u64().to_le_bytes());
     b[8..].copy_from_slice(&random_u64().to_le_bytes());
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut text = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(HEX[usize::from(x >> 4)]));
+        text.push(char::from(HEX[usize::from(x & 0x0f)]));
+    }
+    text
 }
 
 /// A random string of `len` characters drawn from `alphabet`.
@@ -125,13 +126,31 @@ pub fn unix_ms(t: SystemTime) -> u64 {
 
 /// `2024-05-01T12:34:56Z`
 pub fn rfc3339(t: SystemTime) -> String {
+    let mut out = Vec::with_capacity(20);
+    push_rfc3339(&mut out, t);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `rfc3339(t)`.
+pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
     let (y, m, d, s) = split_time(t);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    // Days are counted from 1970 on, so the year is never negative; at least four digits.
+    let year = y.max(0) as u64;
+    for width in [1000, 100, 10] {
+        if year < width {
+            out.push(b'0');
+        }
+    }
+    push_decimal(out, year);
+    let two = |out: &mut Vec<u8>, sep: u8, n: u64| {
+        out.extend_from_slice(&[sep, b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+    };
+    two(out, b'-', u64::from(m));
+    two(out, b'-', u64::from(d));
+    two(out, b'T', s / 3600);
+    two(out, b':', s / 60 % 60);
+    two(out, b':', s % 60);
+    out.push(b'Z');
 }
 
 /// `Wed, 01 May 2024 12:34:56 GMT`, for the Date header.
@@ -153,6 +172,68 @@ pub fn http_date(t: SystemTime) -> String {
         s / 60 % 60,
         s % 60
     )
+}
+
+/// `http_date` of the current second, formatted once per second per thread (each connection
+/// has its own thread).
+pub fn http_date_now(out: &mut Vec<u8>) {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(u64, String)> =
+            const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CACHE.with_borrow_mut(|(at, text)| {
+        if *at != secs {
+            *at = secs;
+            *text = http_date(now);
+        }
+        out.extend_from_slice(text.as_bytes());
+    });
+}
+
+/// Appends `n` in decimal.
+pub fn push_decimal(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Whether serde_json writes `s` inside quotes as it is: it escapes only quotes,
+/// backslashes and control characters.
+fn json_plain(s: &str) -> bool {
+    // No early exit, so that the loop vectorises.
+    !s.bytes().fold(false, |bad, b| {
+        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
+/// Appends `s` as a JSON string, quoted and escaped exactly as serde_json writes it.
+pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    push_json_concat(out, &[s]);
+}
+
+/// Appends the concatenation of `parts` as one JSON string.
+pub fn push_json_concat(out: &mut Vec<u8>, parts: &[&str]) {
+    if parts.iter().all(|p| json_plain(p)) {
+        out.push(b'"');
+        for p in parts {
+            out.extend_from_slice(p.as_bytes());
+        }
+        out.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail, and a str always serializes.
+        let _ = serde_json::to_writer(&mut *out, &parts.concat());
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +274,15 @@ mod tests {
             rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00Z"
         );
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(253_402_300_799)),
+            "9999-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
+            "10000-01-01T00:00:00Z"
+        );
     }
 
     #[test]
@@ -202,5 +292,43 @@ mod tests {
         assert_eq!(&a[14..15], "4");
         assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
         assert_ne!(a, uuid_v4());
+        for _ in 0..100 {
+            let u = uuid_v4();
+            let dashes: Vec<usize> = u.match_indices('-').map(|(i, _)| i).collect();
+            assert_eq!(dashes, [8, 13, 18, 23]);
+            assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+        }
+    }
+
+    #[test]
+    fn writers() {
+        let mut out = Vec::new();
+        for n in [0, 7, 10, 413, u64::MAX] {
+            out.clear();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        out.clear();
+        push_json_concat(&mut out, &["http://h:1", "/pay/", "x"]);
+        assert_eq!(out, b"\"http://h:1/pay/x\"");
+        out.clear();
+        push_json_concat(&mut out, &["a\"", "\n"]);
+        assert_eq!(out, b"\"a\\\"\\n\"");
+        for text in ["a\"b\\c\u{1}é\u{7f}", "plain é/\u{2028}", ""] {
+            out.clear();
+            push_json_str(&mut out, text);
+            assert_eq!(out, serde_json::json!(text).to_string().as_bytes());
+        }
+        for _ in 0..2 {
+            out.clear();
+            let before = SystemTime::now();
+            http_date_now(&mut out);
+            let after = SystemTime::now();
+            let text = String::from_utf8(out.clone()).unwrap();
+            assert!(
+                text == http_date(before) || text == http_date(after),
+                "{text}"
+            );
+        }
     }
 }

@@ -35,36 +35,41 @@ fn country_currency(country: &str) -> Option<&'static str> {
 
 type Path = String;
 
+/// Names the path of a bad field from its key; only called once a field is found bad, so
+/// that valid orders cost no path formatting.
+type At<'a> = &'a dyn Fn(&str) -> Path;
+
+/// Paths of top-level fields are their keys.
+fn top(key: &str) -> Path {
+    key.to_string()
+}
+
 /// An optional integer field: absent or null gives `None`, anything that is not an
 /// integer gives the field's path as the error.
-fn opt_int(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i64>, Path> {
+fn opt_int(obj: &Map<String, Value>, key: &str, at: At) -> Result<Option<i64>, Path> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_i64().map(Some).ok_or_else(|| path.to_string()),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| at(key)),
     }
 }
 
-fn req_int(obj: &Map<String, Value>, key: &str, path: &str) -> Result<i64, Path> {
-    opt_int(obj, key, path)?.ok_or_else(|| path.to_string())
+fn req_int(obj: &Map<String, Value>, key: &str, at: At) -> Result<i64, Path> {
+    opt_int(obj, key, at)?.ok_or_else(|| at(key))
 }
 
-fn bounded(v: i64, path: &str) -> Result<i64, Path> {
+fn bounded(v: i64, key: &str, at: At) -> Result<i64, Path> {
     if v.unsigned_abs() <= MAX_AMOUNT as u64 {
         Ok(v)
     } else {
-        Err(path.to_string())
+        Err(at(key))
     }
 }
 
-fn opt_str<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<Option<&'a str>, Path> {
+fn opt_str<'a>(obj: &'a Map<String, Value>, key: &str, at: At) -> Result<Option<&'a str>, Path> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(path.to_string()),
+        Some(_) => Err(at(key)),
     }
 }
 
@@ -72,20 +77,21 @@ fn letters(s: &str, n: usize) -> bool {
     s.len() == n && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
-struct Line {
-    kind: Option<String>,
+struct Line<'a> {
+    kind: Option<&'a str>,
     total_amount: i64,
     tax_rate: Option<i64>,
     total_tax_amount: Option<i64>,
 }
 
-fn check_line(value: &Value, i: usize) -> Result<Line, Path> {
+fn check_line(value: &Value, i: usize) -> Result<Line<'_>, Path> {
     let at = |field: &str| format!("order_lines[{i}].{field}");
+    let at: At = &at;
     let obj = value
         .as_object()
         .ok_or_else(|| format!("order_lines[{i}]"))?;
 
-    let kind = opt_str(obj, "type", &at("type"))?.map(str::to_string);
+    let kind = opt_str(obj, "type", at)?;
     match obj.get("name") {
         Some(Value::String(s)) if !s.is_empty() => {}
         _ => return Err(at("name")),
@@ -96,33 +102,27 @@ fn check_line(value: &Value, i: usize) -> Result<Line, Path> {
         ("image_url", 1024),
         ("product_url", 1024),
     ] {
-        if opt_str(obj, key, &at(key))?.is_some_and(|s| s.chars().count() > max) {
+        if opt_str(obj, key, at)?.is_some_and(|s| s.chars().count() > max) {
             return Err(at(key));
         }
     }
-    let quantity = req_int(obj, "quantity", &at("quantity"))?;
+    let quantity = req_int(obj, "quantity", at)?;
     if quantity < 0 {
         return Err(at("quantity"));
     }
-    let unit_price = bounded(
-        req_int(obj, "unit_price", &at("unit_price"))?,
-        &at("unit_price"),
-    )?;
-    let total_amount = bounded(
-        req_int(obj, "total_amount", &at("total_amount"))?,
-        &at("total_amount"),
-    )?;
-    let discount = match opt_int(obj, "total_discount_amount", &at("total_discount_amount"))? {
+    let unit_price = bounded(req_int(obj, "unit_price", at)?, "unit_price", at)?;
+    let total_amount = bounded(req_int(obj, "total_amount", at)?, "total_amount", at)?;
+    let discount = match opt_int(obj, "total_discount_amount", at)? {
         Some(d) if d < 0 => return Err(at("total_discount_amount")),
-        Some(d) => bounded(d, &at("total_discount_amount"))?,
+        Some(d) => bounded(d, "total_discount_amount", at)?,
         None => 0,
     };
-    let tax_rate = opt_int(obj, "tax_rate", &at("tax_rate"))?;
+    let tax_rate = opt_int(obj, "tax_rate", at)?;
     if tax_rate.is_some_and(|r| !(0..=10_000).contains(&r)) {
         return Err(at("tax_rate"));
     }
-    let total_tax_amount = opt_int(obj, "total_tax_amount", &at("total_tax_amount"))?
-        .map(|t| bounded(t, &at("total_tax_amount")))
+    let total_tax_amount = opt_int(obj, "total_tax_amount", at)?
+        .map(|t| bounded(t, "total_tax_amount", at))
         .transpose()?;
 
     // i128 so that quantity * unit_price can never overflow.
@@ -153,31 +153,28 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
         return Err(String::new());
     };
 
-    let country = opt_str(obj, "purchase_country", "purchase_country")?
+    let country = opt_str(obj, "purchase_country", &top)?
         .filter(|c| letters(c, 2))
         .ok_or("purchase_country")?
         .to_ascii_uppercase();
-    let currency = opt_str(obj, "purchase_currency", "purchase_currency")?
+    let currency = opt_str(obj, "purchase_currency", &top)?
         .filter(|c| letters(c, 3))
         .ok_or("purchase_currency")?
         .to_ascii_uppercase();
     if country_currency(&country).is_some_and(|expected| expected != currency) {
         return Err("purchase_currency".into());
     }
-    let order_amount = bounded(
-        req_int(obj, "order_amount", "order_amount")?,
-        "order_amount",
-    )?;
-    let order_tax_amount = opt_int(obj, "order_tax_amount", "order_tax_amount")?
-        .map(|t| bounded(t, "order_tax_amount"))
+    let order_amount = bounded(req_int(obj, "order_amount", &top)?, "order_amount", &top)?;
+    let order_tax_amount = opt_int(obj, "order_tax_amount", &top)?
+        .map(|t| bounded(t, "order_tax_amount", &top))
         .transpose()?;
     if order_tax_amount.is_some_and(|t| t < 0) {
         return Err("order_tax_amount".into());
     }
-    if opt_str(obj, "merchant_data", "merchant_data")?.is_some_and(|m| m.chars().count() > 6000) {
+    if opt_str(obj, "merchant_data", &top)?.is_some_and(|m| m.chars().count() > 6000) {
         return Err("merchant_data".into());
     }
-    if let Some(intent) = opt_str(obj, "intent", "intent")? {
+    if let Some(intent) = opt_str(obj, "intent", &top)? {
         if !["buy", "tokenize", "buy_and_tokenize"].contains(&intent) {
             return Err("intent".into());
         }
@@ -194,7 +191,7 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
         }
     }
     for key in ["merchant_reference1", "merchant_reference2", "locale"] {
-        opt_str(obj, key, key)?;
+        opt_str(obj, key, &top)?;
     }
 
     let lines = match obj.get("order_lines") {
@@ -212,7 +209,7 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
         return Err("order_amount".into());
     }
 
-    let is_sales_tax = |l: &Line| l.kind.as_deref() == Some("sales_tax");
+    let is_sales_tax = |l: &Line| l.kind == Some("sales_tax");
     if lines.iter().any(is_sales_tax) {
         // US model: tax is carried by sales_tax lines, not by rates on the goods.
         if let Some(i) = lines
@@ -239,7 +236,7 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
         }
     }
 
-    if let Some(channel) = opt_str(obj, "acquiring_channel", "acquiring_channel")? {
+    if let Some(channel) = opt_str(obj, "acquiring_channel", &top)? {
         if !channel.eq_ignore_ascii_case("in_store") {
             return Err("acquiring_channel".into());
         }
@@ -248,13 +245,14 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
     match obj.get("distribution") {
         None | Some(Value::Null) => {}
         Some(Value::Object(d)) => {
-            if let Some(method) = opt_str(d, "method", "distribution.method")? {
+            let at = |key: &str| format!("distribution.{key}");
+            if let Some(method) = opt_str(d, "method", &at)? {
                 // Klarna's current in-store docs name one method.
                 if method != "one_qr" {
                     return Err("distribution.method".into());
                 }
             }
-            if let Some(code) = opt_str(d, "short_code", "distribution.short_code")? {
+            if let Some(code) = opt_str(d, "short_code", &at)? {
                 if !(2..=20).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
                     return Err("distribution.short_code".into());
                 }
@@ -262,11 +260,8 @@ pub fn validate_session(body: &Value) -> Result<(), Path> {
             match d.get("callback_urls") {
                 None | Some(Value::Null) => {}
                 Some(Value::Object(c)) => {
-                    opt_str(
-                        c,
-                        "status_update",
-                        "distribution.callback_urls.status_update",
-                    )?;
+                    let at = |key: &str| format!("distribution.callback_urls.{key}");
+                    opt_str(c, "status_update", &at)?;
                 }
                 Some(_) => return Err("distribution.callback_urls".into()),
             }
