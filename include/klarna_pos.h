@@ -1336,6 +1336,25 @@ KPOS_API int32_t KPOS_STDCALL kpos_session_payment_link_w(const kpos_session *s,
 KPOS_API int32_t KPOS_STDCALL kpos_session_order_id_w(const kpos_session *s, uint16_t *buf, int32_t cap);
 
 /**
+ * The receipt lines of a COMPLETED payment (as `kpos_session_receipt_text`, lines separated by
+ * `\n`: VB6 tills print them after `Replace(text, vbLf, vbCrLf)`) into the caller's buffer, as
+ * `kpos_session_id_w` writes, in `language` given as UTF-16 (NULL or an unknown tag: English).
+ * Returns -1 with the last error set for what `kpos_session_receipt_text` refuses:
+ * `KPOS_E_CONFLICT` when the session is not COMPLETED, `KPOS_E_INVALID_ARGUMENT` for a NULL or
+ * freed session, a session resumed without its journal record, a `language` that is not valid
+ * UTF-16, a negative `cap`, or a NULL `buf` with `cap` > 0.
+ *
+ * # Safety
+ * `s` must be NULL or a handle from this library; `language` must be NULL or a NUL-terminated
+ * UTF-16 string; `buf` must be NULL or valid for `cap` writes.
+ */
+KPOS_API
+int32_t KPOS_STDCALL kpos_session_receipt_text_w(const kpos_session *s,
+                                    const uint16_t *language,
+                                    uint16_t *buf,
+                                    int32_t cap);
+
+/**
  * `kpos_order_capture` with its strings as UTF-16 (`idempotency_key` may be NULL, but pass
  * one: it is how an id that did not fit is read again) and the Capture-Id written into the
  * caller's buffer `capture_id` of `capture_id_cap` units as `kpos_session_id_w` writes (cap 0

@@ -35,6 +35,7 @@ FUNCTION ulong kpos_last_error_code_w() LIBRARY "klarna_pos.dll"
 FUNCTION long kpos_last_error_message_w(ref string buf, long cap) LIBRARY "klarna_pos.dll"
 FUNCTION long kpos_status_name_w(ulong status, ref string buf, long cap) LIBRARY "klarna_pos.dll"
 FUNCTION long kpos_status_display_text_w(ulong status, ref string buf, long cap) LIBRARY "klarna_pos.dll"
+FUNCTION long kpos_session_receipt_text_w(longptr session, string language, ref string buf, long cap) LIBRARY "klarna_pos.dll"
 end prototypes
 
 type variables
@@ -48,12 +49,17 @@ constant ulong KPOS_STATUS_EXPIRED = 7
 
 // Set by the till's Cancel button; of_take_payment then cancels the payment at Klarna.
 boolean ib_cancel_requested = false
+// The language of the receipt lines of_take_payment keeps ("sv-SE", "de-DE", ...; "en" for
+// English), and the lines of the last payment that COMPLETED.
+string is_receipt_language = "en"
+string is_last_receipt = ""
 end variables
 
 forward prototypes
 public function string of_last_error ()
 public function string of_status_text (unsignedlong aul_status)
 public function string of_order_id (longptr al_session)
+public function string of_receipt_text (longptr al_session, string as_language)
 public function boolean of_take_payment (string as_config_json, string as_order_json, long al_timeout_seconds, ref string as_order_id)
 public function boolean of_refund (string as_config_json, string as_order_id, long al_amount, string as_description, string as_refund_key, ref string as_refund_id)
 end prototypes
@@ -87,6 +93,24 @@ ll_len = kpos_session_order_id_w(al_session, ls_buf, 0)
 if ll_len <= 0 then return ""
 ls_buf = Space(ll_len)
 kpos_session_order_id_w(al_session, ls_buf, ll_len + 1)
+return ls_buf
+end function
+
+public function string of_receipt_text (longptr al_session, string as_language);
+// The lines to print on the receipt of a COMPLETED payment, in as_language ("sv-SE", "de-DE",
+// ...; "en" for English), lines separated by "~r~n"; "" when the payment is not COMPLETED.
+long ll_len, ll_pos
+string ls_buf = ""
+ll_len = kpos_session_receipt_text_w(al_session, as_language, ls_buf, 0)
+if ll_len <= 0 then return ""
+ls_buf = Space(ll_len)
+kpos_session_receipt_text_w(al_session, as_language, ls_buf, ll_len + 1)
+// The library separates lines with "~n"; printers and MultiLineEdits want "~r~n".
+ll_pos = Pos(ls_buf, "~n")
+do while ll_pos > 0
+	ls_buf = Replace(ls_buf, ll_pos, 1, "~r~n")
+	ll_pos = Pos(ls_buf, "~n", ll_pos + 2)
+loop
 return ls_buf
 end function
 
@@ -144,8 +168,10 @@ do
 	end if
 loop while true
 
+is_last_receipt = ""
 if lul_status = KPOS_STATUS_COMPLETED then
 	as_order_id = of_order_id(ll_session)
+	is_last_receipt = of_receipt_text(ll_session, is_receipt_language)
 	lb_paid = true
 end if
 kpos_session_free_w(ll_session)

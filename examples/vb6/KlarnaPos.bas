@@ -45,9 +45,14 @@ Public Declare Function kpos_last_error_code_w Lib "klarna_pos.dll" () As Long
 Public Declare Function kpos_last_error_message_w Lib "klarna_pos.dll" (ByVal buf As Long, ByVal cap As Long) As Long
 Public Declare Function kpos_status_name_w Lib "klarna_pos.dll" (ByVal status As Long, ByVal buf As Long, ByVal cap As Long) As Long
 Public Declare Function kpos_status_display_text_w Lib "klarna_pos.dll" (ByVal status As Long, ByVal buf As Long, ByVal cap As Long) As Long
+Public Declare Function kpos_session_receipt_text_w Lib "klarna_pos.dll" (ByVal session As Long, ByVal language As Long, ByVal buf As Long, ByVal cap As Long) As Long
 
 ' Set by the till's Cancel button; TakePayment then cancels the payment at Klarna.
 Public CancelRequested As Boolean
+' The language of the receipt lines TakePayment keeps ("sv-SE", "de-DE", ...; "" for English),
+' and the lines of the last payment that COMPLETED, ready for Printer.Print.
+Public ReceiptLanguage As String
+Public LastReceipt As String
 
 ' The message of the last failure on this thread, e.g. "KPOS_E_BAD_REQUEST: order_lines[0]...".
 Public Function LastErrorMessage() As String
@@ -82,6 +87,19 @@ Public Function SessionString(ByVal session As Long, ByVal which As String) As S
         If pass = 1 Then buf = String$(n, vbNullChar)
     Next
     SessionString = buf
+End Function
+
+' The lines to print on the receipt of a COMPLETED payment, in language ("sv-SE", "de-DE", ...;
+' "" for English), separated by vbCrLf for Printer.Print; "" when the payment is not COMPLETED
+' (call it before kpos_session_free_w).
+Public Function ReceiptText(ByVal session As Long, ByVal language As String) As String
+    Dim n As Long, buf As String, lang As Long
+    If Len(language) > 0 Then lang = StrPtr(language)
+    n = kpos_session_receipt_text_w(session, lang, 0&, 0)
+    If n <= 0 Then Exit Function
+    buf = String$(n, vbNullChar)
+    kpos_session_receipt_text_w session, lang, StrPtr(buf), n + 1
+    ReceiptText = Replace(buf, vbLf, vbCrLf)
 End Function
 
 ' Takes one payment: creates the session, shows the QR code (ShowQr is the till's own), waits
@@ -134,8 +152,10 @@ Public Function TakePayment(ByVal configJson As String, ByVal orderJson As Strin
         End If
     Loop
 
+    LastReceipt = ""
     If status = KPOS_STATUS_COMPLETED Then
         orderId = SessionString(session, "order_id")
+        LastReceipt = ReceiptText(session, ReceiptLanguage)
         TakePayment = True
     End If
     kpos_session_free_w session

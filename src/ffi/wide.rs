@@ -98,27 +98,17 @@ unsafe fn wide_out(text: &str, buf: *mut u16, cap: i32) -> i32 {
     i32::try_from(units.len()).unwrap_or(i32::MAX)
 }
 
-/// A getter into a caller's buffer: checks the buffer, runs `get` (NULL for no value) and copies
-/// its text. Returns the units needed without the NUL, 0 for no value, or -1 with the last error
-/// set (`KPOS_E_INVALID_ARGUMENT`) when an argument is refused, the buffer emptied when it can be.
-fn string_getter(
-    buf: *mut u16,
-    cap: i32,
-    get: impl FnOnce() -> Result<*const c_char, Error>,
-) -> i32 {
+/// A getter into a caller's buffer: checks the buffer, runs `get` and copies its text. Returns
+/// the units needed without the NUL, or -1 with the last error set when `get` fails or an
+/// argument is refused (`KPOS_E_INVALID_ARGUMENT`), the buffer emptied when it can be.
+fn text_getter(buf: *mut u16, cap: i32, get: impl FnOnce() -> Result<String, Error>) -> i32 {
     let mut needed = -1;
     let rc = boundary(|| {
         check_buffer(buf, cap, "buf")?;
         // Empty first, so that a refused handle still leaves a terminated buffer.
         unsafe { wide_out("", buf, cap) };
         let text = get()?;
-        let text = if text.is_null() {
-            ""
-        } else {
-            // Every string of the library is valid UTF-8.
-            unsafe { CStr::from_ptr(text) }.to_str().unwrap_or("")
-        };
-        needed = unsafe { wide_out(text, buf, cap) };
+        needed = unsafe { wide_out(&text, buf, cap) };
         Ok(())
     });
     if rc == super::error::KPOS_OK {
@@ -126,6 +116,26 @@ fn string_getter(
     } else {
         -1
     }
+}
+
+/// [`text_getter`] for a string the library keeps (NULL for no value: 0, an empty buffer).
+fn string_getter(
+    buf: *mut u16,
+    cap: i32,
+    get: impl FnOnce() -> Result<*const c_char, Error>,
+) -> i32 {
+    text_getter(buf, cap, || {
+        let text = get()?;
+        Ok(if text.is_null() {
+            String::new()
+        } else {
+            // Every string of the library is valid UTF-8.
+            unsafe { CStr::from_ptr(text) }
+                .to_str()
+                .unwrap_or("")
+                .to_string()
+        })
+    })
 }
 
 /// Runs a shell around a UTF-8 original: conversion failures (and panics) give their code with
@@ -311,6 +321,32 @@ pub unsafe extern "system" fn kpos_session_order_id_w(
     cap: i32,
 ) -> i32 {
     session_getter(s, buf, cap, super::session::kpos_session_order_id)
+}
+
+/// The receipt lines of a COMPLETED payment (as `kpos_session_receipt_text`, lines separated by
+/// `\n`: VB6 tills print them after `Replace(text, vbLf, vbCrLf)`) into the caller's buffer, as
+/// `kpos_session_id_w` writes, in `language` given as UTF-16 (NULL or an unknown tag: English).
+/// Returns -1 with the last error set for what `kpos_session_receipt_text` refuses:
+/// `KPOS_E_CONFLICT` when the session is not COMPLETED, `KPOS_E_INVALID_ARGUMENT` for a NULL or
+/// freed session, a session resumed without its journal record, a `language` that is not valid
+/// UTF-16, a negative `cap`, or a NULL `buf` with `cap` > 0.
+///
+/// # Safety
+/// `s` must be NULL or a handle from this library; `language` must be NULL or a NUL-terminated
+/// UTF-16 string; `buf` must be NULL or valid for `cap` writes.
+#[no_mangle]
+pub unsafe extern "system" fn kpos_session_receipt_text_w(
+    s: *const kpos_session,
+    language: *const u16,
+    buf: *mut u16,
+    cap: i32,
+) -> i32 {
+    text_getter(buf, cap, || {
+        let handle = session_arg(s)?;
+        let language = opt_wide_arg(language, "language")?;
+        let tag = language.as_deref().map(|t| t.to_str().unwrap_or(""));
+        crate::core::receipt::receipt_text(&handle.session, tag)
+    })
 }
 
 /// The signature `kpos_order_capture` and `kpos_order_refund` share.

@@ -221,6 +221,10 @@ int main(void)
           "kpos_session_payment_link_w");
     CHECK(kpos_session_order_id_w(session, buf, 256) == 0 && buf[0] == 0,
           "no order id before the payment: 0 and an empty buffer");
+    fill(buf, 256);
+    CHECK(kpos_session_receipt_text_w(session, NULL, buf, 256) == -1 && buf[0] == 0,
+          "no receipt before the payment: -1 and an empty buffer");
+    CHECK(kpos_last_error_code_w() == KPOS_E_CONFLICT, "... as KPOS_E_CONFLICT");
 
     CHECK(sim_customer(id, "approve", "{\"order_id\":\"WIDE-ORDER-1\"}") == 200,
           "the customer approves the payment");
@@ -232,6 +236,29 @@ int main(void)
               wide_equals(buf, "WIDE-ORDER-1"),
           "kpos_session_order_id_w gives the order id");
     ascii_of(buf, order_id, sizeof order_id);
+    {
+        uint16_t language[16], receipt[512];
+        char *text = NULL;
+        to_utf16("sv-SE", language, 16);
+        need = kpos_session_receipt_text_w(session, language, NULL, 0);
+        CHECK_CODE(kpos_session_receipt_text(session, "sv-SE", &text), KPOS_OK,
+                   "the UTF-8 receipt, to compare");
+        CHECK(need > 40 && need < 500 &&
+                  kpos_session_receipt_text_w(session, language, receipt, need + 1) == need &&
+                  text != NULL && wide_equals(receipt, text),
+              "kpos_session_receipt_text_w gives the Swedish receipt, as the UTF-8 function");
+        CHECK_CONTAINS(text, "90,00 SEK", "... with the amount");
+        CHECK_CONTAINS(text, "WIDE-ORDER-1", "... and the order id");
+        kpos_string_free(text);
+        fill(small, 8);
+        CHECK(kpos_session_receipt_text_w(session, language, small, 5) == need && small[4] == 0 &&
+                  small[5] == SENTINEL,
+              "a small buffer gets the receipt's start, terminated, nothing written after");
+        CHECK(kpos_session_receipt_text_w(session, bad_order + 6, buf, 256) == -1 &&
+                  kpos_last_error_code_w() == KPOS_E_INVALID_ARGUMENT,
+              "a language that is a lone surrogate is refused");
+        CHECK_STR(kpos_last_error_field(), "language", "... naming language");
+    }
     kpos_session_free_w(session);
     fill(buf, 256);
     CHECK(kpos_session_id_w(session, buf, 256) == -1 && buf[0] == 0,

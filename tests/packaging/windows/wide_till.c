@@ -36,6 +36,7 @@ typedef unsigned(__stdcall *move_money_w_t)(HANDLE_T client, const WCHAR *order_
 typedef int(__stdcall *message_w_t)(WCHAR *buf, int cap);
 typedef unsigned(__stdcall *code_w_t)(void);
 typedef int(__stdcall *status_string_w_t)(unsigned status, WCHAR *buf, int cap);
+typedef int(__stdcall *receipt_w_t)(HANDLE_T s, const WCHAR *language, WCHAR *buf, int cap);
 
 static int failures = 0;
 
@@ -97,6 +98,7 @@ int wmain(void)
     message_w_t last_error_message_w;
     code_w_t last_error_code_w;
     status_string_w_t status_name_w, display_text_w;
+    receipt_w_t receipt_w;
 
     dll = LoadLibraryW(L"klarna_pos.dll");
     check(dll != NULL, "LoadLibraryW(klarna_pos.dll)");
@@ -118,6 +120,7 @@ int wmain(void)
     last_error_code_w = FETCH(code_w_t, "kpos_last_error_code_w");
     status_name_w = FETCH(status_string_w_t, "kpos_status_name_w");
     display_text_w = FETCH(status_string_w_t, "kpos_status_display_text_w");
+    receipt_w = FETCH(receipt_w_t, "kpos_session_receipt_text_w");
     check(1, "every _w function found by its undecorated name");
 
     /* Buffers: sizing with cap 0, exact, small, zero with a buffer. */
@@ -188,6 +191,10 @@ int wmain(void)
     n = order_id_w(session, NULL, 0);
     check(n > 0 && n < 128 && order_id_w(session, order_id, 128) == n, "kpos_session_order_id_w");
     put("order_id", order_id);
+    n = receipt_w(session, L"sv-SE", NULL, 0);
+    check(n > 40 && n < 512 && receipt_w(session, L"sv-SE", buf, 512) == n &&
+              wcsstr(buf, L"90,00 SEK") != NULL && wcsstr(buf, order_id) != NULL,
+          "kpos_session_receipt_text_w: the Swedish receipt with the amount and order id");
     session_free_w(session);
 
     rc = capture_w(client, order_id, L"{\"captured_amount\":9000,\"description\":\"Tr\u00f6ja\"}",
