@@ -651,6 +651,15 @@ KPOS_API const char *kpos_last_error_correlation_id(void);
 KPOS_API uint32_t kpos_last_error_http_status(void);
 
 /**
+ * With `KPOS_E_RATE_LIMITED`: how many milliseconds Klarna asked this client to wait (its
+ * `Retry-After`) before the next request of the same kind (session creations, or everything
+ * else), counted from the failure; 0 when the most recent failure on this thread carried no
+ * such wait or nothing failed yet. The same number as `retry_after_ms` of
+ * `kpos_last_error_json`. Thread-safe: each thread reads its own last error. Never fails.
+ */
+KPOS_API uint32_t kpos_last_error_retry_after_ms(void);
+
+/**
  * Lists the open work recorded in the client's journal (config `journal_dir`), oldest first,
  * as a JSON array with one record per line:
  *

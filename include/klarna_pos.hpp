@@ -161,6 +161,7 @@ public:
                 detail::text(kpos_last_error_field()), correlation_id);
         e.klarna_error_code_ = detail::text(kpos_last_error_klarna_code());
         e.http_status_ = static_cast<int>(kpos_last_error_http_status());
+        e.retry_after_ms_ = kpos_last_error_retry_after_ms();
         e.json_ = detail::text(kpos_last_error_json());
         return e;
     }
@@ -175,6 +176,9 @@ public:
     std::uint32_t action() const noexcept { return kpos_result_action(code_); }
     /** The HTTP status Klarna answered, 0 when there was none. */
     int http_status() const noexcept { return http_status_; }
+    /** With KPOS_E_RATE_LIMITED: the milliseconds Klarna asked to wait before the next request
+     *  of the same kind; 0 when it gave no wait. */
+    std::uint32_t retry_after_ms() const noexcept { return retry_after_ms_; }
     /** Klarna's error_code (e.g. "BAD_VALUE"), "" when none. */
     const std::string &klarna_error_code() const noexcept { return klarna_error_code_; }
     /** Klarna's correlation id, "" when none: quote it to Klarna merchant support. */
@@ -199,6 +203,7 @@ private:
     kpos_result code_;
     std::string name_, message_, field_, correlation_id_, klarna_error_code_, json_;
     int http_status_ = 0;
+    std::uint32_t retry_after_ms_ = 0;
 };
 
 namespace detail {

@@ -72,6 +72,11 @@ fn a_create_at_the_limit_is_reported_and_sent_once() {
     assert_eq!(refused.detail["http_status"], 429);
     assert_eq!(refused.detail["klarna_error_code"], "TOO_MANY_REQUESTS");
     assert_eq!(refused.detail["retry_after_ms"], 1000);
+    assert_eq!(
+        kpos_last_error_retry_after_ms(),
+        1000,
+        "the getter gives what the JSON gives"
+    );
     assert_eq!(sim.stat("create_requests"), 2);
     assert_eq!(sim.stat("sessions_created"), 1);
 
@@ -81,6 +86,7 @@ fn a_create_at_the_limit_is_reported_and_sent_once() {
     assert_eq!(held.code, KPOS_E_RATE_LIMITED);
     let left = held.detail["retry_after_ms"].as_u64().unwrap();
     assert!(left <= 1000, "retry_after_ms {left}");
+    assert_eq!(u64::from(kpos_last_error_retry_after_ms()), left);
     assert!(held.detail["message"]
         .as_str()
         .unwrap()

@@ -66,6 +66,7 @@ struct LastError {
     klarna_code: Option<CString>,
     correlation_id: Option<CString>,
     http_status: u32,
+    retry_after_ms: u32,
 }
 
 pub(crate) fn set_last_error(e: Error) {
@@ -77,6 +78,9 @@ pub(crate) fn set_last_error(e: Error) {
         klarna_code: e.klarna_error_code.as_deref().map(to_cstring),
         correlation_id: e.correlation_id.as_deref().map(to_cstring),
         http_status: e.http_status.map_or(0, u32::from),
+        retry_after_ms: e
+            .retry_after
+            .map_or(0, |d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX)),
     };
     LAST_ERROR.with(|l| *l.borrow_mut() = Some(last));
 }
@@ -203,6 +207,18 @@ pub extern "C" fn kpos_last_error_correlation_id() -> *const c_char {
 pub extern "C" fn kpos_last_error_http_status() -> u32 {
     boundary_value(0, || {
         LAST_ERROR.with(|l| l.borrow().as_ref().map_or(0, |e| e.http_status))
+    })
+}
+
+/// With `KPOS_E_RATE_LIMITED`: how many milliseconds Klarna asked this client to wait (its
+/// `Retry-After`) before the next request of the same kind (session creations, or everything
+/// else), counted from the failure; 0 when the most recent failure on this thread carried no
+/// such wait or nothing failed yet. The same number as `retry_after_ms` of
+/// `kpos_last_error_json`. Thread-safe: each thread reads its own last error. Never fails.
+#[no_mangle]
+pub extern "C" fn kpos_last_error_retry_after_ms() -> u32 {
+    boundary_value(0, || {
+        LAST_ERROR.with(|l| l.borrow().as_ref().map_or(0, |e| e.retry_after_ms))
     })
 }
 

@@ -47,6 +47,9 @@ namespace KlarnaPos
         /// <summary>The offending field path of a refused order or configuration, e.g.
         /// "order_lines[1].total_tax_amount".</summary>
         public string Field { get; private set; }
+        /// <summary>With a RateLimited failure: how long Klarna asked this client to wait before
+        /// the next request of the same kind; null when it gave no wait.</summary>
+        public TimeSpan? RetryAfter { get; private set; }
 
         /// <summary>For subclasses; the library creates these exceptions itself.</summary>
         protected KlarnaException(uint code, string message) : base(message)
@@ -80,6 +83,8 @@ namespace KlarnaPos
             e.KlarnaErrorCode = Utf8.FromNative(Native.kpos_last_error_klarna_code());
             e.CorrelationId = correlationId;
             e.Field = Utf8.FromNative(Native.kpos_last_error_field());
+            uint retryAfterMs = Native.kpos_last_error_retry_after_ms();
+            e.RetryAfter = retryAfterMs == 0 ? (TimeSpan?)null : TimeSpan.FromMilliseconds(retryAfterMs);
             e.DetailJson = Utf8.FromNative(Native.kpos_last_error_json());
             return e;
         }

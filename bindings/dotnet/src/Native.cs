@@ -73,6 +73,9 @@ namespace KlarnaPos
         internal static extern uint kpos_last_error_http_status();
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint kpos_last_error_retry_after_ms();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint kpos_set_log_callback(LogCallback cb, IntPtr userdata, uint maxLevel);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

@@ -466,9 +466,16 @@ namespace KlarnaPosTests
                     {
                         Check.Equal(c.Item2, e.GetType(), c.Item1);
                         Check.Equal(KlarnaLibrary.ResultName(e.Code), e.Name, "name");
+                        Check.Equal(null, e.RetryAfter, "no Retry-After to wait out");
                     }
                 });
             }
+            WithClient((sim, client) =>
+            {
+                sim.Fault("{\"mode\":\"rate_limit\",\"retry_after\":2,\"count\":1}");
+                var e = Check.Throws<KlarnaRateLimitedException>(() => client.CreateSession(Order()), "a creation at the limit");
+                Check.Equal((TimeSpan?)TimeSpan.FromSeconds(2), e.RetryAfter, "Klarna's Retry-After");
+            });
             using (var sim = new Simulator(simulatorBinary))
             {
                 KlarnaConfig config = sim.Config();

@@ -137,6 +137,7 @@ _declare("kpos_last_error_field", _str)
 _declare("kpos_last_error_klarna_code", _str)
 _declare("kpos_last_error_correlation_id", _str)
 _declare("kpos_last_error_http_status", _u32)
+_declare("kpos_last_error_retry_after_ms", _u32)
 _declare("kpos_set_log_callback", _result, LOG_CALLBACK, ctypes.c_void_p, _u32)
 
 _declare("kpos_session_create", _result, _ptr, _str, ctypes.POINTER(_ptr))

@@ -15,8 +15,9 @@ class KlarnaError(Exception):
     Attributes mirror the ``kpos_last_error_*`` getters: ``code`` (the ``kpos_result`` number), ``name``
     (``"KPOS_E_BAD_REQUEST"``), ``message``, ``action`` (a ``KPOS_ACTION_*`` number),
     ``http_status``, ``klarna_error_code``, ``error_messages``, ``correlation_id`` (quote it to
-    Klarna merchant support) and ``field`` (the offending field path of a refused order or
-    configuration). Facts that are unknown are ``None``.
+    Klarna merchant support), ``field`` (the offending field path of a refused order or
+    configuration) and ``retry_after_ms`` (with ``RateLimited``: how long Klarna asked this client
+    to wait before the next request of the same kind). Facts that are unknown are ``None``.
     """
 
     code: int = -1
@@ -33,6 +34,7 @@ class KlarnaError(Exception):
         error_messages: Optional[List[str]] = None,
         correlation_id: Optional[str] = None,
         field: Optional[str] = None,
+        retry_after_ms: Optional[int] = None,
     ) -> None:
         super().__init__(message)
         if code is not None:
@@ -45,6 +47,7 @@ class KlarnaError(Exception):
         self.error_messages: List[str] = list(error_messages or [])
         self.correlation_id = correlation_id
         self.field = field
+        self.retry_after_ms = retry_after_ms
 
     def __str__(self) -> str:
         text = "{}: {}".format(self.name, self.message)
@@ -185,6 +188,7 @@ def last_error(code: int) -> KlarnaError:
         error_messages=detail.get("error_messages"),
         correlation_id=from_c(lib.kpos_last_error_correlation_id()),
         field=from_c(lib.kpos_last_error_field()),
+        retry_after_ms=lib.kpos_last_error_retry_after_ms() or None,
     )
 
 

@@ -305,6 +305,18 @@ def test_failures_of_klarnas_side_raise_their_class(sim, client, order, fault, c
     assert type(e.value) is cls and e.value.code == cls.code
     assert e.value.name == lib.kpos_result_name(cls.code).decode()
     assert e.value.message
+    assert e.value.retry_after_ms is None
+
+
+def test_a_creation_at_the_rate_limit_says_how_long_to_wait(sim, client, order):
+    status, _ = sim.request(
+        "POST", "/_sim/faults", {"mode": "rate_limit", "retry_after": 2, "count": 1}
+    )
+    assert status == 200
+    with pytest.raises(RateLimited) as e:
+        client.create_session(order)
+    assert e.value.retry_after_ms == 2000
+    assert e.value.http_status == 429
 
 
 def test_request_without_answer_in_time_raises_timeout(sim, make_client, order):

@@ -399,8 +399,15 @@ public final class KlarnaPosTests {
                 Class<? extends KlarnaException> type = ((Class<?>) c[1]).asSubclass(KlarnaException.class);
                 KlarnaException e = Check.throwsExactly(type, () -> client.createSession(order()), (String) c[0]);
                 Check.equal(KlarnaLibrary.resultName(e.code()), e.name(), "name");
+                Check.equal(null, e.retryAfterMs(), "no Retry-After to wait out");
             });
         }
+        withClient((sim, client) -> {
+            sim.fault("{\"mode\":\"rate_limit\",\"retry_after\":2,\"count\":1}");
+            KlarnaRateLimitedException e = Check.throwsExactly(KlarnaRateLimitedException.class,
+                    () -> client.createSession(order()), "a creation at the limit");
+            Check.equal(2000L, e.retryAfterMs(), "Klarna's Retry-After");
+        });
         try (Simulator sim = new Simulator(simulatorBinary);
              KlarnaClient client = new KlarnaClient(sim.config().requestTimeoutMs(300))) {
             sim.fault("{\"mode\":\"stall\",\"stall_ms\":3000,\"count\":50}");

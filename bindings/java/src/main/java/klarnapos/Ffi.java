@@ -108,6 +108,8 @@ final class Ffi {
 
         int kpos_last_error_http_status();
 
+        int kpos_last_error_retry_after_ms();
+
         int kpos_journal_pending(Pointer client, PointerByReference jsonOut);
 
         int kpos_set_log_callback(LogCallback cb, Pointer userdata, int maxLevel);

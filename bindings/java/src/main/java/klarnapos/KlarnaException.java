@@ -23,6 +23,7 @@ public class KlarnaException extends RuntimeException {
     private String correlationId;
     private String field;
     private String detailJson;
+    private Long retryAfterMs;
 
     /** For the subclasses; the binding creates these exceptions itself. */
     KlarnaException(int code, String message) {
@@ -68,6 +69,12 @@ public class KlarnaException extends RuntimeException {
         return field;
     }
 
+    /** With a rate-limited failure: how many milliseconds Klarna asked this client to wait
+     * before the next request of the same kind; null when it gave no wait. */
+    public Long retryAfterMs() {
+        return retryAfterMs;
+    }
+
     /** The library's whole detail as JSON (kpos_last_error_json), e.g. for Klarna's
      * error_messages; null for a failure the binding found itself. */
     public String detailJson() {
@@ -102,6 +109,9 @@ public class KlarnaException extends RuntimeException {
         e.klarnaErrorCode = Ffi.string(lib.kpos_last_error_klarna_code());
         e.correlationId = correlationId;
         e.field = Ffi.string(lib.kpos_last_error_field());
+        // An unsigned 32-bit number in a Java int.
+        long retryAfter = lib.kpos_last_error_retry_after_ms() & 0xFFFFFFFFL;
+        e.retryAfterMs = retryAfter == 0 ? null : retryAfter;
         e.detailJson = Ffi.string(lib.kpos_last_error_json());
         return e;
     }
