@@ -58,6 +58,9 @@ static void till_init(struct till *t)
     curl_easy_setopt(t->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
+    /* Over HTTPS (the simulator with --tls-cert), the test CA to trust. */
+    if (getenv("KPOS_BENCH_CA_FILE") != NULL && *getenv("KPOS_BENCH_CA_FILE") != '\0')
+        curl_easy_setopt(t->curl, CURLOPT_CAINFO, getenv("KPOS_BENCH_CA_FILE"));
 }
 
 static void till_cleanup(struct till *t)

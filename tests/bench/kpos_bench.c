@@ -22,14 +22,18 @@ static const char *api_url;
 
 static kpos_client *new_client(void)
 {
-    char config[512];
+    char config[1024], ca[600] = "";
+    const char *ca_file = getenv("KPOS_BENCH_CA_FILE");
     kpos_client *client = NULL;
+    /* Over HTTPS (the simulator with --tls-cert), the test CA to trust. */
+    if (ca_file != NULL && *ca_file != '\0')
+        snprintf(ca, sizeof ca, ",\"ca_file\":\"%s\"", ca_file);
     /* No pacing: the benchmark measures the cost of a call, and the simulator has no rate limit
      * (against Klarna, keep the default of 40 status reads per second per client). */
     snprintf(config, sizeof config,
              "{\"api_url\":\"%s\",\"username\":\"test_user\",\"password\":\"test_password\","
-             "\"user_agent\":\"BenchTill/1.0\",\"max_safe_requests_per_second\":0}",
-             api_url);
+             "\"user_agent\":\"BenchTill/1.0\",\"max_safe_requests_per_second\":0%s}",
+             api_url, ca);
     if (kpos_client_new(config, &client) != KPOS_OK) {
         fprintf(stderr, "kpos_client_new: %s\n", kpos_last_error_message());
         exit(1);

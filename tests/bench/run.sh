@@ -4,6 +4,10 @@
 #
 #   tests/bench/run.sh            ROUNDS=7 N=2000 by default; ROUNDS=3 N=500 for a quick look
 #
+# kpos_bench and curl_bench also run over HTTPS: start the simulator with --tls-cert and
+# --tls-key (tests/data/tls/localhost.*), call https://localhost:PORT and set
+# KPOS_BENCH_CA_FILE=tests/data/tls/ca.pem so that both trust the test CA (docs/performance.md).
+#
 # Needs gcc, libcurl4-openssl-dev, pkg-config, python3, strace and valgrind. Builds the library and the simulator
 # in release mode (the simulator must not be the bottleneck), then measures, alternating the
 # two sides round by round:
