@@ -294,3 +294,70 @@ fn absent_entries_name_real_functions_and_give_reasons() {
         assert!(reason.len() > 20, "{binding} {name}: give the reason");
     }
 }
+
+/// The `_w` functions a VB6 module or a PowerBuilder object declares: name -> argument count,
+/// read from each line holding `marker` (`Lib "klarna_pos.dll"`, `LIBRARY "klarna_pos.dll"`).
+/// The arguments are the text between the first `(` after the name and its `)`.
+fn wide_declarations(text: &str, marker: &str) -> BTreeMap<String, usize> {
+    let mut found = BTreeMap::new();
+    for line in text.lines().filter(|l| l.contains(marker)) {
+        let Some(start) = line.find("kpos_") else {
+            continue;
+        };
+        let name: String = line[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let after = &line[start + name.len()..];
+        // VB6: `Lib "klarna_pos.dll" (args)`; PowerBuilder: `name(args) LIBRARY ...`.
+        let open = after.find('(').expect("an argument list");
+        let close = open + after[open..].find(')').expect("a closed argument list");
+        let args = after[open + 1..close].trim();
+        let count = if args.is_empty() {
+            0
+        } else {
+            args.split(',').count()
+        };
+        found.insert(name, count);
+    }
+    found
+}
+
+/// VB6 and PowerBuilder call stdcall functions, which pop their own arguments: a declaration with
+/// the wrong number of arguments fails at run time on the till (VB6 error 49 "Bad DLL calling
+/// convention"), and both IDEs want CRLF line ends (VB6 reads a module with bare LF line ends as
+/// one line). So the two examples declare every `_w` function with the header's argument count,
+/// and every line ends in CRLF.
+#[test]
+fn the_vb6_and_powerbuilder_examples_declare_the_wide_layer_in_crlf_files() {
+    let wide: BTreeMap<String, usize> = header_functions()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with("_w"))
+        .collect();
+    assert!(wide.len() >= 19, "only {} _w functions read", wide.len());
+    for (path, marker) in [
+        ("examples/vb6/KlarnaPos.bas", "Lib \"klarna_pos.dll\""),
+        (
+            "examples/powerbuilder/n_klarna_pos.sru",
+            "LIBRARY \"klarna_pos.dll\"",
+        ),
+    ] {
+        let text = read(path);
+        assert!(
+            !text.replace("\r\n", "").contains('\n'),
+            "{path}: a line ends without CR"
+        );
+        let declared = wide_declarations(&text, marker);
+        let mut problems = Vec::new();
+        for (name, args) in &wide {
+            match declared.get(name) {
+                None => problems.push(format!("{name} is not declared")),
+                Some(n) if n != args => problems.push(format!(
+                    "{name} declared with {n} arguments, the header has {args}"
+                )),
+                Some(_) => {}
+            }
+        }
+        assert!(problems.is_empty(), "{path}:\n{}", problems.join("\n"));
+    }
+}
