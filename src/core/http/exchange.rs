@@ -127,7 +127,7 @@ impl Connections {
             .map_err(|why| {
                 Error::new(
                     Code::Protocol,
-                    format!("cannot call {}: {}", loggable(out.url), why),
+                    format!("cannot call {}: {}", super::loggable_url(out.url), why),
                 )
             })?;
         let key = Key {
@@ -203,7 +203,7 @@ impl Connections {
         let uri = target.parse::<ureq::http::Uri>().map_err(|e| {
             Error::new(
                 Code::Protocol,
-                format!("cannot call {}: {}", loggable(target), e),
+                format!("cannot call {}: {}", super::loggable_url(target), e),
             )
         })?;
         let connect_deadline = Instant::now() + self.connect_timeout;
@@ -240,11 +240,6 @@ impl Connections {
         }
         Ok(conn)
     }
-}
-
-/// The URL without its query, for messages (tokens live in queries).
-fn loggable(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
 }
 
 /// The request line, Host, the client's header lines, Content-Length when there is a body, the
