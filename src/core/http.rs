@@ -325,6 +325,9 @@ pub struct Limits<'a> {
     /// The interrupt and the epoch the caller started in.
     pub interrupt: Option<(&'a Interrupt, u64)>,
     pub min_pause: Duration,
+    /// Without a deadline: a `Retry-After` of this client's that ends within this is waited out
+    /// instead of refused with `RateLimited` (a cancel must be able to withdraw a payment).
+    pub retry_after_patience: Option<Duration>,
 }
 
 pub struct Transport {
@@ -546,10 +549,19 @@ impl Transport {
         };
         let now = Instant::now();
         let left = until.saturating_duration_since(now);
-        match limits.deadline {
+        let wait_until = limits
+            .deadline
+            .or_else(|| limits.retry_after_patience.map(|p| now + p));
+        match wait_until {
             Some(deadline) if until < deadline => {
                 let spread = self.jitter.up_to(jitter::AFTER_RETRY_AFTER);
-                sleep((left + spread).min(deadline - now), limits)
+                let pause = (left + spread).min(deadline - now);
+                log!(
+                    Level::Info,
+                    "waiting {} ms for Klarna's Retry-After",
+                    pause.as_millis()
+                );
+                sleep(pause, limits)
             }
             _ => Err(rate_limited(
                 format!(

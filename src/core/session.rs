@@ -348,6 +348,7 @@ impl Session {
                     deadline: Some(deadline),
                     interrupt: Some((&self.interrupt, epoch)),
                     min_pause: self.client.config.poll_interval,
+                    ..Limits::default()
                 }) {
                     Ok(_) => last_error = None,
                     Err(e) if e.code == Code::Cancelled => {}
@@ -546,22 +547,8 @@ impl Session {
             self.client.config.api_url,
             url::encode_path_segment(&self.id)
         );
-        let transport = self.client.transport();
-        if let Some(allowed) = transport.not_before() {
-            let patience = Instant::now() + self.client.config.request_timeout;
-            if allowed < patience {
-                log!(
-                    Level::Info,
-                    "session {}: the cancel waits {} ms for Klarna's Retry-After",
-                    self.id,
-                    allowed
-                        .saturating_duration_since(Instant::now())
-                        .as_millis()
-                );
-                std::thread::sleep(allowed.saturating_duration_since(Instant::now()));
-            }
-        }
-        transport
+        self.client
+            .transport()
             .send(
                 &Request {
                     method: Method::Delete,
@@ -570,7 +557,10 @@ impl Session {
                     retry: Retry::Safe,
                     idempotency_key: None,
                 },
-                Limits::default(),
+                Limits {
+                    retry_after_patience: Some(self.client.config.request_timeout),
+                    ..Limits::default()
+                },
             )
             .map(|_| ())
     }
