@@ -8,18 +8,31 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// `2026-11-30T05:41:07.123Z`.
 pub fn rfc3339_utc(t: SystemTime) -> String {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    let secs = since.as_secs();
+    format!(
+        "{}.{:03}Z",
+        date_time_utc(since.as_secs()),
+        since.subsec_millis()
+    )
+}
+
+/// `2026-11-30T05:41:07Z`, whole seconds (the journal's records).
+pub fn rfc3339_utc_seconds(t: SystemTime) -> String {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    format!("{}Z", date_time_utc(since.as_secs()))
+}
+
+/// `2026-11-30T05:41:07` (UTC) of seconds since the Unix epoch.
+fn date_time_utc(secs: u64) -> String {
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let s = secs % 86_400;
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         y,
         m,
         d,
         s / 3600,
         s / 60 % 60,
-        s % 60,
-        since.subsec_millis()
+        s % 60
     )
 }
 
@@ -212,6 +225,16 @@ mod tests {
         );
         assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
         assert_eq!(unix_seconds(2000, 2, 29, 0, 0, 0), 951_782_400);
+    }
+
+    #[test]
+    fn dates_are_written_as_rfc3339_utc() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_714_566_896_042);
+        assert_eq!(rfc3339_utc(t), "2024-05-01T12:34:56.042Z");
+        assert_eq!(rfc3339_utc_seconds(t), "2024-05-01T12:34:56Z");
+        let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339_utc_seconds(leap_day), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc_seconds(UNIX_EPOCH), "1970-01-01T00:00:00Z");
     }
 
     #[test]

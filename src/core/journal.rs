@@ -79,6 +79,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
+use super::clock;
 use super::error::{Error, Result};
 use super::history::{self, History};
 use super::id;
@@ -655,7 +656,7 @@ fn opening(id: &str, kind: Kind) -> Map<String, Value> {
     line.insert("op".into(), json!("open"));
     line.insert("id".into(), json!(id));
     line.insert("kind".into(), json!(kind.name()));
-    line.insert("created_at".into(), json!(rfc3339(now)));
+    line.insert("created_at".into(), json!(clock::rfc3339_utc_seconds(now)));
     line.insert("created_unix".into(), json!(unix_seconds(now)));
     line
 }
@@ -776,28 +777,6 @@ fn unix_now() -> u64 {
     unix_seconds(SystemTime::now())
 }
 
-/// `2026-05-01T12:34:56Z`
-fn rfc3339(t: SystemTime) -> String {
-    let secs = unix_seconds(t);
-    // Days since 1970-01-01 to a civil date (proleptic Gregorian).
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let s = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -810,18 +789,6 @@ mod tests {
         ));
         std::fs::create_dir_all(&d).unwrap();
         d
-    }
-
-    #[test]
-    fn dates_are_rfc3339_utc() {
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(1_714_566_896)),
-            "2024-05-01T12:34:56Z"
-        );
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
     }
 
     fn sale(amount: i64, reference: &str) -> SessionRequest {
