@@ -333,7 +333,8 @@ pub struct Limits<'a> {
 pub struct Transport {
     /// This process's connection pool and pacing; see [`Transport::pool`].
     pool: AtomicPtr<Pool>,
-    agent_config: ureq::config::Config,
+    /// What the connector chain reads: the TLS roots and the proxy.
+    connector_config: ureq::config::Config,
     /// Header lines built once (each ends in CRLF); a request copies them into its buffer,
     /// which is wiped after use. The Authorization line is a [`Secret`], wiped when the client
     /// goes.
@@ -361,7 +362,7 @@ struct Pool {
 
 impl Pool {
     fn new(
-        agent_config: &ureq::config::Config,
+        connector_config: &ureq::config::Config,
         connect_timeout: Duration,
         generation: u64,
     ) -> Pool {
@@ -369,7 +370,7 @@ impl Pool {
             generation,
             connections: exchange::Connections::new(
                 conn::connector(),
-                agent_config.clone(),
+                connector_config.clone(),
                 Box::new(HostLookup::default()),
                 IDLE_CONNECTIONS_PER_HOST,
                 connect_timeout,
@@ -444,7 +445,7 @@ impl Transport {
         }
         let user_agent = format!("User-Agent: {}\r\n", user_agent).into_bytes();
         // What the connector chain reads: TLS roots, the proxy, TCP_NODELAY.
-        let agent_config = ureq::Agent::config_builder()
+        let connector_config = ureq::Agent::config_builder()
             .tls_config(tls.build())
             .proxy(proxy)
             .build();
@@ -468,13 +469,13 @@ impl Transport {
         let authorization = Secret::new(line);
         fork::install(None);
         let pool = Box::new(Pool::new(
-            &agent_config,
+            &connector_config,
             config.connect_timeout,
             fork::generation(),
         ));
         Ok(Transport {
             pool: AtomicPtr::new(Box::into_raw(pool)),
-            agent_config,
+            connector_config,
             authorization,
             user_agent,
             connect_timeout: config.connect_timeout,
@@ -498,7 +499,7 @@ impl Transport {
                 return pool;
             }
             let fresh = Box::into_raw(Box::new(Pool::new(
-                &self.agent_config,
+                &self.connector_config,
                 self.connect_timeout,
                 generation,
             )));

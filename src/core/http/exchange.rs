@@ -38,7 +38,7 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
 /// An idle connection older than this is closed instead of reused (servers close theirs after
 /// some idle time; Klarna's and most load balancers' is longer than this).
-pub(super) const MAX_IDLE_AGE: Duration = Duration::from_secs(15);
+const MAX_IDLE_AGE: Duration = Duration::from_secs(15);
 
 type RunConnector = dyn Fn(&ConnectionDetails) -> std::result::Result<Box<dyn Connection>, ureq::Error>
     + Send
